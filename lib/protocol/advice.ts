@@ -1,0 +1,41 @@
+import type { Advice } from './message.js';
+
+/** The protocol version this server speaks. */
+export const BAYEUX_VERSION = '1.0';
+
+/** Timing the server advertises in `advice`, in milliseconds. */
+export interface AdviceTiming {
+  timeout: number;
+  interval: number;
+  maxInterval: number;
+}
+
+/** Keep reconnecting as usual. */
+export function retryAdvice(timing: AdviceTiming): Advice {
+  return {
+    reconnect: 'retry',
+    interval: timing.interval,
+    timeout: timing.timeout,
+    maxInterval: timing.maxInterval,
+  };
+}
+
+/** The session is gone: handshake again, then resubscribe. */
+export function handshakeAdvice(interval = 0): Advice {
+  return { reconnect: 'handshake', interval };
+}
+
+/** Do not retry (e.g. the handshake was refused): avoids a retry storm. */
+export function noneAdvice(): Advice {
+  return { reconnect: 'none', interval: 0 };
+}
+
+/**
+ * The hold time for one `/meta/connect`: the client may ask for a shorter
+ * one with `advice.timeout` (CometD asks for 0 on its first connect), never a
+ * longer one than the server's.
+ */
+export function holdTime(requested: unknown, serverTimeout: number): number {
+  if (typeof requested !== 'number' || !Number.isFinite(requested)) return serverTimeout;
+  return Math.max(0, Math.min(requested, serverTimeout));
+}
