@@ -1,0 +1,99 @@
+/**
+ * The engine owns sessions, subscriptions, queues and routing. The server core
+ * talks to it only through this interface, so the in-memory engine and the
+ * Redis engine are interchangeable; `test/engines/contract.ts` is the shared
+ * suite every engine must pass.
+ */
+import type { Message } from '../protocol/message.js';
+import type { ClientInfo, DisconnectReason, Session, SessionInit } from './session.js';
+
+/** A broadcast or pushed message, serialized once for every recipient. */
+export interface Envelope {
+  /** Concrete channel the message was published to. */
+  channel: string;
+  /** The message as remote clients receive it (no publisher clientId). */
+  json: string;
+  /** The message as local subscribers receive it (with the publisher's clientId). */
+  message: Message;
+}
+
+/** Limits the engine enforces, resolved from the server options. */
+export interface EngineLimits {
+  /** Messages queued per session before `queuePolicy` applies. */
+  maxQueue: number;
+  /** What happens to a full queue. */
+  queuePolicy: 'drop-oldest' | 'disconnect';
+  /** Milliseconds a session survives with no connection. */
+  maxInterval: number;
+  /** Sessions in the whole server (all nodes). */
+  maxSessions: number;
+  /** Sessions per client IP. */
+  maxSessionsPerIp: number;
+}
+
+/** Minimal pino-compatible logger. */
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+/** The server core, as the engine sees it. */
+export interface EngineHost {
+  readonly limits: EngineLimits;
+  readonly logger: Logger;
+  /** A session held on this node went from an empty queue to a non-empty one. */
+  wake(session: Session): void;
+  /** A session object of this node is gone: complete its held connection, release its socket. */
+  drop(session: Session, reason: DisconnectReason): void;
+  /** Another node now delivers to this session: answer its held connect normally, release its socket. */
+  moved(session: Session): void;
+  /** A session ended; called once in the whole cluster, for the `disconnect` event. */
+  ended(client: ClientInfo, reason: DisconnectReason): void;
+  /** A broadcast routed through this node, for the local subscribers of this node. */
+  local(envelope: Envelope): void;
+  /** Messages were dropped from a session's queue by the `drop-oldest` policy. */
+  overflowed(client: ClientInfo, dropped: number): void;
+}
+
+/** Thrown by `createSession` when `maxSessions` or `maxSessionsPerIp` is reached. */
+export class SessionLimitError extends Error {
+  /** Stable machine-readable code. */
+  readonly code = 'BAYEUX_SESSION_LIMIT';
+}
+
+/** Storage and routing of sessions, subscriptions and queued messages. */
+export interface Engine {
+  /** Short name for logs: `memory`, `redis`. */
+  readonly name: string;
+  /** Called once by the server before the first request. */
+  open(host: EngineHost): Promise<void>;
+  /** Stops timers and connections. Sessions are not destroyed. */
+  close(): Promise<void>;
+  /** Creates a session; rejects with `SessionLimitError` past a limit. */
+  createSession(init: SessionInit): Promise<Session>;
+  /**
+   * The session, for checking and handling a message on this node; undefined
+   * when unknown or expired. It does not move delivery to this node.
+   */
+  session(clientId: string): Promise<Session | undefined>;
+  /**
+   * Makes this node the one that delivers to the session (a `/meta/connect`
+   * arrived here) and returns the node-local object holding its queue, which
+   * may differ from the one passed in.
+   */
+  claim(session: Session): Promise<Session>;
+  /** Ends a session everywhere; false when it did not exist. */
+  destroySession(clientId: string, reason: DisconnectReason): Promise<boolean>;
+  /** Adds subscription patterns; returns those that were new. */
+  subscribe(session: Session, channels: readonly string[]): Promise<string[]>;
+  /** Removes subscription patterns; returns those that were present. */
+  unsubscribe(session: Session, channels: readonly string[]): Promise<string[]>;
+  /** Routes a broadcast to every matching subscriber (and to `host.local` on every node). */
+  publish(envelope: Envelope): Promise<void>;
+  /** Queues a message for one session; false when the session does not exist. */
+  push(clientId: string, envelope: Envelope): Promise<boolean>;
+  /** Number of live sessions (on all nodes). */
+  countSessions(): Promise<number>;
+}

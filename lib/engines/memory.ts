@@ -1,0 +1,163 @@
+/**
+ * The default engine: everything in this process. Routing is synchronous; the
+ * async interface only exists so that other engines can be swapped in.
+ */
+import { ChannelIndex } from '../protocol/channel-index.js';
+import type { Engine, EngineHost, Envelope } from './engine.js';
+import { SessionLimitError } from './engine.js';
+import type { DisconnectReason, SessionInit } from './session.js';
+import { Session } from './session.js';
+
+/** Options of the in-memory engine. */
+export interface MemoryEngineOptions {
+  /**
+   * How often (ms) to look for expired sessions. Defaults to a quarter of
+   * `maxInterval`, between 10 ms and 1 s.
+   */
+  sweepInterval?: number;
+}
+
+class MemoryEngine implements Engine {
+  readonly name = 'memory';
+  private host: EngineHost | undefined;
+  private readonly sessions = new Map<string, Session>();
+  private readonly sessionsPerIp = new Map<string, number>();
+  private readonly index = new ChannelIndex<Session>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly deliverTo = (session: Session, envelope: Envelope): void => this.deliver(session, envelope.json);
+
+  constructor(private readonly options: MemoryEngineOptions) {
+    if (options.sweepInterval !== undefined && !(options.sweepInterval > 0)) {
+      throw new TypeError('memoryEngine: option "sweepInterval" must be a positive number of milliseconds');
+    }
+  }
+
+  async open(host: EngineHost): Promise<void> {
+    if (this.host !== undefined) throw new Error('memoryEngine: an engine serves one server; create one per bayeux()');
+    this.host = host;
+    const every = this.options.sweepInterval ?? Math.min(1000, Math.max(10, host.limits.maxInterval / 4));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  async createSession(init: SessionInit): Promise<Session> {
+    const { limits } = this.attached();
+    if (this.sessions.size >= limits.maxSessions) {
+      throw new SessionLimitError(`the server holds ${limits.maxSessions} sessions, its limit`);
+    }
+    const fromIp = this.sessionsPerIp.get(init.ip) ?? 0;
+    if (fromIp >= limits.maxSessionsPerIp) {
+      throw new SessionLimitError(`${init.ip} holds ${limits.maxSessionsPerIp} sessions, the limit per IP`);
+    }
+    const session = new Session(init, Date.now());
+    this.sessions.set(session.id, session);
+    this.sessionsPerIp.set(init.ip, fromIp + 1);
+    return session;
+  }
+
+  async session(clientId: string): Promise<Session | undefined> {
+    return this.sessions.get(clientId);
+  }
+
+  async claim(session: Session): Promise<Session> {
+    return session;
+  }
+
+  async destroySession(clientId: string, reason: DisconnectReason): Promise<boolean> {
+    const session = this.sessions.get(clientId);
+    if (session === undefined) return false;
+    this.destroy(session, reason);
+    return true;
+  }
+
+  async subscribe(session: Session, channels: readonly string[]): Promise<string[]> {
+    const added: string[] = [];
+    if (!session.alive) return added;
+    for (const channel of channels) {
+      if (this.index.add(channel, session)) {
+        session.channels.add(channel);
+        added.push(channel);
+      }
+    }
+    return added;
+  }
+
+  async unsubscribe(session: Session, channels: readonly string[]): Promise<string[]> {
+    const removed: string[] = [];
+    for (const channel of channels) {
+      if (this.index.remove(channel, session)) {
+        session.channels.delete(channel);
+        removed.push(channel);
+      }
+    }
+    return removed;
+  }
+
+  async publish(envelope: Envelope): Promise<void> {
+    this.index.match(envelope.channel, this.deliverTo, envelope);
+    this.attached().local(envelope);
+  }
+
+  async push(clientId: string, envelope: Envelope): Promise<boolean> {
+    const session = this.sessions.get(clientId);
+    if (session === undefined) return false;
+    this.deliver(session, envelope.json);
+    return true;
+  }
+
+  async countSessions(): Promise<number> {
+    return this.sessions.size;
+  }
+
+  private deliver(session: Session, json: string): void {
+    const host = this.attached();
+    const { maxQueue, queuePolicy } = host.limits;
+    const result = session.enqueue(json, maxQueue, queuePolicy);
+    if (result === 'overflow') {
+      this.destroy(session, 'overflow');
+    } else if (result === 'dropped-oldest') {
+      if (session.dropped === 1) host.overflowed(session, 1);
+    } else if (session.queue.length === 1) {
+      host.wake(session);
+    }
+  }
+
+  private destroy(session: Session, reason: DisconnectReason): void {
+    if (!session.alive) return;
+    session.alive = false;
+    this.sessions.delete(session.id);
+    const fromIp = (this.sessionsPerIp.get(session.ip) ?? 1) - 1;
+    if (fromIp === 0) this.sessionsPerIp.delete(session.ip);
+    else this.sessionsPerIp.set(session.ip, fromIp);
+    for (const channel of session.channels) this.index.remove(channel, session);
+    session.channels.clear();
+    session.queue = [];
+    const host = this.attached();
+    host.drop(session, reason);
+    host.ended(session, reason);
+  }
+
+  private sweep(): void {
+    const host = this.host;
+    if (host === undefined) return;
+    const deadline = Date.now() - host.limits.maxInterval;
+    for (const session of this.sessions.values()) {
+      if (session.connections === 0 && session.lastSeen < deadline) this.destroy(session, 'expired');
+    }
+  }
+
+  private attached(): EngineHost {
+    if (this.host === undefined) throw new Error('memoryEngine: used before the server opened it');
+    return this.host;
+  }
+}
+
+/** The in-memory engine (the default): one process, no dependencies. */
+export function memoryEngine(options: MemoryEngineOptions = {}): Engine {
+  return new MemoryEngine(options);
+}

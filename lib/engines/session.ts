@@ -1,0 +1,104 @@
+/**
+ * A session as one node sees it: identity, subscriptions and the queue of
+ * messages waiting for the client. Queued messages are already serialized;
+ * the same string is shared by every recipient of a broadcast.
+ */
+
+/** What a handshake records about the client. */
+export interface SessionInit<User = unknown> {
+  /** The clientId: at least 128 random bits. */
+  id: string;
+  /** `req.user` at handshake (e.g. from Passport), bound to the session. */
+  user: User | undefined;
+  /** Stable identity of `user`, compared on every later request. */
+  userKey: string | undefined;
+  /** `req.ip` at handshake. */
+  ip: string;
+  /** Connection type used for the handshake. */
+  transport: string;
+  /** Values the ACL or extensions attached during the handshake. */
+  data: Record<string, unknown>;
+}
+
+/** Why a session ended; carried by the `disconnect` event. */
+export type DisconnectReason =
+  /** The client sent `/meta/disconnect`. */
+  | 'client'
+  /** No connect within `maxInterval`. */
+  | 'expired'
+  /** Its queue passed `maxQueue` (or a socket stayed too slow) with the `disconnect` policy. */
+  | 'overflow'
+  /** The server closed, or the application ended it with `server.disconnect()`. */
+  | 'server';
+
+/** Public, read-only view of a session handed to hooks and events. */
+export interface ClientInfo<User = unknown> {
+  readonly id: string;
+  readonly user: User | undefined;
+  readonly ip: string;
+  readonly transport: string;
+  /** Free-form values set during the handshake (e.g. by `messageACL`). */
+  readonly data: Record<string, unknown>;
+}
+
+/** What `enqueue` did with a message. */
+export type EnqueueResult = 'queued' | 'dropped-oldest' | 'overflow';
+
+/** Node-local state of one session. */
+export class Session<User = unknown> implements ClientInfo<User> {
+  readonly id: string;
+  readonly user: User | undefined;
+  readonly userKey: string | undefined;
+  readonly ip: string;
+  readonly data: Record<string, unknown>;
+  readonly createdAt: number;
+  /** Connection type of the latest request. */
+  transport: string;
+  /** Subscription patterns, as the client sent them. */
+  readonly channels = new Set<string>();
+  /** Serialized messages waiting for delivery, oldest first. */
+  queue: string[] = [];
+  /** Messages dropped by the `drop-oldest` policy since the last delivery. */
+  dropped = 0;
+  /** Held connects and open sockets for this session on this node. */
+  connections = 0;
+  /** Last time (ms) a connection ended or a request arrived. */
+  lastSeen: number;
+  /** False once destroyed: stale references must not queue or deliver. */
+  alive = true;
+
+  constructor(init: SessionInit<User>, now: number) {
+    this.id = init.id;
+    this.user = init.user;
+    this.userKey = init.userKey;
+    this.ip = init.ip;
+    this.transport = init.transport;
+    this.data = init.data;
+    this.createdAt = now;
+    this.lastSeen = now;
+  }
+
+  /**
+   * Appends a serialized message. Past `maxQueue`, `drop-oldest` discards the
+   * oldest and counts it; `disconnect` reports overflow and lets the caller
+   * end the session.
+   */
+  enqueue(json: string, maxQueue: number, policy: 'drop-oldest' | 'disconnect'): EnqueueResult {
+    if (this.queue.length < maxQueue) {
+      this.queue.push(json);
+      return 'queued';
+    }
+    if (policy === 'disconnect') return 'overflow';
+    this.queue.shift();
+    this.queue.push(json);
+    this.dropped++;
+    return 'dropped-oldest';
+  }
+
+  /** Removes and returns everything queued. */
+  take(): string[] {
+    const taken = this.queue;
+    if (taken.length !== 0) this.queue = [];
+    return taken;
+  }
+}
