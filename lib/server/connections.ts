@@ -1,0 +1,259 @@
+/**
+ * The connection registry: held `/meta/connect` requests and open sockets,
+ * counted per client IP. It wakes them when messages are queued (once per
+ * event-loop turn, so messages published together leave together), completes
+ * them on timeout, replacement, session end and server close, and forgets
+ * them when the peer goes away.
+ */
+import type { Session } from '../engines/session.js';
+import type { Message } from '../protocol/message.js';
+
+/** Where replies and deliveries for a client are written; implemented by each transport. */
+export interface Connection {
+  /** Client address the connection counts against. */
+  readonly ip: string;
+  /** True for a socket that carries many frames; false for a single HTTP response. */
+  readonly persistent: boolean;
+  /** False while a socket's peer is too slow to take more; deliveries then stay queued. */
+  readonly writable: boolean;
+  /** Writes serialized messages as one JSON array: the whole response, or one frame. */
+  write(messages: string[]): void;
+}
+
+/** A `/meta/connect` the server core accepted, waiting for the registry to answer it. */
+export interface PendingConnect {
+  session: Session;
+  reply: Message;
+  /** Milliseconds to hold before answering with no messages. */
+  hold: number;
+}
+
+/** A held connect; the transport hands it back to `abandon` when its peer goes away. */
+export interface Held {
+  readonly session: Session;
+  readonly connection: Connection;
+  readonly reply: Message;
+  timer: NodeJS.Timeout | undefined;
+  done: boolean;
+}
+
+/** Serializes a connect reply at the moment it is sent (outgoing extensions run then). */
+export type FinishConnect = (session: Session, reply: Message) => string | Promise<string>;
+
+/** Counts of what the registry holds, for `server.stats()`. */
+export interface ConnectionStats {
+  /** Held long-poll connects (and connects held on sockets). */
+  held: number;
+  /** Sockets carrying a session. */
+  sockets: number;
+  /** Connections (held requests and sockets) per client IP. */
+  perIp: Record<string, number>;
+}
+
+export class ConnectionRegistry {
+  private readonly held = new Map<string, Held>();
+  private readonly sockets = new Map<string, Connection>();
+  private readonly perIp = new Map<string, number>();
+  private pending = new Set<Session>();
+  private flushScheduled = false;
+  private readonly onTimeout = (held: Held): void => this.answer(held, []);
+  private readonly flush = (): void => this.flushPending();
+
+  constructor(
+    private readonly finish: FinishConnect,
+    private readonly maxPerIp: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /**
+   * True when `ip` may open one more held request or socket. A client whose
+   * connect replaces its own held one does not count twice.
+   */
+  mayHold(ip: string, clientId?: string): boolean {
+    if (clientId !== undefined && this.held.get(clientId)?.connection.ip === ip) return true;
+    return (this.perIp.get(ip) ?? 0) < this.maxPerIp;
+  }
+
+  /** Counts a socket (or other connection held outside this registry) against its IP. */
+  acquire(ip: string): void {
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+  }
+
+  /** Releases what `acquire` counted. */
+  release(ip: string): void {
+    const count = (this.perIp.get(ip) ?? 1) - 1;
+    if (count <= 0) this.perIp.delete(ip);
+    else this.perIp.set(ip, count);
+  }
+
+  /**
+   * Answers the replies of one request. With a connect, the answer waits
+   * until a message is queued or the hold time passes, unless there is
+   * something to send already. Returns the held connect, if any.
+   */
+  respond(connection: Connection, replies: string[], connect: PendingConnect | undefined): Held | undefined {
+    if (connect === undefined) {
+      if (replies.length > 0) connection.write(replies);
+      return undefined;
+    }
+    const { session } = connect;
+    const previous = this.held.get(session.id);
+    if (previous !== undefined) this.answer(previous, []);
+
+    if (connection.persistent) {
+      // On a socket, messages go out as they come; the connect reply waits for the hold time.
+      const queued = connection.writable ? session.take() : [];
+      if (queued.length > 0 || replies.length > 0) connection.write(queued.length === 0 ? replies : queued.concat(replies));
+      if (connect.hold === 0 || !session.alive) return this.send(connection, session, [], connect.reply);
+      return this.hold(connection, connect);
+    }
+    const busy = replies.length > 0 || session.queue.length > 0;
+    if (busy || connect.hold === 0 || !session.alive || !this.mayHold(connection.ip)) {
+      return this.send(connection, session, replies, connect.reply);
+    }
+    this.acquire(connection.ip);
+    return this.hold(connection, connect);
+  }
+
+  /** The peer of a held request went away: forget it, keep the session's queue. */
+  abandon(held: Held): void {
+    if (held.done) return;
+    this.forget(held);
+  }
+
+  /** A session's queue became non-empty: deliver on the next turn of the event loop. */
+  wake(session: Session): void {
+    if (!this.held.has(session.id) && !this.sockets.has(session.id)) return;
+    this.pending.add(session);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** A socket now carries deliveries for `session`; anything queued goes out at once. */
+  attachSocket(session: Session, connection: Connection): void {
+    const current = this.sockets.get(session.id);
+    if (current === connection) return;
+    if (current === undefined) session.connections++;
+    this.sockets.set(session.id, connection);
+    if (session.queue.length > 0) this.wake(session);
+  }
+
+  /** The socket no longer carries `session` (closed, or the session moved). */
+  detachSocket(session: Session, connection: Connection): void {
+    if (this.sockets.get(session.id) !== connection) return;
+    this.sockets.delete(session.id);
+    session.connections--;
+    session.lastSeen = Date.now();
+    const held = this.held.get(session.id);
+    if (held !== undefined && held.connection === connection) this.forget(held);
+  }
+
+  /** Sessions a socket carries writes for, e.g. to flush them when it drains. */
+  socketFor(clientId: string): Connection | undefined {
+    return this.sockets.get(clientId);
+  }
+
+  /** A session ended: answer its held connect with `reply` (an error and its advice). */
+  drop(session: Session, reply: Message): void {
+    const held = this.held.get(session.id);
+    if (held !== undefined) {
+      this.forget(held);
+      this.write(held.connection, session, [], { ...held.reply, ...reply });
+    }
+    const socket = this.sockets.get(session.id);
+    if (socket !== undefined) this.detachSocket(session, socket);
+  }
+
+  /** Another node delivers to `session` now: answer its held connect as usual and let its socket go. */
+  relinquish(session: Session): void {
+    const held = this.held.get(session.id);
+    if (held !== undefined) this.answer(held, []);
+    const socket = this.sockets.get(session.id);
+    if (socket !== undefined) this.detachSocket(session, socket);
+  }
+
+  /** Answers every held connect (the server is closing). */
+  closeAll(): void {
+    for (const held of [...this.held.values()]) this.answer(held, []);
+    this.pending.clear();
+  }
+
+  stats(): ConnectionStats {
+    return { held: this.held.size, sockets: this.sockets.size, perIp: Object.fromEntries(this.perIp) };
+  }
+
+  private hold(connection: Connection, connect: PendingConnect): Held {
+    const held: Held = { session: connect.session, connection, reply: connect.reply, timer: undefined, done: false };
+    held.timer = setTimeout(this.onTimeout, connect.hold, held);
+    this.held.set(connect.session.id, held);
+    connect.session.connections++;
+    return held;
+  }
+
+  private flushPending(): void {
+    this.flushScheduled = false;
+    const sessions = this.pending;
+    this.pending = new Set();
+    for (const session of sessions) {
+      if (!session.alive || session.queue.length === 0) continue;
+      const socket = this.sockets.get(session.id);
+      if (socket !== undefined) {
+        if (socket.writable) socket.write(session.take());
+        continue;
+      }
+      const held = this.held.get(session.id);
+      if (held !== undefined) this.answer(held, []);
+    }
+  }
+
+  /** Completes a held connect with what is queued, the replies and the connect reply. */
+  private answer(held: Held, replies: string[]): void {
+    if (held.done) return;
+    this.forget(held);
+    this.send(held.connection, held.session, replies, held.reply);
+  }
+
+  private forget(held: Held): void {
+    held.done = true;
+    clearTimeout(held.timer);
+    if (this.held.get(held.session.id) === held) this.held.delete(held.session.id);
+    held.session.connections--;
+    held.session.lastSeen = Date.now();
+    if (!held.connection.persistent) this.release(held.connection.ip);
+  }
+
+  private send(connection: Connection, session: Session, replies: string[], reply: Message): undefined {
+    // Queued messages first: the client handles them before it reconnects.
+    const queued = connection.persistent || !session.alive ? [] : session.take();
+    this.write(connection, session, queued.length === 0 ? replies : queued.concat(replies), reply);
+    return undefined;
+  }
+
+  private write(connection: Connection, session: Session, parts: string[], reply: Message): void {
+    let finished: string | Promise<string>;
+    try {
+      finished = this.finish(session, reply);
+    } catch (err) {
+      this.onError(err);
+      finished = JSON.stringify(reply);
+    }
+    if (typeof finished === 'string') {
+      parts.push(finished);
+      connection.write(parts);
+      return;
+    }
+    finished.then(
+      (json) => {
+        parts.push(json);
+        connection.write(parts);
+      },
+      (err: unknown) => {
+        this.onError(err);
+        parts.push(JSON.stringify(reply));
+        connection.write(parts);
+      },
+    );
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * The server core: runs each message through incoming extensions, the
+ * session and user checks, the ACL and its handler, then outgoing extensions.
+ * It knows nothing of HTTP or sockets (transports hand it messages and a
+ * context) and keeps no state outside this instance.
+ */
+import type { EventEmitter } from 'node:events';
+import type { Engine, EngineHost, EngineLimits, Envelope, Logger } from '../engines/engine.js';
+import type { ClientInfo, DisconnectReason, Session } from '../engines/session.js';
+import type { ConnectionType, MessageContext, ResolvedOptions } from '../options.js';
+import { type AdviceTiming, handshakeAdvice, noneAdvice, retryAdvice } from '../protocol/advice.js';
+import { isMeta, isService } from '../protocol/channel.js';
+import { ChannelIndex } from '../protocol/channel-index.js';
+import { bayeuxError } from '../protocol/errors.js';
+import { type Advice, type Message, replyTo } from '../protocol/message.js';
+import { ConnectionRegistry } from './connections.js';
+import type { BayeuxEvents } from './events.js';
+import { errorFromThrown, runIncoming, runOutgoing } from './extensions.js';
+import { deliverLocal, type LocalHandler, type LocalSubscription } from './local.js';
+import { connect } from './meta/connect.js';
+import { disconnect } from './meta/disconnect.js';
+import { handshake } from './meta/handshake.js';
+import { subscribe, unsubscribe } from './meta/subscription.js';
+import { publish } from './publish.js';
+import type { RequestState } from './request.js';
+import { service } from './service.js';
+
+export class ServerCore<User = unknown> implements EngineHost {
+  readonly engine: Engine;
+  readonly limits: EngineLimits;
+  readonly logger: Logger;
+  readonly registry: ConnectionRegistry;
+  /** Local subscribers of this node (`server.subscribe`). */
+  readonly localSubscribers = new ChannelIndex<LocalSubscription>();
+  /** Resolves once the engine is open; requests wait for it. */
+  readonly ready: Promise<void>;
+  opened = false;
+  closed = false;
+  private types: ConnectionType[] = ['long-polling', 'callback-polling'];
+  private readonly timing: AdviceTiming;
+
+  constructor(
+    readonly options: ResolvedOptions<User>,
+    private readonly emitter: EventEmitter,
+  ) {
+    this.engine = options.engine;
+    this.logger = options.logger;
+    this.timing = { timeout: options.timeout, interval: options.interval, maxInterval: options.maxInterval };
+    this.limits = {
+      maxQueue: options.maxQueue,
+      queuePolicy: options.queuePolicy,
+      maxInterval: options.maxInterval,
+      maxSessions: options.maxSessions,
+      maxSessionsPerIp: options.maxSessionsPerIp,
+    };
+    if (!options.callbackPolling) this.types = ['long-polling'];
+    this.registry = new ConnectionRegistry(
+      (session, reply) => this.finishConnect(session, reply),
+      options.clientMaxConnections,
+      (err) => this.logger.error({ err }, 'express-bayeux: outgoing extension failed on a connect reply'),
+    );
+    this.ready = this.engine.open(this).then(() => {
+      this.opened = true;
+    });
+    // A failed open is reported by every request that waits on `ready`; keep it from being unhandled here.
+    this.ready.catch((err: unknown) => this.logger.error({ err }, `express-bayeux: the ${this.engine.name} engine failed to open`));
+  }
+
+  /** Connection types offered in handshake replies. */
+  connectionTypes(): string[] {
+    return [...this.types];
+  }
+
+  supports(type: unknown): boolean {
+    return typeof type === 'string' && (this.types as string[]).includes(type);
+  }
+
+  /** Offers another connection type (the WebSocket transport adds `websocket` when attached). */
+  addConnectionType(type: ConnectionType): void {
+    if (!this.types.includes(type)) this.types = [type, ...this.types];
+  }
+
+  /** Fresh `retry` advice with the server's timing. */
+  advice(): Advice {
+    return retryAdvice(this.timing);
+  }
+
+  /** Emits an event; a throwing listener is logged and never breaks the protocol. */
+  emit<K extends keyof BayeuxEvents<User>>(event: K, ...args: BayeuxEvents<User>[K]): void {
+    try {
+      this.emitter.emit(event, ...args);
+    } catch (err) {
+      this.logger.error({ err, event }, `express-bayeux: a "${event}" listener threw`);
+    }
+  }
+
+  /** Processes the messages of one request in order, filling `request.replies` and `request.connect`. */
+  async process(messages: readonly Message[], request: RequestState<User>): Promise<void> {
+    for (const message of messages) {
+      const reply = await this.handle(message, request);
+      if (reply !== undefined) request.replies.push(JSON.stringify(reply));
+    }
+  }
+
+  /** One message in, its reply (after outgoing extensions) out; never throws. */
+  private async handle(message: Message, request: RequestState<User>): Promise<Message | undefined> {
+    let ctx: MessageContext<User> | undefined;
+    let reply: Message | undefined;
+    try {
+      // A client cannot pre-set the field extensions use to refuse a message.
+      if (message.error !== undefined) delete message.error;
+      const isHandshake = message.channel === '/meta/handshake';
+      let session: Session | undefined;
+      if (!isHandshake) {
+        const clientId = message.clientId;
+        if (typeof clientId === 'string') {
+          session = await request.session(this.engine, clientId);
+          reply = this.checkSession(message, session, request);
+        } else if (isMeta(message.channel) || !this.options.anonPublish) {
+          const error = clientId === undefined ? bayeuxError('missingParameter', 'clientId') : bayeuxError('invalidParameter', 'clientId');
+          reply = this.sessionError(message, error);
+        }
+      }
+      if (reply === undefined) {
+        ctx = this.messageContext(request, session, isHandshake);
+        reply = await this.dispatch(message, request, ctx, session);
+      }
+    } catch (err) {
+      this.logger.error({ err, channel: message.channel }, 'express-bayeux: a message handler failed');
+      reply = replyTo(message, false);
+      reply.error = errorFromThrown(err);
+    }
+    if (reply === undefined || this.options.extensions.length === 0) return reply;
+    try {
+      await runOutgoing(this.options.extensions, reply, { kind: 'reply', client: ctx?.client, request: ctx });
+    } catch (err) {
+      this.logger.error({ err, channel: reply.channel }, 'express-bayeux: an outgoing extension failed');
+    }
+    return reply;
+  }
+
+  private async dispatch(
+    message: Message,
+    request: RequestState<User>,
+    ctx: MessageContext<User>,
+    session: Session | undefined,
+  ): Promise<Message | undefined> {
+    const incoming = runIncoming(this.options.extensions, message, ctx);
+    if (incoming !== undefined) await incoming;
+    const channel = message.channel;
+    if (typeof message.error === 'string') {
+      const reply = replyTo(message, false);
+      reply.error = message.error;
+      if (session !== undefined) reply.clientId = session.id;
+      return reply;
+    }
+    if (isMeta(channel)) {
+      // Every meta channel but the handshake was given a checked session by `handle`.
+      switch (channel) {
+        case '/meta/handshake':
+          return handshake(this, message, request, ctx);
+        case '/meta/connect':
+          return connect(this, message, request, session as Session);
+        case '/meta/disconnect':
+          return disconnect(this, message, request, session as Session);
+        case '/meta/subscribe':
+          return subscribe(this, message, ctx, session as Session);
+        case '/meta/unsubscribe':
+          return unsubscribe(this, message, ctx, session as Session);
+      }
+      const reply = replyTo(message, false);
+      reply.error = bayeuxError('unknownChannel', channel);
+      return reply;
+    }
+    if (isService(channel)) return service(this, message, ctx, session);
+    return publish(this, message, ctx);
+  }
+
+  /** The refusal for a message whose clientId is unknown or belongs to another user. */
+  private checkSession(message: Message, session: Session | undefined, request: RequestState<User>): Message | undefined {
+    if (session === undefined) return this.sessionError(message, bayeuxError('unknownClient'));
+    if (session.userKey !== request.userKey) {
+      this.logger.warn({ clientId: session.id, ip: request.ctx.ip }, 'express-bayeux: clientId presented by another user; refused');
+      return this.sessionError(message, bayeuxError('userMismatch'));
+    }
+    session.lastSeen = Date.now();
+    return undefined;
+  }
+
+  private sessionError(message: Message, error: string): Message {
+    const reply = replyTo(message, false);
+    reply.error = error;
+    reply.advice = handshakeAdvice(this.options.interval);
+    if (typeof message.clientId === 'string') reply.clientId = message.clientId;
+    if (message.channel === '/meta/subscribe' || message.channel === '/meta/unsubscribe') {
+      reply.subscription = message.subscription as string | string[];
+    }
+    return reply;
+  }
+
+  /**
+   * The context hooks see. Only a handshake carries the request's own user;
+   * afterwards the user bound to the session speaks, and an anonymous publish
+   * has none, so a cross-site request riding on cookies cannot act as anyone.
+   */
+  private messageContext(request: RequestState<User>, session: Session | undefined, isHandshake: boolean): MessageContext<User> {
+    const ctx = request.ctx;
+    return {
+      ip: ctx.ip,
+      user: isHandshake ? ctx.user : (session?.user as User | undefined),
+      req: ctx.req,
+      transport: ctx.transport,
+      upgrade: ctx.upgrade,
+      client: session as ClientInfo<User> | undefined,
+    };
+  }
+
+  /** Runs outgoing extensions on a connect reply and serializes it, when it is sent. */
+  finishConnect(session: Session, reply: Message): string | Promise<string> {
+    const extensions = this.options.extensions;
+    if (extensions.length === 0) return JSON.stringify(reply);
+    const client = session as ClientInfo<User>;
+    const finished = runOutgoing(extensions, reply, { kind: 'reply', client, request: undefined });
+    if (finished === undefined) return JSON.stringify(reply);
+    return finished.then(() => JSON.stringify(reply));
+  }
+
+  /** Routes a broadcast through the engine to every subscriber, remote and local. */
+  async broadcast(envelope: Envelope): Promise<void> {
+    await this.engine.publish(envelope);
+  }
+
+  // EngineHost
+
+  wake(session: Session): void {
+    this.registry.wake(session);
+  }
+
+  drop(session: Session, reason: DisconnectReason): void {
+    const advice = reason === 'client' ? noneAdvice() : handshakeAdvice(this.options.interval);
+    const error = bayeuxError(reason === 'overflow' ? 'sessionOverflow' : reason === 'expired' ? 'sessionExpired' : 'unknownClient');
+    this.registry.drop(session, { channel: '/meta/connect', successful: false, error, advice });
+  }
+
+  moved(session: Session): void {
+    this.registry.relinquish(session);
+  }
+
+  ended(client: ClientInfo, reason: DisconnectReason): void {
+    this.emit('disconnect', { clientId: client.id, ip: client.ip, user: client.user as User | undefined, reason });
+  }
+
+  local(envelope: Envelope): void {
+    if (this.localSubscribers.size === 0) return;
+    this.localSubscribers.match(envelope.channel, deliverLocal, { message: envelope.message, logger: this.logger });
+  }
+
+  overflowed(client: ClientInfo, dropped: number): void {
+    this.emit('overflow', { clientId: client.id, user: client.user as User | undefined, dropped });
+  }
+
+  /** Adds a local subscriber; returns the function that removes it. */
+  subscribeLocal(channel: string, handler: LocalHandler): () => void {
+    const subscription: LocalSubscription = { handler };
+    this.localSubscribers.add(channel, subscription);
+    return () => {
+      this.localSubscribers.remove(channel, subscription);
+    };
+  }
+
+  /** Work to finish when the server closes, after held connects are answered (e.g. closing sockets). */
+  private readonly closers: (() => Promise<void>)[] = [];
+
+  onClose(closer: () => Promise<void>): void {
+    this.closers.push(closer);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.registry.closeAll();
+    await Promise.all(this.closers.map((closer) => closer()));
+    await this.ready.catch(() => undefined);
+    await this.engine.close();
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * /meta/disconnect (Bayeux 1.0 §4.3).
+ * Request MUST: channel, clientId. MAY: ext, id.
+ * Reply MUST: channel, successful, clientId. MAY: error, ext, id.
+ * Ending the session answers its held connect (with reconnect "none").
+ */
+import type { Session } from '../../engines/session.js';
+import { type Message, replyTo } from '../../protocol/message.js';
+import type { ServerCore } from '../core.js';
+import type { RequestState } from '../request.js';
+
+export async function disconnect<User>(
+  core: ServerCore<User>,
+  message: Message,
+  request: RequestState<User>,
+  session: Session,
+): Promise<Message> {
+  const reply = replyTo(message, true);
+  reply.clientId = session.id;
+  await core.engine.destroySession(session.id, 'client');
+  request.remember(session.id, undefined);
+  return reply;
+}

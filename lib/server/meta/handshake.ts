@@ -1,0 +1,79 @@
+/**
+ * /meta/handshake (Bayeux 1.0 §4.1).
+ * Request MUST: channel, version, supportedConnectionTypes. MAY: minimumVersion, ext, id.
+ * Reply MUST: channel, version, supportedConnectionTypes, clientId, successful.
+ * Reply MAY: minimumVersion, advice, ext, id, authSuccessful; error when unsuccessful.
+ */
+import { randomBytes } from 'node:crypto';
+import { SessionLimitError } from '../../engines/engine.js';
+import type { ClientInfo, Session } from '../../engines/session.js';
+import type { ConnectionType, MessageContext } from '../../options.js';
+import { BAYEUX_VERSION, handshakeAdvice, noneAdvice } from '../../protocol/advice.js';
+import { bayeuxError } from '../../protocol/errors.js';
+import { type Message, replyTo } from '../../protocol/message.js';
+import type { ServerCore } from '../core.js';
+import { authorize } from '../extensions.js';
+import type { RequestState } from '../request.js';
+
+/** 144 random bits from the OS CSPRNG, URL-safe: the clientId is the session's only credential. */
+function newClientId(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+/** Seconds-scale pause advised when the server is full, so refused clients do not hammer it. */
+const FULL_RETRY_INTERVAL = 5000;
+
+export async function handshake<User>(
+  core: ServerCore<User>,
+  message: Message,
+  request: RequestState<User>,
+  ctx: MessageContext<User>,
+): Promise<Message> {
+  const reply = replyTo(message, false);
+  reply.version = BAYEUX_VERSION;
+  reply.supportedConnectionTypes = core.connectionTypes();
+  // Failures a retry cannot fix are answered with reconnect "none": no retry storm.
+  const fail = (error: string): Message => {
+    reply.error = error;
+    reply.advice = noneAdvice();
+    return reply;
+  };
+
+  const version = message.version;
+  if (typeof version !== 'string') return fail(bayeuxError('missingParameter', 'version'));
+  if (!/^1(\.|$)/.test(version)) return fail(bayeuxError('versionMismatch', version));
+  const offered = message.supportedConnectionTypes;
+  if (!Array.isArray(offered) || offered.length === 0 || !offered.every((t) => typeof t === 'string')) {
+    return fail(bayeuxError('missingParameter', 'supportedConnectionTypes'));
+  }
+  if (!offered.some((t) => core.supports(t))) {
+    return fail(bayeuxError('connectionTypeMismatch', offered.join(',')));
+  }
+
+  const client: ClientInfo<User> = {
+    id: newClientId(),
+    user: ctx.user,
+    ip: ctx.ip,
+    transport: ctx.transport,
+    data: {},
+  };
+  const refused = await authorize(core.options.messageACL, message, { ...ctx, client }, 'handshakeDenied', '');
+  if (refused !== undefined) return fail(refused);
+
+  let session: Session;
+  try {
+    session = await core.engine.createSession({ ...client, userKey: request.userKey });
+  } catch (err) {
+    if (!(err instanceof SessionLimitError)) throw err;
+    core.logger.warn({ ip: ctx.ip }, `express-bayeux: handshake refused: ${err.message}`);
+    reply.error = bayeuxError('tooManySessions');
+    reply.advice = handshakeAdvice(FULL_RETRY_INTERVAL);
+    return reply;
+  }
+  request.remember(session.id, session);
+  reply.clientId = session.id;
+  reply.successful = true;
+  reply.advice = core.advice();
+  core.emit('connect', { clientId: session.id, ip: session.ip, user: ctx.user, transport: ctx.transport as ConnectionType });
+  return reply;
+}

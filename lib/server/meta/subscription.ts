@@ -1,0 +1,79 @@
+/**
+ * /meta/subscribe and /meta/unsubscribe (Bayeux 1.0 §4.4, §4.5).
+ * Request MUST: channel, clientId, subscription (a channel or pattern, or an array of them).
+ * MAY: ext, id.
+ * Reply MUST: channel, successful, clientId, subscription. MAY: error, advice, ext, id, timestamp.
+ * A request with several channels succeeds or fails as a whole.
+ */
+import type { Session } from '../../engines/session.js';
+import type { MessageContext } from '../../options.js';
+import { isMeta, isService, isValidChannel } from '../../protocol/channel.js';
+import { bayeuxError } from '../../protocol/errors.js';
+import { type Message, replyTo, subscriptionsOf } from '../../protocol/message.js';
+import type { ServerCore } from '../core.js';
+import { authorize } from '../extensions.js';
+
+/** Why a subscription channel cannot be subscribed to, or undefined. */
+function refuseChannel(channel: string): string | undefined {
+  if (!isValidChannel(channel)) return bayeuxError('invalidChannel', channel);
+  // Meta and service messages are never broadcast, so subscribing to them means nothing.
+  if (isMeta(channel) || isService(channel)) return bayeuxError('forbiddenChannel', channel);
+  return undefined;
+}
+
+function start(message: Message, session: Session): { reply: Message; channels: string[] | undefined } {
+  const reply = replyTo(message, false);
+  reply.clientId = session.id;
+  reply.subscription = message.subscription as string | string[];
+  const channels = subscriptionsOf(message);
+  if (channels === undefined) {
+    reply.error = bayeuxError(message.subscription === undefined ? 'missingParameter' : 'invalidParameter', 'subscription');
+  }
+  return { reply, channels };
+}
+
+export async function subscribe<User>(
+  core: ServerCore<User>,
+  message: Message,
+  ctx: MessageContext<User>,
+  session: Session,
+): Promise<Message> {
+  const { reply, channels } = start(message, session);
+  if (channels === undefined) return reply;
+  for (const channel of channels) {
+    const refused = refuseChannel(channel);
+    if (refused !== undefined) {
+      reply.error = refused;
+      return reply;
+    }
+  }
+  const refused = await authorize(core.options.messageACL, message, ctx, 'subscribeDenied', channels.join(','));
+  if (refused !== undefined) {
+    reply.error = refused;
+    return reply;
+  }
+  const added = await core.engine.subscribe(session, channels);
+  reply.successful = true;
+  for (const channel of added) core.emit('subscribe', { clientId: session.id, channel, user: ctx.user });
+  return reply;
+}
+
+export async function unsubscribe<User>(
+  core: ServerCore<User>,
+  message: Message,
+  ctx: MessageContext<User>,
+  session: Session,
+): Promise<Message> {
+  const { reply, channels } = start(message, session);
+  if (channels === undefined) return reply;
+  const invalid = channels.find((c) => !isValidChannel(c));
+  if (invalid !== undefined) {
+    reply.error = bayeuxError('invalidChannel', invalid);
+    return reply;
+  }
+  // Unsubscribing from something never subscribed succeeds: the end state is the one asked for.
+  const removed = await core.engine.unsubscribe(session, channels);
+  reply.successful = true;
+  for (const channel of removed) core.emit('unsubscribe', { clientId: session.id, channel, user: ctx.user });
+  return reply;
+}

@@ -1,0 +1,35 @@
+/** What the core keeps while it processes the messages of one request (or socket frame). */
+import type { Engine } from '../engines/engine.js';
+import type { Session } from '../engines/session.js';
+import type { RequestContext } from '../options.js';
+import type { PendingConnect } from './connections.js';
+
+export class RequestState<User = unknown> {
+  /** Serialized replies, in the order of the messages they answer. */
+  readonly replies: string[] = [];
+  /** The connect of this request, answered by the connection registry. */
+  connect: PendingConnect | undefined;
+  /** Sessions looked up by this request, so a batch looks each up once. */
+  private readonly sessions = new Map<string, Session | undefined>();
+
+  constructor(
+    readonly ctx: RequestContext<User>,
+    /** Identity of `ctx.user`, compared with the identity a session was bound to. */
+    readonly userKey: string | undefined,
+  ) {}
+
+  async session(engine: Engine, clientId: string): Promise<Session | undefined> {
+    if (this.sessions.has(clientId)) {
+      const known = this.sessions.get(clientId);
+      return known?.alive === true ? known : undefined;
+    }
+    const session = await engine.session(clientId);
+    this.sessions.set(clientId, session);
+    return session;
+  }
+
+  /** Remembers a session the request itself created (handshake) or ended (disconnect). */
+  remember(clientId: string, session: Session | undefined): void {
+    this.sessions.set(clientId, session);
+  }
+}
