@@ -1,0 +1,151 @@
+/**
+ * `bayeux(options)`: one object that is at once an Express request handler,
+ * an EventEmitter of server events and the server API, the way Express's own
+ * `app` is a function with EventEmitter mixed in.
+ */
+import { EventEmitter } from 'node:events';
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Engine } from './engines/engine.js';
+import { type BayeuxOptions, resolveOptions } from './options.js';
+import type { ConnectionStats } from './server/connections.js';
+import { ServerCore } from './server/core.js';
+import type { BayeuxEvents } from './server/events.js';
+import { checkLocalChannel, type LocalHandler, type PublishOptions, publishLocal, pushLocal } from './server/local.js';
+import { createHttpHandler, type RequestHandler } from './transports/http.js';
+import type { UpgradeMiddleware } from './transports/upgrade.js';
+import { type AttachOptions, WebSocketTransport } from './transports/websocket.js';
+
+/** What `server.stats()` reports. */
+export interface ServerStats extends ConnectionStats {
+  /** Live sessions (in the whole cluster with a shared engine). */
+  sessions: number;
+  /** Patterns with local subscribers on this node. */
+  localSubscriptions: number;
+}
+
+/** The object `bayeux()` returns: mount it with `app.use(path, server)`. */
+export interface BayeuxServer<User = unknown> extends EventEmitter<BayeuxEvents<User>> {
+  /** Handles a Bayeux request; other paths go to `next`. */
+  (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void;
+  /** The engine in use. */
+  readonly engine: Engine;
+  /** Resolves when the engine is open (requests wait for it on their own). */
+  readonly ready: Promise<void>;
+  /**
+   * Subscribes a local handler to a channel or pattern, on this node, without
+   * handshake or ACL. Returns the function that unsubscribes it.
+   */
+  subscribe(channel: string, handler: LocalHandler): () => void;
+  /** Publishes to every subscriber of `channel` on every node; resolves once routed. */
+  publish(channel: string, data: unknown, options?: PublishOptions): Promise<void>;
+  /** Queues a message for one client only; resolves false when the client is unknown. */
+  push(clientId: string, channel: string, data: unknown): Promise<boolean>;
+  /** Ends a client's session (reason `server`); resolves false when it was unknown. */
+  disconnect(clientId: string): Promise<boolean>;
+  /** Counts of sessions, held requests and sockets. */
+  stats(): Promise<ServerStats>;
+  /**
+   * Takes WebSocket upgrades on the endpoint path from `httpServer` (the
+   * server `app.listen()` returned), and offers `websocket` to clients.
+   */
+  attach(httpServer: HttpServer | HttpsServer, options?: AttachOptions): void;
+  /**
+   * Runs Express middleware (express-session, passport.session(), ...) on
+   * upgrade requests, so `req.user` reaches the handshake and the ACL as it
+   * does for long-polling.
+   */
+  useOnUpgrade(...middleware: UpgradeMiddleware[]): void;
+  /** Answers held requests, closes sockets (1001), stops timers, closes the engine. Idempotent. */
+  close(): Promise<void>;
+}
+
+const CORE = Symbol('express-bayeux.core');
+const SOCKETS = Symbol('express-bayeux.websocket');
+
+interface Internals {
+  [CORE]: ServerCore<unknown>;
+  [SOCKETS]: WebSocketTransport<unknown>;
+}
+
+/** Methods of every server object; `this` is the server function. */
+const api = {
+  get engine(): Engine {
+    return (this as unknown as Internals)[CORE].engine;
+  },
+  get ready(): Promise<void> {
+    return (this as unknown as Internals)[CORE].ready;
+  },
+  subscribe(this: Internals, channel: string, handler: LocalHandler): () => void {
+    checkLocalChannel('subscribe', channel, true);
+    if (typeof handler !== 'function') throw new TypeError('server.subscribe(): handler must be a function');
+    return this[CORE].subscribeLocal(channel, handler);
+  },
+  publish(this: Internals, channel: string, data: unknown, options?: PublishOptions): Promise<void> {
+    return publishLocal(this[CORE], channel, data, options);
+  },
+  push(this: Internals, clientId: string, channel: string, data: unknown): Promise<boolean> {
+    return pushLocal(this[CORE], clientId, channel, data);
+  },
+  async disconnect(this: Internals, clientId: string): Promise<boolean> {
+    const core = this[CORE];
+    await core.ready;
+    return core.engine.destroySession(clientId, 'server');
+  },
+  async stats(this: Internals): Promise<ServerStats> {
+    const core = this[CORE];
+    await core.ready;
+    return {
+      sessions: await core.engine.countSessions(),
+      localSubscriptions: core.localSubscribers.size,
+      ...core.registry.stats(),
+    };
+  },
+  attach(this: Internals, httpServer: HttpServer | HttpsServer, options?: AttachOptions): void {
+    this[SOCKETS].attach(httpServer, options);
+  },
+  useOnUpgrade(this: Internals, ...middleware: UpgradeMiddleware[]): void {
+    this[SOCKETS].use(...middleware);
+  },
+  close(this: Internals): Promise<void> {
+    return this[CORE].close();
+  },
+  /** A listener's rejected promise (captureRejections): logged, never an 'error' event. */
+  [Symbol.for('nodejs.rejection')](this: Internals, err: unknown, event: string): void {
+    this[CORE].logger.error({ err, event }, `express-bayeux: a "${event}" listener rejected`);
+  },
+};
+
+/** Shared prototype: Function (call/apply/bind), then EventEmitter, then the API. */
+const PROTO: object = Object.create(Function.prototype);
+for (const source of [EventEmitter.prototype, api]) {
+  for (const key of Reflect.ownKeys(source)) {
+    if (key === 'constructor') continue;
+    Object.defineProperty(PROTO, key, Object.getOwnPropertyDescriptor(source, key) as PropertyDescriptor);
+  }
+}
+
+/**
+ * Creates a Bayeux server. Mount it with `app.use('/cometd', server)`; it is
+ * also an EventEmitter (`server.on('publish', ...)`) and carries the local
+ * client API (`subscribe`, `publish`, `push`). Throws a TypeError naming the
+ * first invalid option.
+ */
+export function bayeux<User = unknown>(options?: BayeuxOptions<User>): BayeuxServer<User> {
+  const resolved = resolveOptions(options);
+  let handle: RequestHandler | undefined;
+  const server = function bayeuxServer(req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void {
+    (handle as RequestHandler)(req, res, next);
+  };
+  Object.setPrototypeOf(server, PROTO);
+  (EventEmitter as unknown as { init(this: object, opts: { captureRejections: boolean }): void }).init.call(server, {
+    captureRejections: true,
+  });
+  const core = new ServerCore<User>(resolved, server as unknown as EventEmitter);
+  const sockets = new WebSocketTransport<User>(core);
+  core.onClose(() => sockets.close());
+  Object.defineProperty(server, CORE, { value: core });
+  Object.defineProperty(server, SOCKETS, { value: sockets });
+  handle = createHttpHandler(core);
+  return server as unknown as BayeuxServer<User>;
+}

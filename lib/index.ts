@@ -1,0 +1,54 @@
+/**
+ * express-bayeux: a Bayeux 1.0 (CometD) publish/subscribe server as Express
+ * middleware. Start with `bayeux(options)`.
+ */
+export { type BayeuxServer, bayeux, type ServerStats } from './bayeux.js';
+export type { Engine, EngineHost, EngineLimits, Envelope, Logger } from './engines/engine.js';
+export { SessionLimitError } from './engines/engine.js';
+export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js';
+export { type ClientInfo, type DisconnectReason, type EnqueueResult, Session, type SessionInit } from './engines/session.js';
+export {
+  type BayeuxOptions,
+  type ConnectionType,
+  type CorsOptions,
+  DEFAULTS,
+  defaultIdentify,
+  type Extension,
+  type MessageACL,
+  type MessageContext,
+  type OriginRule,
+  type OutgoingContext,
+  type OutgoingKind,
+  type RequestContext,
+  type ResolvedOptions,
+  resolveOptions,
+  type ServiceHandler,
+  type UpgradeVerdict,
+  WEBSOCKET_DEFAULTS,
+  type WebSocketOptions,
+} from './options.js';
+export { BAYEUX_VERSION } from './protocol/advice.js';
+export { type ChannelKind, channelKind, expand, isMeta, isService, isValidChannel, isWildcard, matches } from './protocol/channel.js';
+export { ChannelIndex } from './protocol/channel-index.js';
+export {
+  BAYEUX_ERRORS,
+  BayeuxError,
+  type BayeuxErrorName,
+  bayeuxError,
+  type ParsedBayeuxError,
+  parseBayeuxError,
+} from './protocol/errors.js';
+export type { Advice, Message } from './protocol/message.js';
+export type {
+  BayeuxEvents,
+  ConnectEvent,
+  DisconnectEvent,
+  OverflowEvent,
+  PublishEvent,
+  PushEvent,
+  SubscriptionEvent,
+} from './server/events.js';
+export type { LocalHandler, PublishOptions } from './server/local.js';
+export type { RequestHandler } from './transports/http.js';
+export type { ExpressLike, UpgradeMiddleware } from './transports/upgrade.js';
+export type { AttachOptions } from './transports/websocket.js';

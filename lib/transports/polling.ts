@@ -1,0 +1,74 @@
+/**
+ * What long-polling and callback-polling share: one HTTP request carries a
+ * batch of messages and gets one response, held while a `/meta/connect`
+ * waits for messages. Only the framing of the response differs.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import createError from 'http-errors';
+import type { ConnectionType } from '../options.js';
+import type { Message } from '../protocol/message.js';
+import type { Connection } from '../server/connections.js';
+import type { ServerCore } from '../server/core.js';
+import { RequestState } from '../server/request.js';
+import { clientIp, requestUser } from './origin.js';
+import { send, sendHttpError } from './respond.js';
+
+/** How a polling transport frames serialized messages into a response body. */
+export interface Framing {
+  readonly transport: ConnectionType;
+  readonly contentType: string;
+  body(parts: readonly string[]): string;
+}
+
+/** One HTTP response, written once. */
+class HttpConnection implements Connection {
+  readonly persistent = false;
+  readonly writable = true;
+
+  constructor(
+    readonly ip: string,
+    private readonly res: ServerResponse,
+    private readonly framing: Framing,
+  ) {}
+
+  write(messages: string[]): void {
+    send(this.res, 200, this.framing.contentType, this.framing.body(messages));
+  }
+}
+
+/** Advice sent with a 503 for too many held requests from one IP. */
+const OVER_CAP_ADVICE = { reconnect: 'retry', interval: 1000 } as const;
+
+/** Processes a batch and answers it, holding the response for a `/meta/connect`. */
+export async function serveBatch<User>(
+  core: ServerCore<User>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  messages: Message[],
+  framing: Framing,
+): Promise<void> {
+  const ip = clientIp(req);
+  const connect = messages.find((m) => m.channel === '/meta/connect');
+  if (connect !== undefined) {
+    const clientId = typeof connect.clientId === 'string' ? connect.clientId : undefined;
+    if (!core.registry.mayHold(ip, clientId)) {
+      // Refused before anything is processed: nothing of this client is lost, it just retries.
+      core.logger.warn({ ip }, 'express-bayeux: too many held requests from one IP; answered 503');
+      sendHttpError(
+        res,
+        createError(503, 'Too many connections from your IP', { type: 'bayeux.connections.limit', expose: true }),
+        OVER_CAP_ADVICE,
+      );
+      return;
+    }
+  }
+  const user = requestUser(req, core.options.cors?.origin) as User | undefined;
+  const userKey = user === undefined ? undefined : core.options.identify(user);
+  const request = new RequestState<User>({ ip, user, req, transport: framing.transport }, userKey);
+  await core.process(messages, request);
+  const held = core.registry.respond(new HttpConnection(ip, res, framing), request.replies, request.connect);
+  if (held === undefined) return;
+  // The client may have gone while the batch was processed; otherwise wait for it to go.
+  if (res.destroyed || req.socket.destroyed) core.registry.abandon(held);
+  else res.once('close', () => core.registry.abandon(held));
+}
