@@ -1,0 +1,271 @@
+/**
+ * The contract every engine passes: run `engineContract(name, make)` from a
+ * test file. `make` returns a fresh engine each time; the suite opens it with
+ * a recording host and closes it afterwards.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter, once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import type { ClientInfo, DisconnectReason, Engine, EngineHost, EngineLimits, Envelope, Session } from '../../lib/index.js';
+import { SessionLimitError } from '../../lib/index.js';
+
+export class RecordingHost extends EventEmitter implements EngineHost {
+  readonly logger = { debug() {}, info() {}, warn() {}, error() {} };
+  readonly woken: string[] = [];
+  readonly dropped: [string, DisconnectReason][] = [];
+  readonly endings: [string, DisconnectReason][] = [];
+  readonly locals: Envelope[] = [];
+  readonly overflows: [string, number][] = [];
+
+  constructor(readonly limits: EngineLimits) {
+    super();
+  }
+
+  wake(session: Session): void {
+    this.woken.push(session.id);
+  }
+  drop(session: Session, reason: DisconnectReason): void {
+    this.dropped.push([session.id, reason]);
+  }
+  readonly moves: string[] = [];
+  moved(session: Session): void {
+    this.moves.push(session.id);
+  }
+  ended(client: ClientInfo, reason: DisconnectReason): void {
+    this.endings.push([client.id, reason]);
+    this.emit('ended', client.id, reason);
+  }
+  local(envelope: Envelope): void {
+    this.locals.push(envelope);
+    this.emit('local', envelope);
+  }
+  overflowed(client: ClientInfo, dropped: number): void {
+    this.overflows.push([client.id, dropped]);
+  }
+}
+
+export const CONTRACT_LIMITS: EngineLimits = {
+  maxQueue: 100,
+  queuePolicy: 'disconnect',
+  maxInterval: 60_000,
+  maxSessions: 1000,
+  maxSessionsPerIp: 1000,
+};
+
+function envelope(channel: string, data: unknown): Envelope {
+  const message = { channel, data };
+  return { channel, json: JSON.stringify(message), message };
+}
+
+function newId(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+/** Settles the engine's async routing (a no-op for memory; lets Redis round-trips finish). */
+export type Settle = () => Promise<void>;
+
+export function engineContract(name: string, make: () => Engine | Promise<Engine>, settle: Settle = async () => {}): void {
+  describe(`engine contract: ${name}`, () => {
+    const opened: Engine[] = [];
+    async function open(limits: Partial<EngineLimits> = {}): Promise<{ engine: Engine; host: RecordingHost }> {
+      const engine = await make();
+      const host = new RecordingHost({ ...CONTRACT_LIMITS, ...limits });
+      await engine.open(host);
+      opened.push(engine);
+      return { engine, host };
+    }
+    async function session(engine: Engine, ip = '10.0.0.1'): Promise<Session> {
+      return engine.createSession({ id: newId(), user: undefined, userKey: undefined, ip, transport: 'long-polling', data: {} });
+    }
+
+    let shared: { engine: Engine; host: RecordingHost };
+    before(async () => {
+      shared = await open();
+    });
+    after(async () => {
+      for (const engine of opened) await engine.close();
+    });
+
+    it('creates sessions and finds them by clientId', async () => {
+      const s = await session(shared.engine);
+      const found = await shared.engine.session(s.id);
+      assert.equal(found?.id, s.id);
+      assert.equal(found?.ip, '10.0.0.1');
+      assert.equal(await shared.engine.session('no-such-client'), undefined);
+    });
+
+    it('claims a session for delivery on this node, keeping its queue', async () => {
+      const { engine } = shared;
+      const s = await session(engine);
+      await engine.subscribe(s, ['/c0']);
+      await engine.publish(envelope('/c0', 'before'));
+      await settle();
+      const local = await engine.claim((await engine.session(s.id)) as Session);
+      assert.equal(local.id, s.id);
+      assert.deepEqual(local.take(), ['{"channel":"/c0","data":"before"}']);
+      await engine.publish(envelope('/c0', 'after'));
+      await settle();
+      assert.deepEqual(local.take(), ['{"channel":"/c0","data":"after"}']);
+    });
+
+    it('keeps the user and handshake data with the session', async () => {
+      const s = await shared.engine.createSession({
+        id: newId(),
+        user: { id: 7, name: 'ann' },
+        userKey: 'id:7',
+        ip: '10.0.0.9',
+        transport: 'websocket',
+        data: { role: 'admin' },
+      });
+      const found = await shared.engine.session(s.id);
+      assert.deepEqual(found?.user, { id: 7, name: 'ann' });
+      assert.equal(found?.userKey, 'id:7');
+      assert.deepEqual(found?.data, { role: 'admin' });
+    });
+
+    it('routes a publish to exact and wildcard subscribers, each once', async () => {
+      const { engine } = shared;
+      const exact = await session(engine);
+      const star = await session(engine);
+      const both = await session(engine);
+      const none = await session(engine);
+      assert.deepEqual(await engine.subscribe(exact, ['/c1/a']), ['/c1/a']);
+      await engine.subscribe(star, ['/c1/*']);
+      await engine.subscribe(both, ['/c1/a', '/c1/*', '/c1/**', '/**']);
+      await engine.subscribe(none, ['/c1/b']);
+      await engine.publish(envelope('/c1/a', 1));
+      await settle();
+      for (const s of [exact, star, both]) assert.deepEqual((await engine.session(s.id))?.take(), ['{"channel":"/c1/a","data":1}']);
+      assert.deepEqual((await engine.session(none.id))?.take(), []);
+    });
+
+    it('reports which subscriptions were added and removed', async () => {
+      const { engine } = shared;
+      const s = await session(engine);
+      assert.deepEqual(await engine.subscribe(s, ['/c2/a', '/c2/b']), ['/c2/a', '/c2/b']);
+      assert.deepEqual(await engine.subscribe(s, ['/c2/a', '/c2/c']), ['/c2/c']);
+      assert.deepEqual(await engine.unsubscribe(s, ['/c2/a', '/c2/x']), ['/c2/a']);
+      await engine.publish(envelope('/c2/a', 'gone'));
+      await engine.publish(envelope('/c2/b', 'kept'));
+      await settle();
+      assert.deepEqual((await engine.session(s.id))?.take(), ['{"channel":"/c2/b","data":"kept"}']);
+    });
+
+    it('keeps publish order for each subscriber', async () => {
+      const { engine } = shared;
+      const s = await session(engine);
+      await engine.subscribe(s, ['/c3/**']);
+      for (let i = 0; i < 50; i++) await engine.publish(envelope(`/c3/${i % 3}`, i));
+      await settle();
+      const data = (await engine.session(s.id))?.take().map((j) => (JSON.parse(j) as { data: number }).data);
+      assert.deepEqual(
+        data,
+        Array.from({ length: 50 }, (_, i) => i),
+      );
+    });
+
+    it('hands every publish to the local subscribers of the node', async () => {
+      const { engine, host } = shared;
+      const seen = once(host, 'local');
+      await engine.publish(envelope('/c4/local', 'x'));
+      const [local] = (await seen) as [Envelope];
+      assert.equal(local.channel, '/c4/local');
+      assert.deepEqual(local.message, { channel: '/c4/local', data: 'x' });
+    });
+
+    it('wakes a session when its queue becomes non-empty, once', async () => {
+      const { engine, host } = shared;
+      const s = await session(engine);
+      await engine.subscribe(s, ['/c5']);
+      const before = host.woken.filter((id) => id === s.id).length;
+      await engine.publish(envelope('/c5', 1));
+      await engine.publish(envelope('/c5', 2));
+      await settle();
+      assert.equal(host.woken.filter((id) => id === s.id).length, before + 1);
+    });
+
+    it('pushes to one session and reports unknown clients', async () => {
+      const { engine } = shared;
+      const s = await session(engine);
+      assert.equal(await engine.push(s.id, envelope('/service/x', 'for you')), true);
+      await settle();
+      assert.deepEqual((await engine.session(s.id))?.take(), ['{"channel":"/service/x","data":"for you"}']);
+      assert.equal(await engine.push('no-such-client', envelope('/x', 1)), false);
+    });
+
+    it('destroys a session once: dropped, ended, gone from routing', async () => {
+      const { engine, host } = shared;
+      const s = await session(engine);
+      await engine.subscribe(s, ['/c6']);
+      assert.equal(await engine.destroySession(s.id, 'client'), true);
+      assert.equal(await engine.destroySession(s.id, 'client'), false);
+      assert.equal(await engine.session(s.id), undefined);
+      assert.deepEqual(
+        host.endings.filter(([id]) => id === s.id),
+        [[s.id, 'client']],
+      );
+      assert.deepEqual(
+        host.dropped.filter(([id]) => id === s.id),
+        [[s.id, 'client']],
+      );
+      await engine.publish(envelope('/c6', 1));
+      await settle();
+      assert.equal(s.queue.length, 0);
+    });
+
+    it('expires a session without connections after maxInterval, and not one with a connection', async () => {
+      const { engine, host } = await open({ maxInterval: 50 });
+      const idle = await session(engine);
+      const busy = await session(engine);
+      busy.connections = 1;
+      // The engine's timers do not keep a process alive; this test must, while it waits.
+      const alive = setInterval(() => {}, 1000);
+      const [id, reason] = (await once(host, 'ended')) as [string, DisconnectReason];
+      clearInterval(alive);
+      assert.equal(id, idle.id);
+      assert.equal(reason, 'expired');
+      assert.equal(await engine.session(idle.id), undefined);
+      assert.equal((await engine.session(busy.id))?.id, busy.id);
+      busy.connections = 0;
+      await engine.destroySession(busy.id, 'server');
+    });
+
+    it('ends a session whose queue overflows under the disconnect policy', async () => {
+      const { engine, host } = await open({ maxQueue: 3, queuePolicy: 'disconnect' });
+      const s = await session(engine);
+      await engine.subscribe(s, ['/c7']);
+      for (let i = 0; i < 4; i++) await engine.publish(envelope('/c7', i));
+      await settle();
+      assert.deepEqual(host.endings, [[s.id, 'overflow']]);
+      assert.equal(await engine.session(s.id), undefined);
+    });
+
+    it('drops the oldest messages under the drop-oldest policy, and says so once', async () => {
+      const { engine, host } = await open({ maxQueue: 3, queuePolicy: 'drop-oldest' });
+      const s = await session(engine);
+      await engine.subscribe(s, ['/c8']);
+      for (let i = 0; i < 6; i++) await engine.publish(envelope('/c8', i));
+      await settle();
+      const live = await engine.session(s.id);
+      assert.deepEqual(
+        live?.take().map((j) => (JSON.parse(j) as { data: number }).data),
+        [3, 4, 5],
+      );
+      assert.deepEqual(host.overflows, [[s.id, 1]]);
+      assert.equal(live?.dropped, 3);
+    });
+
+    it('refuses sessions past maxSessions and maxSessionsPerIp', async () => {
+      const { engine } = await open({ maxSessions: 3, maxSessionsPerIp: 2 });
+      await session(engine, '10.1.1.1');
+      await session(engine, '10.1.1.1');
+      await assert.rejects(session(engine, '10.1.1.1'), SessionLimitError);
+      const third = await session(engine, '10.1.1.2');
+      await assert.rejects(session(engine, '10.1.1.3'), SessionLimitError);
+      await engine.destroySession(third.id, 'client');
+      await session(engine, '10.1.1.3');
+      assert.equal(await engine.countSessions(), 3);
+    });
+  });
+}

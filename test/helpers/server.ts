@@ -1,0 +1,61 @@
+/** Starts a real Express app with a Bayeux server on 127.0.0.1, port 0. */
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
+import { type BayeuxOptions, type BayeuxServer, bayeux } from '../../lib/index.js';
+
+export interface TestServer<User = unknown> {
+  app: Express;
+  bayeux: BayeuxServer<User>;
+  http: Server;
+  /** The endpoint URL, e.g. http://127.0.0.1:1234/cometd */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Runs before the Bayeux server is mounted: host middleware (auth, body parsers, trust proxy). */
+  before?: (app: Express) => void;
+  /** Mount path; default /cometd. */
+  path?: string;
+  /** Port to listen on (default 0: any free port). */
+  port?: number;
+}
+
+export async function startServer<User = unknown>(options: BayeuxOptions<User> = {}, start: StartOptions = {}): Promise<TestServer<User>> {
+  const app = express();
+  start.before?.(app);
+  const server = bayeux<User>({ logger: false, ...options });
+  const path = start.path ?? '/cometd';
+  app.use(path, server);
+  const http = createServer(app);
+  await new Promise<void>((resolve) => http.listen(start.port ?? 0, '127.0.0.1', resolve));
+  const port = (http.address() as AddressInfo).port;
+  await server.ready;
+  return {
+    app,
+    bayeux: server,
+    http,
+    port,
+    url: `http://127.0.0.1:${port}${path}`,
+    async close() {
+      await server.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Resolves once `check` returns true, testing it after every turn of the
+ * event loop; rejects after `ms` so a broken test fails instead of hanging.
+ */
+export async function until(check: () => boolean | Promise<boolean>, what = 'condition', ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
