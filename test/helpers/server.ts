@@ -22,6 +22,8 @@ export interface StartOptions {
   path?: string;
   /** Port to listen on (default 0: any free port). */
   port?: number;
+  /** Take WebSocket upgrades too (`server.attach(http)`). */
+  websocket?: boolean;
 }
 
 export async function startServer<User = unknown>(options: BayeuxOptions<User> = {}, start: StartOptions = {}): Promise<TestServer<User>> {
@@ -31,6 +33,7 @@ export async function startServer<User = unknown>(options: BayeuxOptions<User> =
   const path = start.path ?? '/cometd';
   app.use(path, server);
   const http = createServer(app);
+  if (start.websocket) server.attach(http, { app });
   await new Promise<void>((resolve) => http.listen(start.port ?? 0, '127.0.0.1', resolve));
   const port = (http.address() as AddressInfo).port;
   await server.ready;
