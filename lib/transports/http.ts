@@ -43,7 +43,11 @@ export function createHttpHandler<User>(core: ServerCore<User>): RequestHandler 
     corsRules === undefined
       ? undefined
       : cors({
-          origin: (origin, callback) => callback(null, origin === undefined || originAllowed(corsRules.origin, origin)),
+          // '*' (only allowed without credentials) is sent as is: responses stay cacheable across origins.
+          origin:
+            corsRules.origin === '*'
+              ? '*'
+              : (origin, callback) => callback(null, origin === undefined || originAllowed(corsRules.origin, origin)),
           credentials: corsRules.credentials,
           maxAge: corsRules.maxAge,
           methods: ['GET', 'POST'],
