@@ -277,10 +277,10 @@ function boolean(options: Record<string, unknown>, name: string, fallback: boole
   return value;
 }
 
-function optionalFunction<F>(options: Record<string, unknown>, name: string): F | undefined {
+function optionalFunction<F>(options: Record<string, unknown>, name: string, prefix = ''): F | undefined {
   const value = options[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'function') fail(name, 'a function', value);
+  if (typeof value !== 'function') fail(prefix + name, 'a function', value);
   return value as F;
 }
 
@@ -388,7 +388,7 @@ function resolveWebSocket(value: unknown, maxBodySize: number): ResolvedWebSocke
     pingInterval: sub('pingInterval', WEBSOCKET_DEFAULTS.pingInterval, 0),
     maxBufferedBytes: sub('maxBufferedBytes', WEBSOCKET_DEFAULTS.maxBufferedBytes, 1024),
     origins: o.origins as OriginRule | undefined,
-    handshake: optionalFunction<ResolvedWebSocketOptions['handshake']>(o, 'handshake'),
+    handshake: optionalFunction<ResolvedWebSocketOptions['handshake']>(o, 'handshake', 'websocket.'),
     protocols: [...(protocols as string[])],
     maxInvalidFrames: sub('maxInvalidFrames', WEBSOCKET_DEFAULTS.maxInvalidFrames, 0),
   };
