@@ -9,6 +9,8 @@ export class RequestState<User = unknown> {
   readonly replies: string[] = [];
   /** The connect of this request, answered by the connection registry. */
   connect: PendingConnect | undefined;
+  /** A /meta/disconnect of this request ended its session (a socket then closes). */
+  disconnected = false;
   /** Sessions looked up by this request, so a batch looks each up once. */
   private readonly sessions = new Map<string, Session | undefined>();
 

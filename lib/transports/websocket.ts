@@ -205,8 +205,7 @@ export class WebSocketTransport<User = unknown> {
     }
     core.registry.respond(connection, request.replies, request.connect);
     // /meta/disconnect over the socket ends the session and then the socket.
-    const ended = messages.some((m) => m.channel === '/meta/disconnect') && connection.session !== undefined && !connection.session.alive;
-    if (ended) connection.ws.close(CLOSE.normal, 'disconnected');
+    if (request.disconnected) connection.ws.close(CLOSE.normal, 'disconnected');
   }
 
   private invalid(connection: SocketConnection, why: string): void {

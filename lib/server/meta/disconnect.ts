@@ -19,5 +19,6 @@ export async function disconnect<User>(
   reply.clientId = session.id;
   await core.engine.destroySession(session.id, 'client');
   request.remember(session.id, undefined);
+  request.disconnected = true;
   return reply;
 }

@@ -1,0 +1,250 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import express from 'express';
+import { WebSocketServer } from 'ws';
+import { type BayeuxOptions, bayeux } from '../../lib/index.js';
+import { RawClient, rawPost } from '../helpers/raw-client.js';
+import { startServer, type TestServer, until } from '../helpers/server.js';
+import { WsClient } from '../helpers/ws-client.js';
+
+async function withServer(options: BayeuxOptions, run: (s: TestServer) => Promise<void>, websocket = true): Promise<void> {
+  const server = await startServer(options, { websocket });
+  try {
+    await run(server);
+  } finally {
+    await server.close();
+  }
+}
+
+describe('the WebSocket transport', () => {
+  it('is advertised in supportedConnectionTypes only once attached', async () => {
+    await withServer(
+      {},
+      async (server) => {
+        const before = await rawPost(server.url, {
+          channel: '/meta/handshake',
+          version: '1.0',
+          supportedConnectionTypes: ['long-polling'],
+        });
+        assert.deepEqual(before.messages[0]?.supportedConnectionTypes, ['long-polling', 'callback-polling']);
+        server.bayeux.attach(server.http, { app: server.app });
+        const after = await rawPost(server.url, { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] });
+        assert.deepEqual(after.messages[0]?.supportedConnectionTypes, ['websocket', 'long-polling', 'callback-polling']);
+      },
+      false,
+    );
+  });
+
+  it('handshakes, subscribes, publishes and delivers over one socket', async () => {
+    await withServer({}, async (server) => {
+      const ws = await WsClient.open(server.url);
+      const hs = await ws.handshake();
+      assert.equal(hs.successful, true);
+      assert.equal((await ws.subscribe('/ws/a')).successful, true);
+      const connect = await ws.connected(ws.connect(0));
+      assert.equal(connect.successful, true);
+      ws.connect();
+      await until(async () => (await server.bayeux.stats()).held === 1, 'the held connect');
+      assert.equal((await ws.publish('/ws/a', 'hello')).successful, true);
+      await ws.waitFor(() => ws.on('/ws/a').length === 1, 'the delivery');
+      assert.equal(ws.on('/ws/a')[0]?.data, 'hello');
+      await ws.close();
+    });
+  });
+
+  it('continues over a socket a session that handshook over HTTP', async () => {
+    await withServer({}, async (server) => {
+      const http = new RawClient(server.url);
+      await http.handshake();
+      await http.subscribe('/ws/from-http');
+      const ws = await WsClient.open(server.url);
+      ws.clientId = http.clientId;
+      const first = await ws.connected(ws.connect(0));
+      assert.equal(first.successful, true);
+      ws.connect();
+      await until(async () => (await server.bayeux.stats()).sockets === 1, 'the socket attached to the session');
+      await server.bayeux.publish('/ws/from-http', 1);
+      await ws.waitFor(() => ws.on('/ws/from-http').length === 1, 'the delivery over the socket');
+      await ws.close();
+    });
+  });
+
+  it('answers a held connect at the timeout and sends piled-up deliveries several per frame', async () => {
+    await withServer({ timeout: 200 }, async (server) => {
+      const ws = await WsClient.open(server.url);
+      await ws.handshake();
+      await ws.subscribe('/ws/pile');
+      const idle = await ws.connected(ws.connect(), 5000);
+      assert.equal(idle.successful, true);
+      // Publish many while no connect is outstanding: they pile up in the queue.
+      const publisher = new RawClient(server.url);
+      await publisher.handshake();
+      for (let i = 0; i < 50; i++) await server.bayeux.publish('/ws/pile', i);
+      const framesBefore = ws.frames;
+      ws.connect();
+      await ws.waitFor(() => ws.on('/ws/pile').length === 50, '50 deliveries');
+      assert.deepEqual(
+        ws.on('/ws/pile').map((m) => m.data),
+        [...Array(50).keys()],
+      );
+      assert.ok(ws.frames - framesBefore < 50, `50 messages in ${ws.frames - framesBefore} frames`);
+      await ws.close();
+    });
+  });
+
+  it('closes with 1003 on a binary frame', async () => {
+    await withServer({}, async (server) => {
+      const ws = await WsClient.open(server.url);
+      ws.socket.send(Buffer.from([1, 2, 3]));
+      await ws.waitFor(() => ws.closed !== undefined, 'the close');
+      assert.equal(ws.closed?.code, 1003);
+    });
+  });
+
+  it('closes with 1009 on a frame over maxPayload', async () => {
+    await withServer({ websocket: { maxPayload: 1024 } }, async (server) => {
+      const ws = await WsClient.open(server.url);
+      ws.socket.send(JSON.stringify([{ channel: '/meta/handshake', ext: { pad: 'x'.repeat(2000) } }]));
+      await ws.waitFor(() => ws.closed !== undefined, 'the close');
+      assert.equal(ws.closed?.code, 1009);
+    });
+  });
+
+  it('answers invalid frames with an error, then closes with 1008 after maxInvalidFrames', async () => {
+    await withServer({ websocket: { maxInvalidFrames: 2 } }, async (server) => {
+      const ws = await WsClient.open(server.url);
+      ws.socket.send('not json');
+      await ws.waitFor(() => ws.received.length === 1, 'the error reply');
+      assert.equal(ws.received[0]?.channel, '/meta/error');
+      assert.equal(ws.received[0]?.successful, false);
+      assert.match(String(ws.received[0]?.error), /^400:/);
+      ws.socket.send('[1,2]');
+      ws.socket.send('{"no":"channel"}');
+      await ws.waitFor(() => ws.closed !== undefined, 'the close');
+      assert.equal(ws.closed?.code, 1008);
+    });
+  });
+
+  it('keeps the session when the socket closes, and delivers what queued meanwhile on the next socket', async () => {
+    await withServer({}, async (server) => {
+      const ws = await WsClient.open(server.url);
+      await ws.handshake();
+      await ws.subscribe('/ws/resume');
+      ws.connect();
+      await until(async () => (await server.bayeux.stats()).held === 1, 'the held connect');
+      await ws.close();
+      await until(async () => (await server.bayeux.stats()).sockets === 0, 'the socket released');
+      assert.equal((await server.bayeux.stats()).sessions, 1);
+      await server.bayeux.publish('/ws/resume', 'queued');
+      const again = await WsClient.open(server.url);
+      again.clientId = ws.clientId;
+      again.connect();
+      await again.waitFor(() => again.on('/ws/resume').length === 1, 'the queued delivery');
+      await again.close();
+    });
+  });
+
+  it('closes the socket with 1000 after /meta/disconnect', async () => {
+    await withServer({}, async (server) => {
+      const ws = await WsClient.open(server.url);
+      await ws.handshake();
+      const bye = await ws.request({ channel: '/meta/disconnect', clientId: ws.clientId });
+      assert.equal(bye.successful, true);
+      await ws.waitFor(() => ws.closed !== undefined, 'the close');
+      assert.equal(ws.closed?.code, 1000);
+      assert.equal((await server.bayeux.stats()).sessions, 0);
+    });
+  });
+
+  it('closes sockets with 1001 when the server closes, answering held connects first', async () => {
+    const server = await startServer({}, { websocket: true });
+    const ws = await WsClient.open(server.url);
+    await ws.handshake();
+    const held = ws.connect();
+    await until(async () => (await server.bayeux.stats()).held === 1, 'the held connect');
+    await server.close();
+    await ws.waitFor(() => ws.closed !== undefined, 'the close');
+    assert.equal(ws.closed?.code, 1001);
+    assert.ok(
+      ws.received.some((m) => m.id === held),
+      'the held connect was answered',
+    );
+  });
+
+  it('leaves upgrades on other paths to other handlers', async () => {
+    const app = express();
+    const server = bayeux({ logger: false });
+    app.use('/cometd', server);
+    const http = createServer(app);
+    server.attach(http, { app });
+    const other = new WebSocketServer({ noServer: true });
+    http.on('upgrade', (req, socket, head) => {
+      if (req.url === '/other') other.handleUpgrade(req, socket, head, (s) => s.send('other here'));
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const { port } = http.address() as AddressInfo;
+    try {
+      const ws = await WsClient.open(`http://127.0.0.1:${port}/other`);
+      await ws.waitFor(() => ws.frames === 1, 'the other server greeting');
+      await ws.close();
+      const bayeuxSocket = await WsClient.open(`http://127.0.0.1:${port}/cometd`);
+      assert.equal((await bayeuxSocket.handshake()).successful, true);
+      await bayeuxSocket.close();
+    } finally {
+      await server.close();
+      other.close();
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+
+  it('negotiates a subprotocol from websocket.protocols', async () => {
+    await withServer({ websocket: { protocols: ['bayeux-json'] } }, async (server) => {
+      const ws = await WsClient.open(server.url, { protocols: ['other', 'bayeux-json'] });
+      assert.equal(ws.socket.protocol, 'bayeux-json');
+      await ws.close();
+    });
+  });
+
+  it('terminates a socket that stops answering pings', async () => {
+    await withServer({ websocket: { pingInterval: 50 } }, async (server) => {
+      const ws = await WsClient.open(server.url, { autoPong: false });
+      await ws.handshake();
+      await ws.waitFor(() => ws.closed !== undefined, 'the termination', 10_000);
+      assert.equal(ws.closed?.code, 1006);
+      await until(async () => (await server.bayeux.stats()).sockets === 0, 'the socket released');
+    });
+  });
+
+  it('keeps a socket that answers pings open', async () => {
+    await withServer({ websocket: { pingInterval: 20 } }, async (server) => {
+      const ws = await WsClient.open(server.url);
+      let pings = 0;
+      ws.socket.on('ping', () => {
+        pings += 1;
+      });
+      await until(() => pings >= 5, 'five pings', 10_000);
+      assert.equal(ws.closed, undefined);
+      await ws.close();
+      void server;
+    });
+  });
+
+  it('counts sockets toward the per-IP cap together with held requests', async () => {
+    await withServer({ clientMaxConnections: 2, timeout: 10_000 }, async (server) => {
+      const a = await WsClient.open(server.url);
+      const poller = new RawClient(server.url);
+      await poller.handshake();
+      const held = poller.connect();
+      await until(async () => (await server.bayeux.stats()).held === 1, 'the held request');
+      await assert.rejects(WsClient.open(server.url), (error: { status?: number }) => error.status === 503);
+      await server.bayeux.disconnect(poller.clientId);
+      await held;
+      const b = await WsClient.open(server.url);
+      await a.close();
+      await b.close();
+    });
+  });
+});
