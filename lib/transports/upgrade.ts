@@ -10,8 +10,15 @@ import createError from 'http-errors';
 import type { OriginRule, ResolvedWebSocketOptions, UpgradeVerdict } from '../options.js';
 import { clientIp, isCrossSite } from './origin.js';
 
-/** Express-style middleware run on upgrade requests (e.g. express-session, passport.session()). */
-export type UpgradeMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+/**
+ * Express-style middleware run on upgrade requests (e.g. express-session,
+ * passport.session()). Declared as a method so Express's `RequestHandler`,
+ * typed for its richer `Request`, is accepted as is (upgrade requests get the
+ * app's request prototype).
+ */
+export type UpgradeMiddleware = {
+  middleware(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void;
+}['middleware'];
 
 /** An Express application, as far as upgrades need it: its request prototype (req.ip, trust proxy). */
 export interface ExpressLike {
