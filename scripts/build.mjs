@@ -13,3 +13,23 @@ for (const project of ['tsconfig.build.json', 'tsconfig.cjs.json']) {
 }
 // dist/cjs holds CommonJS files although the package is "type": "module".
 writeFileSync(join(root, 'dist/cjs/package.json'), '{ "type": "commonjs" }\n');
+
+// The browser client: one ES module, no Node built-ins (`ws` is only loaded in Node without a global WebSocket).
+const { build } = await import('esbuild');
+const { gzipSync } = await import('node:zlib');
+const { readFileSync } = await import('node:fs');
+const outfile = join(root, 'dist/browser/client.js');
+await build({
+  entryPoints: [join(root, 'lib/client/index.ts')],
+  outfile,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  sourcemap: true,
+  external: ['ws'],
+  legalComments: 'none',
+});
+const bytes = readFileSync(outfile);
+console.log(`dist/browser/client.js: ${bytes.length} bytes, ${gzipSync(bytes).length} gzipped`);

@@ -1,0 +1,540 @@
+/**
+ * The Bayeux client: handshake, one outstanding /meta/connect, advice-driven
+ * reconnects with backoff, batching of what is sent in one tick, and
+ * re-subscription after a new handshake. Runs in browsers and Node.
+ */
+import { isValidChannel } from '../protocol/channel.js';
+import type { Advice, Message } from '../protocol/message.js';
+import { Backoff } from './backoff.js';
+import { Emitter } from './emitter.js';
+import { BayeuxClientError } from './errors.js';
+import { LongPollingTransport } from './long-polling.js';
+import { type MessageHandler, Subscriptions } from './subscriptions.js';
+import {
+  type ClientTransport,
+  type ClientTransportName,
+  CookieJar,
+  type CredentialsMode,
+  type TransportSettings,
+  type TransportSink,
+} from './transport.js';
+import { type WebSocketConstructor, WebSocketTransport } from './websocket.js';
+
+/** Hooks on every message in and out; return null to drop the message. */
+export interface ClientExtension {
+  incoming?(message: Message): Message | null | undefined | Promise<Message | null | undefined>;
+  outgoing?(message: Message): Message | null | undefined | Promise<Message | null | undefined>;
+}
+
+/** Options of `new BayeuxClient(url, options)`. */
+export interface BayeuxClientOptions {
+  /** Transports to use, in order of preference. Default `['websocket', 'long-polling']`. */
+  transports?: ClientTransportName[];
+  /** `ext` of the handshake (e.g. credentials). */
+  ext?: Record<string, unknown>;
+  /** Incoming/outgoing hooks, run in order. */
+  extensions?: ClientExtension[];
+  /** Ask for guaranteed delivery (CometD's ack extension). Default false. */
+  ack?: boolean;
+  /** Retry delays after network failures: `initial` doubling up to `max` (ms). Default 1000 and 30000. */
+  backoff?: { initial?: number; max?: number };
+  /** Extra HTTP headers (Node: long-polling requests and the upgrade). */
+  headers?: Record<string, string>;
+  /** fetch credentials mode. Default `include` (cookies go to a CORS server that allows them). */
+  credentials?: CredentialsMode;
+  /** Milliseconds added to the server's hold time before a request counts as lost. Default 10000. */
+  maxNetworkDelay?: number;
+  /** WebSocket constructor to use instead of the global one (or `ws` in Node). */
+  WebSocket?: WebSocketConstructor;
+}
+
+/** Where the client is in its life. */
+export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
+
+/** Events of the client: `client.on(name, listener)`. */
+export interface ClientEvents extends Record<string, unknown[]> {
+  state: [ClientState];
+  transport: [ClientTransportName];
+  error: [BayeuxClientError];
+  message: [Message];
+}
+
+/** A subscription; `cancel()` removes its handler (and unsubscribes when it was the channel's last). */
+export interface Subscription {
+  readonly channel: string;
+  cancel(): Promise<void>;
+}
+
+/** Most messages the client puts in one request or frame. */
+const MAX_BATCH = 100;
+
+interface Pending {
+  resolve(reply: Message): void;
+  reject(error: BayeuxClientError): void;
+}
+
+export class BayeuxClient extends Emitter<ClientEvents> {
+  state: ClientState = 'disconnected';
+  transport: ClientTransportName | undefined;
+  clientId: string | undefined;
+
+  private readonly url: string;
+  private readonly options: Required<Omit<BayeuxClientOptions, 'ext' | 'WebSocket' | 'backoff'>> & BayeuxClientOptions;
+  private readonly subscriptions = new Subscriptions();
+  private readonly pending = new Map<string, Pending>();
+  private readonly backoff: Backoff;
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private advice: Required<Pick<Advice, 'reconnect' | 'interval' | 'timeout'>> = { reconnect: 'retry', interval: 0, timeout: 30_000 };
+  private http: LongPollingTransport | undefined;
+  private current: ClientTransport | undefined;
+  private outbox: Message[] = [];
+  private flushing = false;
+  private batchDepth = 0;
+  private nextId = 0;
+  private connectOutstanding = false;
+  private handshaking = false;
+  private firstConnect: { resolve(): void; reject(e: BayeuxClientError): void; promise: Promise<void> } | undefined;
+  private inbound: Promise<void> = Promise.resolve();
+  private outbound: Promise<void> = Promise.resolve();
+  private leaving = false;
+  private ackEnabled = false;
+  private ackId = -1;
+  private readonly seen: string[] = [];
+  private readonly cookies = new CookieJar();
+
+  constructor(url: string, options: BayeuxClientOptions = {}) {
+    super();
+    this.url = url;
+    this.options = {
+      transports: options.transports ?? ['websocket', 'long-polling'],
+      extensions: options.extensions ?? [],
+      ack: options.ack ?? false,
+      headers: options.headers ?? {},
+      credentials: options.credentials ?? 'include',
+      maxNetworkDelay: options.maxNetworkDelay ?? 10_000,
+      ...(options.ext === undefined ? {} : { ext: options.ext }),
+      ...(options.WebSocket === undefined ? {} : { WebSocket: options.WebSocket }),
+    };
+    this.backoff = new Backoff(options.backoff?.initial ?? 1000, options.backoff?.max ?? 30_000);
+  }
+
+  /** Handshakes and starts connecting; resolves once connected, rejects when the server refuses. */
+  connect(): Promise<void> {
+    if (this.firstConnect !== undefined) return this.firstConnect.promise;
+    let resolve!: () => void;
+    let reject!: (e: BayeuxClientError) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => {});
+    this.firstConnect = { resolve, reject, promise };
+    this.setState('connecting');
+    this.handshake();
+    return promise;
+  }
+
+  /** Subscribes a handler to a channel or pattern; resolves when the server confirms. */
+  async subscribe(channel: string, handler: MessageHandler): Promise<Subscription> {
+    if (!isValidChannel(channel)) throw new BayeuxClientError(`invalid channel ${JSON.stringify(channel)}`, 405, { channel });
+    if (this.subscriptions.add(channel, handler)) {
+      try {
+        await this.request({ channel: '/meta/subscribe', subscription: channel });
+      } catch (err) {
+        this.subscriptions.remove(channel, handler);
+        throw err;
+      }
+    }
+    return {
+      channel,
+      cancel: async () => {
+        if (this.subscriptions.remove(channel, handler) && this.clientId !== undefined) {
+          await this.request({ channel: '/meta/unsubscribe', subscription: channel });
+        }
+      },
+    };
+  }
+
+  /** Publishes; resolves with the server's reply, rejects with a `BayeuxClientError`. */
+  publish(channel: string, data: unknown): Promise<Message> {
+    if (!isValidChannel(channel) || channel.endsWith('*')) {
+      return Promise.reject(new BayeuxClientError(`invalid channel ${JSON.stringify(channel)}`, 405, { channel }));
+    }
+    return this.request({ channel, data });
+  }
+
+  /** Calls a `/service/` channel; resolves with the reply's data. */
+  async call(channel: string, data?: unknown): Promise<unknown> {
+    const target = channel.startsWith('/service/') ? channel : `/service/${channel.replace(/^\//, '')}`;
+    return (await this.request({ channel: target, data: data ?? {} })).data;
+  }
+
+  /** Sends everything `run` sends in one request. */
+  batch(run: () => void): void {
+    this.batchDepth++;
+    try {
+      run();
+    } finally {
+      this.batchDepth--;
+      this.scheduleFlush();
+    }
+  }
+
+  /** Ends the session (telling the server when it can) and stops every timer and transport. */
+  async disconnect(): Promise<void> {
+    const wasLive = this.clientId !== undefined && this.current !== undefined;
+    this.leaving = true;
+    const goodbye = wasLive ? this.request({ channel: '/meta/disconnect' }).catch(() => undefined) : undefined;
+    if (goodbye !== undefined) await goodbye;
+    this.stop(undefined);
+    this.leaving = false;
+  }
+
+  /** Drops the session and transports and handshakes again (subscriptions are restored). */
+  reconnect(): void {
+    this.resetSession();
+    this.setState(this.firstConnect === undefined ? 'connecting' : 'reconnecting');
+    if (this.firstConnect === undefined) {
+      void this.connect();
+      return;
+    }
+    this.handshake();
+  }
+
+  // ---- sending ----
+
+  private request(message: Message): Promise<Message> {
+    const id = String(++this.nextId);
+    const promise = new Promise<Message>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    this.outbox.push({ ...message, id });
+    this.scheduleFlush();
+    return promise;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing || this.batchDepth > 0) return;
+    this.flushing = true;
+    queueMicrotask(() => {
+      this.flushing = false;
+      void this.flush();
+    });
+  }
+
+  /** Sends what is queued, once there is a session and a transport; order is kept. */
+  private async flush(): Promise<void> {
+    if (this.clientId === undefined || this.current === undefined || this.handshaking || this.outbox.length === 0) return;
+    const queued = this.outbox;
+    this.outbox = [];
+    const clientId = this.clientId;
+    for (const m of queued) m.clientId = clientId;
+    // Servers cap messages per request (ours: 256 by default); stay well under.
+    for (let i = 0; i < queued.length; i += MAX_BATCH) this.transmit(queued.slice(i, i + MAX_BATCH));
+  }
+
+  /** Runs outgoing extensions (in order, possibly async) and hands the batch to the transport. */
+  private transmit(batch: Message[], transport?: ClientTransport): void {
+    const target = transport ?? this.current;
+    // Chained, so batches leave in the order they were made even with async extensions.
+    this.outbound = this.outbound
+      .then(() => this.outgoing(batch))
+      .then(
+        (out) => {
+          if (out.length > 0 && target !== undefined) target.send(out);
+        },
+        (err: unknown) => this.emit('error', new BayeuxClientError(`outgoing extension failed: ${String(err)}`, 0, { cause: err })),
+      );
+  }
+
+  private async outgoing(batch: Message[]): Promise<Message[]> {
+    if (this.options.extensions.length === 0) return batch;
+    const out: Message[] = [];
+    for (let message of batch) {
+      for (const extension of this.options.extensions) {
+        if (extension.outgoing === undefined) continue;
+        const next = await extension.outgoing(message);
+        if (next === null) break;
+        if (next !== undefined) message = next;
+      }
+      out.push(message);
+    }
+    return out;
+  }
+
+  private settings(): TransportSettings {
+    return {
+      url: this.url,
+      cookies: this.cookies,
+      headers: this.options.headers,
+      credentials: this.options.credentials,
+      deadline: (messages) => {
+        const holds = messages.some((m) => m.channel === '/meta/connect');
+        return (holds ? this.advice.timeout : 0) + this.options.maxNetworkDelay;
+      },
+    };
+  }
+
+  private sink(): TransportSink {
+    return {
+      messages: (messages) => {
+        this.inbound = this.inbound
+          .then(() => this.receive(messages))
+          .catch((err: unknown) => this.emit('error', new BayeuxClientError(`incoming message failed: ${String(err)}`, 0, { cause: err })));
+      },
+      failure: (sent, error) => this.failed(sent, error),
+    };
+  }
+
+  // ---- handshake and connect ----
+
+  private handshake(): void {
+    this.handshaking = true;
+    this.http ??= new LongPollingTransport(this.settings(), this.sink());
+    const ext: Record<string, unknown> = { ...this.options.ext };
+    if (this.options.ack) ext.ack = true;
+    const message: Message = {
+      channel: '/meta/handshake',
+      version: '1.0',
+      supportedConnectionTypes: [...this.options.transports],
+      id: String(++this.nextId),
+    };
+    if (Object.keys(ext).length > 0) message.ext = ext;
+    this.transmit([message], this.http);
+  }
+
+  private async handshaken(reply: Message): Promise<void> {
+    this.handshaking = false;
+    this.takeAdvice(reply.advice);
+    if (reply.successful !== true) {
+      const error = BayeuxClientError.fromReply(reply);
+      if (this.advice.reconnect === 'none' || reply.advice?.reconnect === 'none') return this.stop(error);
+      this.emit('error', error);
+      return this.later(() => this.handshake(), Math.max(this.advice.interval, this.backoff.next()));
+    }
+    this.clientId = reply.clientId;
+    this.ackEnabled = this.options.ack && reply.ext?.ack === true;
+    this.ackId = -1;
+    const offered = reply.supportedConnectionTypes ?? ['long-polling'];
+    const usable = this.options.transports.filter((t) => offered.includes(t));
+    if (usable[0] === 'websocket') {
+      try {
+        this.current = await WebSocketTransport.open(this.settings(), this.sink(), this.options.WebSocket);
+      } catch {
+        this.current = usable.includes('long-polling') ? this.http : undefined;
+      }
+    } else if (usable[0] === 'long-polling') {
+      this.current = this.http;
+    }
+    if (this.current === undefined) {
+      return this.stop(
+        new BayeuxClientError(`no common transport (server offers ${offered.join(', ')})`, 301, { channel: '/meta/handshake' }),
+      );
+    }
+    this.transport = this.current.name;
+    this.emit('transport', this.current.name);
+    // Restore every subscription, then send what waited for the session, then connect.
+    const patterns = this.subscriptions.patterns();
+    if (patterns.length > 0) {
+      const restore = patterns.map((subscription) => ({ channel: '/meta/subscribe', subscription, id: String(++this.nextId) }));
+      this.outbox.unshift(...restore);
+    }
+    void this.flush();
+    this.sendConnect(0);
+  }
+
+  private sendConnect(timeout?: number): void {
+    if (this.connectOutstanding || this.clientId === undefined || this.current === undefined) return;
+    this.connectOutstanding = true;
+    const message: Message = {
+      channel: '/meta/connect',
+      clientId: this.clientId,
+      connectionType: this.current.name,
+      id: String(++this.nextId),
+    };
+    if (timeout !== undefined) message.advice = { timeout };
+    if (this.ackEnabled) message.ext = { ack: this.ackId };
+    this.transmit([message]);
+  }
+
+  private connected(reply: Message): void {
+    this.connectOutstanding = false;
+    this.takeAdvice(reply.advice);
+    if (reply.successful === true) {
+      this.backoff.reset();
+      if (this.ackEnabled && typeof reply.ext?.ack === 'number') this.ackId = reply.ext.ack;
+      if (this.state !== 'connected') {
+        this.setState('connected');
+        this.firstConnect?.resolve();
+      }
+      this.later(() => this.sendConnect(), this.advice.interval);
+      return;
+    }
+    const error = BayeuxClientError.fromReply(reply);
+    const reconnect = reply.advice?.reconnect ?? (error.code === 402 ? 'handshake' : this.advice.reconnect);
+    if (reconnect === 'none') {
+      this.stop(error);
+      return;
+    }
+    this.emit('error', error);
+    this.setState('reconnecting');
+    // The first retry follows the advice at once; repeated failures back off so a confused server is not hammered.
+    const repeated = this.backoff.failures > 0;
+    const wait = this.backoff.next();
+    const delay = repeated ? Math.max(this.advice.interval, wait) : this.advice.interval;
+    if (reconnect === 'handshake') {
+      this.resetSession();
+      this.later(() => this.handshake(), delay);
+      return;
+    }
+    this.later(() => this.sendConnect(), delay);
+  }
+
+  private takeAdvice(advice: Advice | undefined): void {
+    if (advice === undefined) return;
+    if (advice.reconnect === 'retry' || advice.reconnect === 'handshake' || advice.reconnect === 'none')
+      this.advice.reconnect = advice.reconnect;
+    if (typeof advice.interval === 'number' && advice.interval >= 0) this.advice.interval = advice.interval;
+    if (typeof advice.timeout === 'number' && advice.timeout >= 0) this.advice.timeout = advice.timeout;
+  }
+
+  // ---- receiving ----
+
+  private async receive(messages: Message[]): Promise<void> {
+    for (const raw of messages) {
+      const message = await this.incoming(raw);
+      if (message === null) continue;
+      if (message.channel === '/meta/handshake' && message.successful !== undefined) await this.handshaken(message);
+      else if (message.channel === '/meta/connect' && message.successful !== undefined) this.connected(message);
+      else if (message.successful !== undefined) this.replied(message);
+      else this.deliver(message);
+    }
+  }
+
+  private async incoming(message: Message): Promise<Message | null> {
+    let current = message;
+    for (const extension of this.options.extensions) {
+      if (extension.incoming === undefined) continue;
+      const next = await extension.incoming(current);
+      if (next === null) return null;
+      if (next !== undefined) current = next;
+    }
+    return current;
+  }
+
+  private replied(reply: Message): void {
+    const id = reply.id === undefined ? undefined : String(reply.id);
+    const pending = id === undefined ? undefined : this.pending.get(id);
+    if (reply.successful === false && (reply.error ?? '').startsWith('402:')) {
+      // The server forgot the session: start over (the request itself fails).
+      this.takeAdvice(reply.advice ?? { reconnect: 'handshake' });
+    }
+    if (pending === undefined || id === undefined) return;
+    this.pending.delete(id);
+    if (reply.successful === true) pending.resolve(reply);
+    else pending.reject(BayeuxClientError.fromReply(reply));
+  }
+
+  private deliver(message: Message): void {
+    if (this.ackEnabled && message.id !== undefined) {
+      // Re-deliveries after a lost reply carry the same id: the application sees each once.
+      const key = `${message.channel}\n${String(message.id)}`;
+      if (this.seen.includes(key)) return;
+      this.seen.push(key);
+      if (this.seen.length > 1000) this.seen.shift();
+    }
+    this.emit('message', message);
+    for (const err of this.subscriptions.dispatch(message)) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+
+  // ---- failures ----
+
+  private failed(sent: Message[], cause: unknown): void {
+    const handshake = sent.find((m) => m.channel === '/meta/handshake');
+    const connect = sent.some((m) => m.channel === '/meta/connect');
+    for (const m of sent) {
+      if (m.id === undefined || m.channel === '/meta/connect' || m.channel === '/meta/handshake') continue;
+      const pending = this.pending.get(String(m.id));
+      this.pending.delete(String(m.id));
+      pending?.reject(BayeuxClientError.network(m.channel, cause));
+    }
+    if (this.state === 'disconnected' || this.leaving) return;
+    const transportDied = this.current !== undefined && this.current !== this.http && !(this.current as WebSocketTransport).usable;
+    if (!handshake && !connect && !transportDied) return;
+    this.emit('error', BayeuxClientError.network(handshake ? '/meta/handshake' : '/meta/connect', cause));
+    if (this.state === 'connected') this.setState('reconnecting');
+    const delay = this.backoff.next();
+    if (handshake) {
+      this.handshaking = false;
+      this.later(() => this.handshake(), delay);
+      return;
+    }
+    this.connectOutstanding = false;
+    if (transportDied) {
+      // The socket is gone: reopen one (or fall back to long-polling) and go on with the same session.
+      this.current = undefined;
+      this.later(() => void this.resume(), delay);
+      return;
+    }
+    this.later(() => this.sendConnect(), delay);
+  }
+
+  private async resume(): Promise<void> {
+    if (this.clientId === undefined) return this.handshake();
+    try {
+      this.current = await WebSocketTransport.open(this.settings(), this.sink(), this.options.WebSocket);
+    } catch {
+      this.current = this.options.transports.includes('long-polling') ? this.http : undefined;
+    }
+    if (this.current === undefined) return this.later(() => void this.resume(), this.backoff.next());
+    if (this.transport !== this.current.name) {
+      this.transport = this.current.name;
+      this.emit('transport', this.current.name);
+    }
+    void this.flush();
+    this.sendConnect();
+  }
+
+  // ---- lifecycle ----
+
+  private resetSession(): void {
+    this.clientId = undefined;
+    this.connectOutstanding = false;
+    this.handshaking = false;
+    if (this.current !== undefined && this.current !== this.http) this.current.close();
+    this.current = undefined;
+    this.http?.close();
+    this.http = undefined;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private stop(error: BayeuxClientError | undefined): void {
+    this.resetSession();
+    const failure = error ?? new BayeuxClientError('client disconnected', 0);
+    for (const pending of this.pending.values()) pending.reject(failure);
+    this.pending.clear();
+    this.outbox = [];
+    this.transport = undefined;
+    this.setState('disconnected');
+    if (error !== undefined) this.emit('error', error);
+    this.firstConnect?.reject(failure);
+    this.firstConnect = undefined;
+  }
+
+  private later(run: () => void, delay: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      run();
+    }, delay);
+    this.timers.add(timer);
+  }
+
+  private setState(state: ClientState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+}

@@ -1,0 +1,54 @@
+/** The client's subscriptions: handlers by channel pattern, and dispatch of deliveries to them. */
+import { matches } from '../protocol/channel.js';
+import type { Message } from '../protocol/message.js';
+
+/** Receives every message delivered on a subscribed channel or pattern. */
+export type MessageHandler = (message: Message) => void;
+
+export class Subscriptions {
+  private readonly byPattern = new Map<string, Set<MessageHandler>>();
+
+  /** Adds a handler; true when the pattern is new (the server must be told). */
+  add(pattern: string, handler: MessageHandler): boolean {
+    const handlers = this.byPattern.get(pattern);
+    if (handlers !== undefined) {
+      handlers.add(handler);
+      return false;
+    }
+    this.byPattern.set(pattern, new Set([handler]));
+    return true;
+  }
+
+  /** Removes a handler; true when it was the pattern's last one (the server must be told). */
+  remove(pattern: string, handler: MessageHandler): boolean {
+    const handlers = this.byPattern.get(pattern);
+    if (handlers === undefined || !handlers.delete(handler)) return false;
+    if (handlers.size > 0) return false;
+    this.byPattern.delete(pattern);
+    return true;
+  }
+
+  /** Every pattern with handlers, to subscribe again after a new handshake. */
+  patterns(): string[] {
+    return [...this.byPattern.keys()];
+  }
+
+  /** Calls each handler whose pattern matches, once per handler. Returns the errors handlers threw. */
+  dispatch(message: Message): unknown[] {
+    const errors: unknown[] = [];
+    const called = new Set<MessageHandler>();
+    for (const [pattern, handlers] of this.byPattern) {
+      if (!matches(pattern, message.channel)) continue;
+      for (const handler of handlers) {
+        if (called.has(handler)) continue;
+        called.add(handler);
+        try {
+          handler(message);
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+    }
+    return errors;
+  }
+}

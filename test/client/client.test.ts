@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BayeuxClient, BayeuxClientError, type ClientState } from '../../lib/client/index.js';
+import type { Message } from '../../lib/index.js';
+import { startServer, type TestServer, until } from '../helpers/server.js';
+
+for (const transport of ['websocket', 'long-polling'] as const) {
+  describe(`the client over ${transport}`, () => {
+    let server: TestServer;
+    const clients: BayeuxClient[] = [];
+    before(async () => {
+      server = await startServer(
+        {
+          services: { echo: (m) => ({ echoed: m.data }) },
+          messageACL: (_client, message) => (message.channel === '/forbidden' ? 'Not here' : true),
+        },
+        { websocket: true },
+      );
+    });
+    after(async () => {
+      await Promise.all(clients.map((c) => c.disconnect()));
+      await server.close();
+    });
+    async function client(): Promise<BayeuxClient> {
+      const c = new BayeuxClient(server.url, { transports: transport === 'websocket' ? ['websocket', 'long-polling'] : ['long-polling'] });
+      clients.push(c);
+      await c.connect();
+      return c;
+    }
+
+    it(`connects over ${transport} and reports its state`, async () => {
+      const c = new BayeuxClient(server.url, { transports: transport === 'websocket' ? ['websocket', 'long-polling'] : ['long-polling'] });
+      clients.push(c);
+      const states: ClientState[] = [];
+      c.on('state', (s) => states.push(s));
+      await c.connect();
+      assert.equal(c.state, 'connected');
+      assert.equal(c.transport, transport);
+      assert.ok(c.clientId);
+      assert.deepEqual(states, ['connecting', 'connected']);
+    });
+
+    it('subscribes, publishes and receives, with wildcards', async () => {
+      const listener = await client();
+      const publisher = await client();
+      const exact: Message[] = [];
+      const wild: string[] = [];
+      await listener.subscribe('/c/room/a', (m) => exact.push(m));
+      await listener.subscribe('/c/room/**', (m) => wild.push(m.channel));
+      const reply = await publisher.publish('/c/room/a', { text: 'hi' });
+      assert.equal(reply.successful, true);
+      await publisher.publish('/c/room/b/deep', 2);
+      await until(() => exact.length === 1 && wild.length === 2, 'the deliveries');
+      assert.deepEqual(exact[0]?.data, { text: 'hi' });
+      assert.deepEqual(wild, ['/c/room/a', '/c/room/b/deep']);
+    });
+
+    it('stops delivering to a cancelled subscription', async () => {
+      const listener = await client();
+      const got: unknown[] = [];
+      const sub = await listener.subscribe('/c/cancel', (m) => got.push(m.data));
+      await listener.publish('/c/cancel', 1);
+      await until(() => got.length === 1, 'the first delivery');
+      await sub.cancel();
+      const marker: unknown[] = [];
+      await listener.subscribe('/c/marker', (m) => marker.push(m.data));
+      await listener.publish('/c/cancel', 2);
+      await listener.publish('/c/marker', 'end');
+      await until(() => marker.length === 1, 'the marker');
+      assert.deepEqual(got, [1]);
+    });
+
+    it('keeps the order of 1000 messages published in one go', async () => {
+      const listener = await client();
+      const publisher = await client();
+      const got: number[] = [];
+      await listener.subscribe('/c/order', (m) => got.push(m.data as number));
+      await Promise.all(Array.from({ length: 1000 }, (_, i) => publisher.publish('/c/order', i)));
+      await until(() => got.length === 1000, '1000 deliveries', 30_000);
+      assert.deepEqual(got, [...Array(1000).keys()]);
+    });
+
+    it('calls a service and gets its answer', async () => {
+      const c = await client();
+      assert.deepEqual(await c.call('/service/echo', { n: 1 }), { echoed: { n: 1 } });
+      assert.deepEqual(await c.call('echo', 'x'), { echoed: 'x' });
+    });
+
+    it('rejects a refused publish with a typed error carrying the Bayeux code', async () => {
+      const c = await client();
+      await assert.rejects(c.publish('/forbidden', 1), (error: unknown) => {
+        assert.ok(error instanceof BayeuxClientError);
+        assert.equal(error.code, 403);
+        assert.equal(error.message, 'Not here');
+        assert.equal(error.channel, '/forbidden');
+        return true;
+      });
+      await assert.rejects(c.publish('/bad channel', 1), (error: BayeuxClientError) => error.code === 405);
+    });
+
+    it('runs extensions on the way out and in', async () => {
+      const c = new BayeuxClient(server.url, {
+        transports: transport === 'websocket' ? ['websocket', 'long-polling'] : ['long-polling'],
+        extensions: [
+          {
+            outgoing: (m) => (m.channel === '/c/ext' ? { ...m, ext: { token: 'abc' } } : m),
+            incoming: (m) => (m.channel === '/c/ext' ? { ...m, data: { wrapped: m.data } } : m),
+          },
+        ],
+      });
+      clients.push(c);
+      await c.connect();
+      const seen = new Promise((resolve) => server.bayeux.once('publish', (e) => resolve(e.ext)));
+      const got: unknown[] = [];
+      await c.subscribe('/c/ext', (m) => got.push(m.data));
+      await c.publish('/c/ext', 1);
+      assert.deepEqual(await seen, { token: 'abc' });
+      await until(() => got.length === 1, 'the delivery');
+      assert.deepEqual(got, [{ wrapped: 1 }]);
+    });
+
+    it('batches what is sent in one tick into one request', async () => {
+      const c = await client();
+      let publishes = 0;
+      const onPublish = () => {
+        publishes += 1;
+      };
+      server.bayeux.on('publish', onPublish);
+      const got: unknown[] = [];
+      await c.subscribe('/c/batch', (m) => got.push(m.data));
+      c.batch(() => {
+        for (let i = 0; i < 5; i++) void c.publish('/c/batch', i);
+      });
+      await until(() => got.length === 5, 'five deliveries');
+      server.bayeux.off('publish', onPublish);
+      assert.equal(publishes, 5);
+      assert.deepEqual(got, [0, 1, 2, 3, 4]);
+    });
+
+    it('handshakes again and restores its subscriptions when the server forgets the session', async () => {
+      const c = await client();
+      const got: unknown[] = [];
+      await c.subscribe('/c/restore', (m) => got.push(m.data));
+      const first = c.clientId as string;
+      const reconnected = new Promise<void>((resolve) => {
+        const off = c.on('state', (s) => {
+          if (s === 'connected') {
+            off();
+            resolve();
+          }
+        });
+      });
+      await server.bayeux.disconnect(first);
+      await reconnected;
+      assert.notEqual(c.clientId, first);
+      await until(async () => (await server.bayeux.stats()).sessions > 0 && c.clientId !== undefined, 'the new session');
+      // The subscription was restored on the new session: a server publish reaches it.
+      await until(
+        async () => {
+          await server.bayeux.publish('/c/restore', 'back');
+          return got.length > 0;
+        },
+        'a delivery on the restored subscription',
+        10_000,
+      );
+      assert.equal(got[0], 'back');
+    });
+  });
+}
+
+describe('the client and its server', () => {
+  it('falls back to long-polling when the server has no WebSocket', async () => {
+    const server = await startServer({});
+    const c = new BayeuxClient(server.url);
+    try {
+      await c.connect();
+      assert.equal(c.transport, 'long-polling');
+    } finally {
+      await c.disconnect();
+      await server.close();
+    }
+  });
+
+  it('falls back to long-polling when the upgrade is refused', async () => {
+    const server = await startServer({ websocket: { handshake: () => false } }, { websocket: true });
+    const c = new BayeuxClient(server.url);
+    try {
+      await c.connect();
+      assert.equal(c.transport, 'long-polling');
+      const got: unknown[] = [];
+      await c.subscribe('/fb/a', (m) => got.push(m.data));
+      await c.publish('/fb/a', 1);
+      await until(() => got.length === 1, 'the delivery');
+    } finally {
+      await c.disconnect();
+      await server.close();
+    }
+  });
+
+  it('stops and reports when the handshake is refused with reconnect none', async () => {
+    const server = await startServer({ messageACL: (_c, m) => m.channel !== '/meta/handshake' || 'Go away' });
+    const c = new BayeuxClient(server.url);
+    const errors: BayeuxClientError[] = [];
+    c.on('error', (e) => errors.push(e));
+    try {
+      await assert.rejects(c.connect(), (error: BayeuxClientError) => error.code === 403 && error.message === 'Go away');
+      assert.equal(c.state, 'disconnected');
+      assert.equal(errors.length, 1);
+      assert.equal((await server.bayeux.stats()).sessions, 0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('backs off while the server is down, then survives its restart and restores subscriptions', async () => {
+    let server = await startServer({}, { websocket: true });
+    const port = server.port;
+    const c = new BayeuxClient(server.url, { backoff: { initial: 20, max: 160 } });
+    const errors: BayeuxClientError[] = [];
+    c.on('error', (e) => errors.push(e));
+    try {
+      await c.connect();
+      const got: unknown[] = [];
+      await c.subscribe('/restart/a', (m) => got.push(m.data));
+      await server.close();
+      // While the server is down the client retries with a growing delay, not in a loop.
+      await until(() => errors.length >= 5, 'five failed attempts', 10_000);
+      const attemptsAtFive = errors.length;
+      assert.ok(attemptsAtFive < 20, `${attemptsAtFive} attempts`);
+      assert.equal(c.state, 'reconnecting');
+      server = await startServer({}, { websocket: true, port });
+      await until(() => c.state === 'connected', 'the reconnection', 10_000);
+      await until(
+        async () => {
+          await server.bayeux.publish('/restart/a', 'after');
+          return got.length > 0;
+        },
+        'a delivery after the restart',
+        10_000,
+      );
+      assert.equal(got[0], 'after');
+      assert.ok(errors.every((e) => e.code === 0 || e.code === 402), errors.map((e) => `${e.code} ${e.message}`).join('; '));
+    } finally {
+      await c.disconnect();
+      await server.close();
+    }
+  });
+});
