@@ -239,7 +239,10 @@ describe('the client and its server', () => {
         10_000,
       );
       assert.equal(got[0], 'after');
-      assert.ok(errors.every((e) => e.code === 0 || e.code === 402), errors.map((e) => `${e.code} ${e.message}`).join('; '));
+      assert.ok(
+        errors.every((e) => e.code === 0 || e.code === 402),
+        errors.map((e) => `${e.code} ${e.message}`).join('; '),
+      );
     } finally {
       await c.disconnect();
       await server.close();

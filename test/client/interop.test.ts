@@ -19,7 +19,10 @@ async function close(server: Server): Promise<void> {
 }
 
 /** Two clients on one server: one subscribes (with a wildcard), the other publishes. */
-async function pubsub(url: string, transports: ('websocket' | 'long-polling')[]): Promise<{ transport: string | undefined; got: unknown[] }> {
+async function pubsub(
+  url: string,
+  transports: ('websocket' | 'long-polling')[],
+): Promise<{ transport: string | undefined; got: unknown[] }> {
   const listener = new BayeuxClient(url, { transports });
   const publisher = new BayeuxClient(url, { transports });
   try {
@@ -42,7 +45,10 @@ describe('the client against Faye', () => {
       adapter.attach(http);
       const port = await listen(http);
       try {
-        const result = await pubsub(`http://127.0.0.1:${port}/faye`, transport === 'websocket' ? ['websocket', 'long-polling'] : ['long-polling']);
+        const result = await pubsub(
+          `http://127.0.0.1:${port}/faye`,
+          transport === 'websocket' ? ['websocket', 'long-polling'] : ['long-polling'],
+        );
         assert.equal(result.transport, transport);
         assert.deepEqual(result.got, [...Array(10).keys()]);
       } finally {

@@ -42,7 +42,12 @@ describe('cross-site request forgery', () => {
   it('gives a cross-site form POST no user, so it cannot act as the logged-in user', async () => {
     const seen: (User | undefined)[] = [];
     await withServer(
-      { messageACL: (_c, m, ctx) => (m.channel === '/meta/handshake' ? (seen.push(ctx.user), true) : true) },
+      {
+        messageACL: (_c, m, ctx) => {
+          if (m.channel === '/meta/handshake') seen.push(ctx.user);
+          return true;
+        },
+      },
       async (server) => {
         const form = `message=${encodeURIComponent(JSON.stringify(HANDSHAKE))}`;
         const cross = await rawPost(server.url, form, {
@@ -60,12 +65,20 @@ describe('cross-site request forgery', () => {
 
   it('gives a cross-site JSONP GET no user (by Referer)', async () => {
     const seen: (User | undefined)[] = [];
-    await withServer({ messageACL: (_c, _m, ctx) => (seen.push(ctx.user), true) }, async (server) => {
-      const query = new URLSearchParams({ message: JSON.stringify(HANDSHAKE), jsonp: 'cb' });
-      const res = await fetch(`${server.url}?${query}`, { headers: { cookie: 'user=alice', referer: 'https://evil.example/page' } });
-      assert.equal(res.status, 200);
-      assert.deepEqual(seen, [undefined]);
-    });
+    await withServer(
+      {
+        messageACL: (_c, _m, ctx) => {
+          seen.push(ctx.user);
+          return true;
+        },
+      },
+      async (server) => {
+        const query = new URLSearchParams({ message: JSON.stringify(HANDSHAKE), jsonp: 'cb' });
+        const res = await fetch(`${server.url}?${query}`, { headers: { cookie: 'user=alice', referer: 'https://evil.example/page' } });
+        assert.equal(res.status, 200);
+        assert.deepEqual(seen, [undefined]);
+      },
+    );
   });
 
   it('refuses a publish by a cross-site request riding a logged-in session', async () => {
@@ -121,7 +134,13 @@ describe('CORS', () => {
   it('treats an allow-listed cross-origin request as carrying its user', async () => {
     const seen: (User | undefined)[] = [];
     await withServer(
-      { cors: { origin: 'https://app.example' }, messageACL: (_c, _m, ctx) => (seen.push(ctx.user), true) },
+      {
+        cors: { origin: 'https://app.example' },
+        messageACL: (_c, _m, ctx) => {
+          seen.push(ctx.user);
+          return true;
+        },
+      },
       async (server) => {
         await rawPost(server.url, HANDSHAKE, { headers: { cookie: 'user=bob', origin: 'https://app.example' } });
         assert.deepEqual(seen, [{ id: 'bob' }]);
