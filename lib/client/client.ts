@@ -357,6 +357,8 @@ export class BayeuxClient extends Emitter<ClientEvents> {
 
   private connected(reply: Message): void {
     this.connectOutstanding = false;
+    // Leaving: the server answers the held connect as it ends the session; nothing to follow.
+    if (this.leaving) return;
     this.takeAdvice(reply.advice);
     if (reply.successful === true) {
       this.backoff.reset();

@@ -247,7 +247,7 @@ export class ServerCore<User = unknown> implements EngineHost {
   }
 
   ended(client: ClientInfo, reason: DisconnectReason): void {
-    this.emit('disconnect', { clientId: client.id, ip: client.ip, user: client.user as User | undefined, reason });
+    this.emit('disconnect', { clientId: client.id, ip: client.ip, user: client.user as User | undefined, data: client.data, reason });
   }
 
   local(envelope: Envelope): void {

@@ -8,6 +8,8 @@ export interface ConnectEvent<User = unknown> {
   clientId: string;
   ip: string;
   user: User | undefined;
+  /** What `messageACL` put in `client.data` at handshake. */
+  data: Record<string, unknown>;
   transport: ConnectionType;
 }
 
@@ -16,6 +18,8 @@ export interface DisconnectEvent<User = unknown> {
   clientId: string;
   ip: string;
   user: User | undefined;
+  /** The session's `client.data`. */
+  data: Record<string, unknown>;
   reason: DisconnectReason;
 }
 

@@ -74,6 +74,12 @@ export async function handshake<User>(
   reply.clientId = session.id;
   reply.successful = true;
   reply.advice = core.advice();
-  core.emit('connect', { clientId: session.id, ip: session.ip, user: ctx.user, transport: ctx.transport as ConnectionType });
+  core.emit('connect', {
+    clientId: session.id,
+    ip: session.ip,
+    user: ctx.user,
+    data: session.data,
+    transport: ctx.transport as ConnectionType,
+  });
   return reply;
 }
