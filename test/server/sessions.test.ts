@@ -12,7 +12,7 @@ describe('sessions', () => {
     const client = new RawClient(server.url);
     await client.handshake();
     const [event] = (await once(server.bayeux, 'disconnect')) as [DisconnectEvent];
-    assert.deepEqual(event, { clientId: client.clientId, ip: '127.0.0.1', user: undefined, reason: 'expired' });
+    assert.deepEqual(event, { clientId: client.clientId, ip: '127.0.0.1', user: undefined, data: {}, reason: 'expired' });
     const [reply] = await client.connect(0);
     assert.equal(reply?.error, '402::Unknown client');
     assert.equal(reply?.advice?.reconnect, 'handshake');
