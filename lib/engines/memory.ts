@@ -3,6 +3,7 @@
  * async interface only exists so that other engines can be swapped in.
  */
 import { ChannelIndex } from '../protocol/channel-index.js';
+import { queueFor } from './deliver.js';
 import type { Engine, EngineHost, Envelope } from './engine.js';
 import { SessionLimitError } from './engine.js';
 import type { DisconnectReason, SessionInit } from './session.js';
@@ -115,16 +116,7 @@ class MemoryEngine implements Engine {
   }
 
   private deliver(session: Session, json: string): void {
-    const host = this.attached();
-    const { maxQueue, queuePolicy } = host.limits;
-    const result = session.enqueue(json, maxQueue, queuePolicy);
-    if (result === 'overflow') {
-      this.destroy(session, 'overflow');
-    } else if (result === 'dropped-oldest') {
-      if (session.dropped === 1) host.overflowed(session, 1);
-    } else if (session.queue.length === 1) {
-      host.wake(session);
-    }
+    if (queueFor(this.attached(), session, json)) this.destroy(session, 'overflow');
   }
 
   private destroy(session: Session, reason: DisconnectReason): void {

@@ -1,0 +1,526 @@
+/**
+ * The Redis engine: many processes and machines act as one Bayeux server.
+ *
+ * Ownership: every session is delivered to by one node, its owner (the node
+ * that created it, then whichever node last took its `/meta/connect`). Only
+ * the owner holds its queue and indexes its subscriptions in memory.
+ *
+ * One ordered stream: every node subscribes to `<ns>:stream`. A publish is a
+ * single PUBLISH on it, whatever the number of subscribers (faye-redis
+ * copied every message into every recipient's list); each node routes it to
+ * the sessions it owns through its local wildcard index. Moving a session is
+ * a marker on the same stream: the old owner delivers everything before the
+ * marker and hands its queue over, the new one everything after, so nothing
+ * is lost or doubled in the move.
+ *
+ * Keys: `<ns>:session:<id>` (hash: user, userKey, ip, transport, data,
+ * owner), `<ns>:sessions` (zset, score = last seen, refreshed by owners),
+ * `<ns>:ips` (hash: sessions per IP), `<ns>:subs:<id>` (set), `<ns>:node:<id>`
+ * (heartbeat with expiry), `<ns>:sweep` (expiry lock). Channels:
+ * `<ns>:stream`, `<ns>:to:<node>` (queue hand-over replies).
+ *
+ * Expiry: a sweeper on every node takes a short lock and ends sessions not
+ * seen for `maxInterval` with one Lua script each, so the `disconnect` event
+ * fires once in the cluster, also for sessions of a node that died.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import { ChannelIndex } from '../../protocol/channel-index.js';
+import type { Message } from '../../protocol/message.js';
+import { queueFor } from '../deliver.js';
+import { type Engine, type EngineHost, type Envelope, SessionLimitError } from '../engine.js';
+import { type DisconnectReason, Session, type SessionInit } from '../session.js';
+import { CLAIM, CREATE, DESTROY } from './scripts.js';
+import { decode, encode, type StreamEvent } from './stream.js';
+
+/** Options of `redisEngine()`. */
+export interface RedisEngineOptions {
+  /** Redis URL. Default: `REDIS_URL` from the environment, else `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Prefix of every key and channel, so several Bayeux servers can share a Redis. Default `bayeux`. */
+  namespace?: string;
+  /** Extra ioredis options (TLS, password, retry strategy...). */
+  redis?: RedisOptions;
+  /** Milliseconds to wait for the old owner's queue when a session moves. Default 1000. */
+  handoverTimeout?: number;
+}
+
+/** The Redis engine, with what tests and tools need beyond the `Engine` contract. */
+export interface RedisEngine extends Engine {
+  /** This node's id in the cluster. */
+  readonly nodeId: string;
+  /** Resolves once everything this node published before the call has been routed here too (rejects after `timeout` ms). */
+  sync(timeout?: number): Promise<void>;
+}
+
+interface Claiming {
+  session: Session;
+  channels: Set<string>;
+  activated(): void;
+}
+
+const FIELDS = ['user', 'userKey', 'ip', 'transport', 'data', 'owner'] as const;
+
+class RedisEngineImpl implements RedisEngine {
+  readonly name = 'redis';
+  readonly nodeId = randomBytes(9).toString('base64url');
+  private host: EngineHost | undefined;
+  private cmd: Redis | undefined;
+  private sub: Redis | undefined;
+  private readonly owned = new Map<string, Session>();
+  private readonly claiming = new Map<string, Claiming>();
+  private readonly handovers = new Map<string, (queue: string[]) => void>();
+  private readonly syncs = new Map<string, () => void>();
+  private readonly index = new ChannelIndex<Session>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly ns: string;
+  private readonly deliverTo = (session: Session, json: string): void => this.deliver(session, json);
+
+  constructor(private readonly options: RedisEngineOptions) {
+    this.ns = options.namespace ?? 'bayeux';
+    if (!/^[\w.:-]+$/.test(this.ns)) throw new TypeError('redisEngine: option "namespace" must be letters, digits, _ . : -');
+  }
+
+  private key(...parts: string[]): string {
+    return [this.ns, ...parts].join(':');
+  }
+
+  async open(host: EngineHost): Promise<void> {
+    if (this.host !== undefined) throw new Error('redisEngine: an engine serves one server; create one per bayeux()');
+    this.host = host;
+    const url = this.options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const cmd = new Redis(url, { lazyConnect: true, ...this.options.redis });
+    const sub = cmd.duplicate();
+    this.cmd = cmd;
+    this.sub = sub;
+    let connectedOnce = false;
+    for (const [name, client] of [
+      ['commands', cmd],
+      ['subscriber', sub],
+    ] as const) {
+      // ioredis reconnects on its own; an unhandled 'error' would crash the process.
+      client.on('error', (err: Error) =>
+        host.logger.error({ err, engine: 'redis', connection: name }, `express-bayeux: Redis ${name} connection: ${err.message}`),
+      );
+    }
+    cmd.on('ready', () => {
+      if (connectedOnce) this.track(this.revalidate());
+      connectedOnce = true;
+    });
+    sub.on('message', (channel: string, payload: string) => this.received(channel, payload));
+    await cmd.connect();
+    await sub.connect();
+    await sub.subscribe(this.key('stream'), this.key('to', this.nodeId));
+    const every = Math.min(1000, Math.max(10, Math.floor(host.limits.maxInterval / 4)));
+    this.timer = setInterval(() => this.track(this.tick(every)), every);
+    this.timer.unref();
+    await this.tick(every);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await Promise.allSettled([...this.inflight]);
+    await Promise.allSettled([this.cmd?.del(this.key('node', this.nodeId))]);
+    this.sub?.disconnect();
+    this.cmd?.disconnect();
+  }
+
+  async createSession(init: SessionInit): Promise<Session> {
+    const { limits } = this.attached();
+    const now = Date.now();
+    const fields = [
+      'user',
+      JSON.stringify(init.user ?? null),
+      'userKey',
+      init.userKey ?? '',
+      'ip',
+      init.ip,
+      'transport',
+      init.transport,
+      'data',
+      JSON.stringify(init.data),
+      'owner',
+      this.nodeId,
+    ];
+    const result = await this.redis().eval(
+      CREATE,
+      3,
+      this.key('session', init.id),
+      this.key('sessions'),
+      this.key('ips'),
+      init.id,
+      now,
+      limits.maxSessions,
+      limits.maxSessionsPerIp,
+      init.ip,
+      ...fields,
+    );
+    if (result === 'max') throw new SessionLimitError(`the cluster holds ${limits.maxSessions} sessions, its limit`);
+    if (result === 'ip') throw new SessionLimitError(`${init.ip} holds ${limits.maxSessionsPerIp} sessions, the limit per IP`);
+    const session = new Session(init, now);
+    this.owned.set(session.id, session);
+    return session;
+  }
+
+  async session(clientId: string): Promise<Session | undefined> {
+    const mine = this.owned.get(clientId);
+    if (mine !== undefined) return mine;
+    const values = await this.redis().hmget(this.key('session', clientId), ...FIELDS);
+    return values[5] === null ? undefined : viewOf(clientId, values);
+  }
+
+  async claim(session: Session): Promise<Session> {
+    const mine = this.owned.get(session.id);
+    if (mine !== undefined) return mine;
+    const redis = this.redis();
+    const local = new Session(
+      { id: session.id, user: session.user, userKey: session.userKey, ip: session.ip, transport: session.transport, data: session.data },
+      Date.now(),
+    );
+    // Seen now: the sweeper must not expire a session while it moves (the old owner may be dead).
+    await redis.zadd(this.key('sessions'), 'XX', Date.now(), session.id);
+    const channels = await redis.smembers(this.key('subs', session.id));
+    const previous = (await redis.eval(CLAIM, 1, this.key('session', session.id), this.nodeId)) as string | null;
+    if (previous === null) {
+      local.alive = false;
+      return local;
+    }
+    const oldAlive = previous !== this.nodeId && (await redis.exists(this.key('node', previous))) === 1;
+    const handed = oldAlive ? this.awaitHandover(session.id) : Promise.resolve([]);
+    const activated = new Promise<void>((resolve) => {
+      this.claiming.set(session.id, { session: local, channels: new Set(channels), activated: resolve });
+    });
+    // Counted as connected while the old owner hands over, so the sweeper leaves it alone.
+    local.connections++;
+    try {
+      await redis.publish(this.key('stream'), encode({ type: 'h', id: session.id, owner: this.nodeId }));
+      await activated;
+    } finally {
+      this.claiming.delete(session.id);
+    }
+    const queue = await handed.finally(() => {
+      local.connections--;
+      local.lastSeen = Date.now();
+    });
+    if (queue.length > 0) {
+      local.queue = [...queue, ...local.queue];
+      this.attached().wake(local);
+    }
+    return local;
+  }
+
+  async destroySession(clientId: string, reason: DisconnectReason): Promise<boolean> {
+    const fields = (await this.redis().eval(
+      DESTROY,
+      4,
+      this.key('session', clientId),
+      this.key('sessions'),
+      this.key('ips'),
+      this.key('subs', clientId),
+      clientId,
+    )) as string[] | null;
+    if (fields === null) return false;
+    const record: Record<string, string> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
+    const host = this.attached();
+    const mine = this.owned.get(clientId);
+    if (mine !== undefined) this.release(mine, reason);
+    else await this.redis().publish(this.key('stream'), encode({ type: 'd', id: clientId, reason }));
+    host.ended(
+      mine ??
+        viewOf(
+          clientId,
+          FIELDS.map((f) => record[f] ?? null),
+        ),
+      reason,
+    );
+    return true;
+  }
+
+  async subscribe(session: Session, channels: readonly string[]): Promise<string[]> {
+    return this.changeSubscriptions(session, channels, 's');
+  }
+
+  async unsubscribe(session: Session, channels: readonly string[]): Promise<string[]> {
+    return this.changeSubscriptions(session, channels, 'u');
+  }
+
+  private async changeSubscriptions(session: Session, channels: readonly string[], type: 's' | 'u'): Promise<string[]> {
+    if (!session.alive || channels.length === 0) return [];
+    const key = this.key('subs', session.id);
+    const pipeline = this.redis().pipeline();
+    for (const channel of channels) {
+      if (type === 's') pipeline.sadd(key, channel);
+      else pipeline.srem(key, channel);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const changed = channels.filter((_, i) => results[i]?.[1] === 1);
+    if (changed.length === 0) return changed;
+    const mine = this.owned.get(session.id);
+    if (mine !== undefined) this.applySubscriptions(mine, changed, type);
+    else await this.redis().publish(this.key('stream'), encode({ type, id: session.id, channels: changed }));
+    return changed;
+  }
+
+  async publish(envelope: Envelope): Promise<void> {
+    const publisher = typeof envelope.message.clientId === 'string' ? envelope.message.clientId : '';
+    await this.redis().publish(this.key('stream'), encode({ type: 'b', channel: envelope.channel, publisher, json: envelope.json }));
+  }
+
+  async push(clientId: string, envelope: Envelope): Promise<boolean> {
+    const mine = this.owned.get(clientId);
+    if (mine !== undefined) {
+      this.deliver(mine, envelope.json);
+      return true;
+    }
+    if ((await this.redis().exists(this.key('session', clientId))) === 0) return false;
+    await this.redis().publish(this.key('stream'), encode({ type: 'p', id: clientId, json: envelope.json }));
+    return true;
+  }
+
+  async countSessions(): Promise<number> {
+    return this.redis().zcard(this.key('sessions'));
+  }
+
+  async sync(timeout = 5000): Promise<void> {
+    const token = randomBytes(6).toString('hex');
+    let timer: NodeJS.Timeout | undefined;
+    const seen = new Promise<void>((resolve, reject) => {
+      this.syncs.set(token, resolve);
+      // A marker published while the subscriber reconnects is never seen: fail rather than hang.
+      timer = setTimeout(() => {
+        this.syncs.delete(token);
+        reject(new Error(`redisEngine: the stream did not echo within ${timeout} ms`));
+      }, timeout);
+    });
+    try {
+      await this.redis().publish(this.key('stream'), encode({ type: 'x', node: this.nodeId, token }));
+      await seen;
+    } finally {
+      clearTimeout(timer);
+    }
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  // ---- the stream, in order ----
+
+  private received(channel: string, payload: string): void {
+    try {
+      if (channel === this.key('stream')) {
+        const event = decode(payload);
+        if (event === undefined) throw new Error(`malformed stream event ${JSON.stringify(payload.slice(0, 80))}`);
+        this.route(event);
+      } else {
+        const reply = JSON.parse(payload) as { id: string; queue: string[] };
+        this.handovers.get(reply.id)?.(reply.queue);
+      }
+    } catch (err) {
+      this.host?.logger.error({ err, engine: 'redis' }, 'express-bayeux: Redis stream event failed');
+    }
+  }
+
+  private route(event: StreamEvent): void {
+    const host = this.attached();
+    switch (event.type) {
+      case 'b': {
+        this.index.match(event.channel, this.deliverTo, event.json);
+        host.local(envelopeOf(event.channel, event.json, event.publisher));
+        return;
+      }
+      case 'p': {
+        const session = this.owned.get(event.id);
+        if (session !== undefined) this.deliver(session, event.json);
+        return;
+      }
+      case 's':
+      case 'u': {
+        const session = this.owned.get(event.id);
+        if (session !== undefined) this.applySubscriptions(session, event.channels, event.type);
+        const claiming = this.claiming.get(event.id);
+        if (claiming !== undefined) {
+          for (const c of event.channels) {
+            if (event.type === 's') claiming.channels.add(c);
+            else claiming.channels.delete(c);
+          }
+        }
+        return;
+      }
+      case 'h': {
+        const session = this.owned.get(event.id);
+        if (session !== undefined && event.owner !== this.nodeId) {
+          this.release(session, undefined);
+          const queue = session.take();
+          this.track(this.redis().publish(this.key('to', event.owner), JSON.stringify({ id: event.id, queue })));
+          host.moved(session);
+        }
+        const claiming = this.claiming.get(event.id);
+        if (claiming !== undefined && event.owner === this.nodeId) {
+          this.claiming.delete(event.id);
+          this.owned.set(event.id, claiming.session);
+          this.applySubscriptions(claiming.session, [...claiming.channels], 's');
+          claiming.activated();
+        }
+        return;
+      }
+      case 'd': {
+        const session = this.owned.get(event.id);
+        if (session !== undefined) this.release(session, event.reason as DisconnectReason);
+        const claiming = this.claiming.get(event.id);
+        if (claiming !== undefined) {
+          this.claiming.delete(event.id);
+          claiming.session.alive = false;
+          claiming.activated();
+        }
+        return;
+      }
+      case 'x':
+        if (event.node === this.nodeId) {
+          this.syncs.get(event.token)?.();
+          this.syncs.delete(event.token);
+        }
+        return;
+    }
+  }
+
+  private applySubscriptions(session: Session, channels: readonly string[], type: 's' | 'u'): void {
+    for (const channel of channels) {
+      if (type === 's') {
+        if (this.index.add(channel, session)) session.channels.add(channel);
+      } else if (this.index.remove(channel, session)) {
+        session.channels.delete(channel);
+      }
+    }
+  }
+
+  private deliver(session: Session, json: string): void {
+    if (queueFor(this.attached(), session, json)) this.track(this.destroySession(session.id, 'overflow'));
+  }
+
+  /** Forgets a session on this node; with a reason it ended (its connection is dropped), without one it moved. */
+  private release(session: Session, reason: DisconnectReason | undefined): void {
+    if (this.owned.get(session.id) !== session) return;
+    this.owned.delete(session.id);
+    for (const channel of session.channels) this.index.remove(channel, session);
+    session.channels.clear();
+    if (reason === undefined) return;
+    session.alive = false;
+    session.queue = [];
+    this.attached().drop(session, reason);
+  }
+
+  private awaitHandover(id: string): Promise<string[]> {
+    const timeout = this.options.handoverTimeout ?? 1000;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.handovers.delete(id);
+        resolve([]);
+      }, timeout);
+      this.handovers.set(id, (queue) => {
+        clearTimeout(timer);
+        this.handovers.delete(id);
+        resolve(queue);
+      });
+    });
+  }
+
+  // ---- housekeeping ----
+
+  /** Heartbeat, last-seen refresh of owned sessions, and (under the lock) expiry. */
+  private async tick(every: number): Promise<void> {
+    const host = this.attached();
+    const redis = this.redis();
+    const now = Date.now();
+    await redis.set(this.key('node', this.nodeId), '1', 'PX', every * 3 + 1000);
+    if (this.owned.size > 0) {
+      const pairs: (string | number)[] = [];
+      for (const session of this.owned.values()) pairs.push(session.connections > 0 ? now : session.lastSeen, session.id);
+      await redis.zadd(this.key('sessions'), 'XX', ...pairs);
+    }
+    if ((await redis.set(this.key('sweep'), this.nodeId, 'PX', every, 'NX')) !== 'OK') return;
+    const expired = await redis.zrangebyscore(this.key('sessions'), '-inf', now - host.limits.maxInterval, 'LIMIT', 0, 500);
+    for (const id of expired) {
+      const mine = this.owned.get(id);
+      if ((mine !== undefined && mine.connections > 0) || this.claiming.has(id)) continue;
+      await this.destroySession(id, 'expired');
+    }
+  }
+
+  /** After Redis came back: sessions it lost end, sessions another node took are released. */
+  private async revalidate(): Promise<void> {
+    const ids = [...this.owned.keys()];
+    if (ids.length === 0) return;
+    const pipeline = this.redis().pipeline();
+    for (const id of ids) pipeline.hget(this.key('session', id), 'owner');
+    const results = (await pipeline.exec()) ?? [];
+    const host = this.attached();
+    ids.forEach((id, i) => {
+      const session = this.owned.get(id);
+      if (session === undefined) return;
+      const owner = results[i]?.[1];
+      if (owner === null || owner === undefined) {
+        this.release(session, 'server');
+        host.ended(session, 'server');
+      } else if (owner !== this.nodeId) {
+        this.release(session, undefined);
+        host.moved(session);
+      }
+    });
+  }
+
+  private track(promise: Promise<unknown>): void {
+    const tracked = promise.catch((err: unknown) =>
+      this.host?.logger.error({ err, engine: 'redis' }, 'express-bayeux: Redis engine task failed'),
+    );
+    this.inflight.add(tracked);
+    void tracked.finally(() => this.inflight.delete(tracked));
+  }
+
+  private redis(): Redis {
+    if (this.cmd === undefined) throw new Error('redisEngine: used before the server opened it');
+    return this.cmd;
+  }
+
+  private attached(): EngineHost {
+    if (this.host === undefined) throw new Error('redisEngine: used before the server opened it');
+    return this.host;
+  }
+}
+
+/** A session as stored in Redis (user, userKey, ip, transport, data, owner), as a non-owned view. */
+function viewOf(id: string, values: (string | null)[]): Session {
+  const [user, userKey, ip, transport, data] = values;
+  return new Session(
+    {
+      id,
+      user: user ? ((JSON.parse(user) as unknown) ?? undefined) : undefined,
+      userKey: userKey ? userKey : undefined,
+      ip: ip ?? '',
+      transport: transport ?? '',
+      data: data ? (JSON.parse(data) as Record<string, unknown>) : {},
+    },
+    Date.now(),
+  );
+}
+
+/** The envelope of a routed broadcast; the message object is parsed only if a local subscriber asks. */
+function envelopeOf(channel: string, json: string, publisher: string): Envelope {
+  let message: Message | undefined;
+  return {
+    channel,
+    json,
+    get message(): Message {
+      if (message === undefined) {
+        message = JSON.parse(json) as Message;
+        if (publisher !== '') message.clientId = publisher;
+      }
+      return message;
+    },
+  };
+}
+
+/** A Redis engine: `bayeux({ engine: redisEngine({ url, namespace }) })`. */
+export function redisEngine(options: RedisEngineOptions = {}): RedisEngine {
+  return new RedisEngineImpl(options);
+}

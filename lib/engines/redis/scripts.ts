@@ -1,0 +1,45 @@
+/** Lua scripts: each multi-key change happens atomically, once. */
+
+/**
+ * Creates a session within the limits.
+ * KEYS: session hash, seen zset, ips hash. ARGV: id, now, maxSessions, maxPerIp, ip, then field/value pairs.
+ * Returns 'ok', 'max' or 'ip'.
+ */
+export const CREATE = `
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return 'max' end
+local n = tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or '0')
+if n >= tonumber(ARGV[4]) then return 'ip' end
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
+return 'ok'
+`;
+
+/**
+ * Ends a session, once: whoever deletes the hash reports the end.
+ * KEYS: session hash, seen zset, ips hash, subs set. ARGV: id.
+ * Returns the session's fields (flat list), or false when it was already gone.
+ */
+export const DESTROY = `
+local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 then return false end
+redis.call('DEL', KEYS[1], KEYS[4])
+redis.call('ZREM', KEYS[2], ARGV[1])
+local ip = false
+for i = 1, #fields, 2 do if fields[i] == 'ip' then ip = fields[i + 1] end end
+if ip then
+  if redis.call('HINCRBY', KEYS[3], ip, -1) <= 0 then redis.call('HDEL', KEYS[3], ip) end
+end
+return fields
+`;
+
+/**
+ * Makes a node the owner. KEYS: session hash. ARGV: node id.
+ * Returns the previous owner, or false when the session is gone.
+ */
+export const CLAIM = `
+local previous = redis.call('HGET', KEYS[1], 'owner')
+if not previous then return false end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1])
+return previous
+`;

@@ -1,0 +1,29 @@
+import { after } from 'node:test';
+import { type RedisEngine, redisEngine } from '../../lib/index.js';
+import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
+import { engineContract } from './contract.js';
+
+const missing = await redisMissing();
+if (missing !== undefined) {
+  const { it } = await import('node:test');
+  it('engine contract: redis', (t) => t.skip(missing));
+} else {
+  const namespaces: string[] = [];
+  const engines: RedisEngine[] = [];
+  engineContract(
+    'redis',
+    () => {
+      const namespace = testNamespace('contract');
+      namespaces.push(namespace);
+      const engine = redisEngine({ url: REDIS_URL, namespace });
+      engines.push(engine);
+      return engine;
+    },
+    async () => {
+      await Promise.all(engines.map((e) => e.sync().catch(() => {})));
+    },
+  );
+  after(async () => {
+    for (const namespace of namespaces) await dropNamespace(namespace);
+  });
+}
