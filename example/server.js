@@ -4,11 +4,14 @@
 // processes (npm run example:cluster) act as one server.
 import { createChatApp } from './app.js';
 import { engineFromEnv } from './engine.js';
+import { RedisSessionStore } from './session-store.js';
 
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? '127.0.0.1';
 
-const { app, server } = createChatApp({ engine: await engineFromEnv() });
+// Several processes share logins through Redis; one process keeps them in memory.
+const sessionStore = process.env.REDIS_URL ? new RedisSessionStore(process.env.REDIS_URL, 'chat-demo:login:') : undefined;
+const { app, server } = createChatApp({ engine: await engineFromEnv(), ...(sessionStore ? { sessionStore } : {}) });
 const http = app.listen(port, host, () => {
   console.log(`express-bayeux chat demo on http://${host}:${port}/ (engine: ${server.engine.name}, pid ${process.pid})`);
 });
@@ -19,7 +22,12 @@ function shutdown(signal) {
   console.log(`${signal}: closing the Bayeux server, then the HTTP server`);
   server
     .close()
-    .then(() => http.close(() => process.exit(0)))
+    .then(() =>
+      http.close(() => {
+        sessionStore?.close();
+        process.exit(0);
+      }),
+    )
     .catch((err) => {
       console.error(err);
       process.exit(1);
