@@ -44,7 +44,13 @@ describe('/meta/handshake', () => {
     const client = new RawClient(server.url);
     await client.handshake();
     const event = connects.find((e) => e.clientId === client.clientId);
-    assert.deepEqual(event, { clientId: client.clientId, ip: '127.0.0.1', user: undefined, data: { role: 'tester' }, transport: 'long-polling' });
+    assert.deepEqual(event, {
+      clientId: client.clientId,
+      ip: '127.0.0.1',
+      user: undefined,
+      data: { role: 'tester' },
+      transport: 'long-polling',
+    });
   });
 
   it('refuses a missing or unsupported version with reconnect none', async () => {
