@@ -3,11 +3,13 @@
  * middleware. Start with `bayeux(options)`.
  */
 export { type BayeuxServer, bayeux, type ServerStats } from './bayeux.js';
+export { AckState } from './engines/ack.js';
 export type { Engine, EngineHost, EngineLimits, Envelope, Logger } from './engines/engine.js';
 export { SessionLimitError } from './engines/engine.js';
 export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js';
 export { type RedisEngine, type RedisEngineOptions, redisEngine } from './engines/redis/index.js';
 export { type ClientInfo, type DisconnectReason, type EnqueueResult, Session, type SessionInit } from './engines/session.js';
+export { timesyncExtension } from './extensions/index.js';
 export {
   type BayeuxOptions,
   type ConnectionType,

@@ -146,6 +146,8 @@ export interface BayeuxOptions<User = unknown> {
   anonPublish?: boolean;
   /** Accept JSONP GETs (callback-polling). */
   callbackPolling?: boolean;
+  /** Offer acknowledged delivery (CometD's ack extension) to clients that ask for it. */
+  ack?: boolean;
   /** Handlers for `/service/<name>`; `_handler` catches the rest. */
   services?: Record<string, ServiceHandler<User>>;
   /** Authorisation of every incoming message (seed: MessageACL). */
@@ -190,6 +192,7 @@ export interface ResolvedOptions<User = unknown> {
   maxSessionsPerIp: number;
   anonPublish: boolean;
   callbackPolling: boolean;
+  ack: boolean;
   services: ReadonlyMap<string, ServiceHandler<User>>;
   messageACL: MessageACL<User> | undefined;
   extensions: readonly Extension<User>[];
@@ -214,6 +217,7 @@ export const DEFAULTS = {
   maxSessionsPerIp: 1000,
   anonPublish: false,
   callbackPolling: true,
+  ack: false,
 } as const satisfies Partial<BayeuxOptions>;
 
 /** Defaults of the `websocket` options (`maxPayload` defaults to `maxBodySize`). */
@@ -407,6 +411,7 @@ const KNOWN = new Set<string>([
   'maxSessionsPerIp',
   'anonPublish',
   'callbackPolling',
+  'ack',
   'services',
   'messageACL',
   'extensions',
@@ -442,6 +447,7 @@ export function resolveOptions<User>(input: BayeuxOptions<User> = {}): ResolvedO
     maxSessionsPerIp: integer(o, 'maxSessionsPerIp', DEFAULTS.maxSessionsPerIp, 1),
     anonPublish: boolean(o, 'anonPublish', DEFAULTS.anonPublish),
     callbackPolling: boolean(o, 'callbackPolling', DEFAULTS.callbackPolling),
+    ack: boolean(o, 'ack', DEFAULTS.ack),
     services: resolveServices<User>(o.services),
     messageACL: optionalFunction<MessageACL<User>>(o, 'messageACL'),
     extensions: resolveExtensions<User>(o.extensions),

@@ -19,6 +19,7 @@ describe('options', () => {
         maxSessionsPerIp: o.maxSessionsPerIp,
         anonPublish: o.anonPublish,
         callbackPolling: o.callbackPolling,
+        ack: o.ack,
       },
       { ...DEFAULTS },
     );
@@ -35,6 +36,7 @@ describe('options', () => {
       maxSessionsPerIp: 1000,
       anonPublish: false,
       callbackPolling: true,
+      ack: false,
     });
     assert.equal(o.websocket.path, WEBSOCKET_DEFAULTS.path);
     assert.equal(o.websocket.maxPayload, o.maxBodySize);
@@ -57,6 +59,7 @@ describe('options', () => {
     ['maxSessionsPerIp', -5],
     ['anonPublish', 'yes'],
     ['callbackPolling', 1],
+    ['ack', 'yes'],
     ['services', []],
     ['services', { echo: 'not a function' }],
     ['services', { 'bad name!?': () => 1 }],

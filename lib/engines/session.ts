@@ -3,6 +3,7 @@
  * messages waiting for the client. Queued messages are already serialized;
  * the same string is shared by every recipient of a broadcast.
  */
+import { AckState } from './ack.js';
 
 /** What a handshake records about the client. */
 export interface SessionInit<User = unknown> {
@@ -18,6 +19,8 @@ export interface SessionInit<User = unknown> {
   transport: string;
   /** Values the ACL or extensions attached during the handshake. */
   data: Record<string, unknown>;
+  /** The client asked for acknowledged delivery (ack extension) and the server allows it. */
+  ack?: boolean;
 }
 
 /** Why a session ended; carried by the `disconnect` event. */
@@ -60,6 +63,8 @@ export class Session<User = unknown> implements ClientInfo<User> {
   queue: string[] = [];
   /** Messages dropped by the `drop-oldest` policy since the last delivery. */
   dropped = 0;
+  /** Acknowledged delivery state, when the ack extension is on for this session. */
+  ack: AckState | undefined;
   /** Held connects and open sockets for this session on this node. */
   connections = 0;
   /** Last time (ms) a connection ended or a request arrived. */
@@ -75,6 +80,7 @@ export class Session<User = unknown> implements ClientInfo<User> {
     this.transport = init.transport;
     this.data = init.data;
     this.createdAt = now;
+    this.ack = init.ack === true ? new AckState() : undefined;
     this.lastSeen = now;
   }
 

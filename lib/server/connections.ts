@@ -100,18 +100,19 @@ export class ConnectionRegistry {
     const previous = this.held.get(session.id);
     if (previous !== undefined) this.answer(previous, []);
 
-    if (connection.persistent) {
+    if (connection.persistent && session.ack === undefined) {
       // On a socket, messages go out as they come; the connect reply waits for the hold time.
       const queued = connection.writable ? session.take() : [];
       if (queued.length > 0 || replies.length > 0) connection.write(queued.length === 0 ? replies : queued.concat(replies));
       if (connect.hold === 0 || !session.alive) return this.send(connection, session, [], connect.reply);
       return this.hold(connection, connect);
     }
-    const busy = replies.length > 0 || session.queue.length > 0;
-    if (busy || connect.hold === 0 || !session.alive || !this.mayHold(connection.ip)) {
+    // Long-polling, and acknowledged sessions on any transport: messages only travel in connect replies.
+    const busy = replies.length > 0 || session.queue.length > 0 || (session.ack?.unacked.length ?? 0) > 0;
+    if (busy || connect.hold === 0 || !session.alive || (!connection.persistent && !this.mayHold(connection.ip))) {
       return this.send(connection, session, replies, connect.reply);
     }
-    this.acquire(connection.ip);
+    if (!connection.persistent) this.acquire(connection.ip);
     return this.hold(connection, connect);
   }
 
@@ -199,7 +200,7 @@ export class ConnectionRegistry {
     for (const session of sessions) {
       if (!session.alive || session.queue.length === 0) continue;
       const socket = this.sockets.get(session.id);
-      if (socket !== undefined) {
+      if (socket !== undefined && session.ack === undefined) {
         if (socket.writable) socket.write(session.take());
         continue;
       }
@@ -226,7 +227,13 @@ export class ConnectionRegistry {
 
   private send(connection: Connection, session: Session, replies: string[], reply: Message): undefined {
     // Queued messages first: the client handles them before it reconnects.
-    const queued = connection.persistent || !session.alive ? [] : session.take();
+    let queued: string[];
+    if (!session.alive) queued = [];
+    else if (session.ack !== undefined) {
+      const next = session.ack.next(session.take());
+      queued = next.messages;
+      reply.ext = { ...reply.ext, ack: next.batch };
+    } else queued = connection.persistent ? [] : session.take();
     this.write(connection, session, queued.length === 0 ? replies : queued.concat(replies), reply);
     return undefined;
   }

@@ -27,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ChannelIndex } from '../../protocol/channel-index.js';
 import type { Message } from '../../protocol/message.js';
+import { AckState } from '../ack.js';
 import { queueFor } from '../deliver.js';
 import { type Engine, type EngineHost, type Envelope, SessionLimitError } from '../engine.js';
 import { type DisconnectReason, Session, type SessionInit } from '../session.js';
@@ -53,13 +54,25 @@ export interface RedisEngine extends Engine {
   sync(timeout?: number): Promise<void>;
 }
 
+/** What the old owner of a moving session sends the new one. */
+interface Handover {
+  id: string;
+  queue: string[];
+  unacked: string[];
+  batch: number;
+}
+
+function noHandover(id: string): Handover {
+  return { id, queue: [], unacked: [], batch: 0 };
+}
+
 interface Claiming {
   session: Session;
   channels: Set<string>;
   activated(): void;
 }
 
-const FIELDS = ['user', 'userKey', 'ip', 'transport', 'data', 'owner'] as const;
+const FIELDS = ['user', 'userKey', 'ip', 'transport', 'data', 'owner', 'ack'] as const;
 
 class RedisEngineImpl implements RedisEngine {
   readonly name = 'redis';
@@ -69,7 +82,7 @@ class RedisEngineImpl implements RedisEngine {
   private sub: Redis | undefined;
   private readonly owned = new Map<string, Session>();
   private readonly claiming = new Map<string, Claiming>();
-  private readonly handovers = new Map<string, (queue: string[]) => void>();
+  private readonly handovers = new Map<string, (handover: Handover) => void>();
   private readonly syncs = new Map<string, () => void>();
   private readonly index = new ChannelIndex<Session>();
   private readonly inflight = new Set<Promise<unknown>>();
@@ -143,6 +156,8 @@ class RedisEngineImpl implements RedisEngine {
       JSON.stringify(init.data),
       'owner',
       this.nodeId,
+      'ack',
+      init.ack === true ? '1' : '0',
     ];
     const result = await this.redis().eval(
       CREATE,
@@ -176,7 +191,15 @@ class RedisEngineImpl implements RedisEngine {
     if (mine !== undefined) return mine;
     const redis = this.redis();
     const local = new Session(
-      { id: session.id, user: session.user, userKey: session.userKey, ip: session.ip, transport: session.transport, data: session.data },
+      {
+        id: session.id,
+        user: session.user,
+        userKey: session.userKey,
+        ip: session.ip,
+        transport: session.transport,
+        data: session.data,
+        ack: session.ack !== undefined,
+      },
       Date.now(),
     );
     // Seen now: the sweeper must not expire a session while it moves (the old owner may be dead).
@@ -188,7 +211,7 @@ class RedisEngineImpl implements RedisEngine {
       return local;
     }
     const oldAlive = previous !== this.nodeId && (await redis.exists(this.key('node', previous))) === 1;
-    const handed = oldAlive ? this.awaitHandover(session.id) : Promise.resolve([]);
+    const handed = oldAlive ? this.awaitHandover(session.id) : Promise.resolve(noHandover(session.id));
     const activated = new Promise<void>((resolve) => {
       this.claiming.set(session.id, { session: local, channels: new Set(channels), activated: resolve });
     });
@@ -200,10 +223,12 @@ class RedisEngineImpl implements RedisEngine {
     } finally {
       this.claiming.delete(session.id);
     }
-    const queue = await handed.finally(() => {
+    const { queue, unacked, batch } = await handed.finally(() => {
       local.connections--;
       local.lastSeen = Date.now();
     });
+    // Acknowledgement state goes on where the old node left it, so the client's next ack still matches.
+    if (local.ack !== undefined) local.ack = new AckState(batch, unacked);
     if (queue.length > 0) {
       local.queue = [...queue, ...local.queue];
       this.attached().wake(local);
@@ -313,8 +338,8 @@ class RedisEngineImpl implements RedisEngine {
         if (event === undefined) throw new Error(`malformed stream event ${JSON.stringify(payload.slice(0, 80))}`);
         this.route(event);
       } else {
-        const reply = JSON.parse(payload) as { id: string; queue: string[] };
-        this.handovers.get(reply.id)?.(reply.queue);
+        const handover = JSON.parse(payload) as Handover;
+        this.handovers.get(handover.id)?.(handover);
       }
     } catch (err) {
       this.host?.logger.error({ err, engine: 'redis' }, 'express-bayeux: Redis stream event failed');
@@ -351,8 +376,13 @@ class RedisEngineImpl implements RedisEngine {
         const session = this.owned.get(event.id);
         if (session !== undefined && event.owner !== this.nodeId) {
           this.release(session, undefined);
-          const queue = session.take();
-          this.track(this.redis().publish(this.key('to', event.owner), JSON.stringify({ id: event.id, queue })));
+          const handover: Handover = {
+            id: event.id,
+            queue: session.take(),
+            unacked: session.ack?.unacked ?? [],
+            batch: session.ack?.batch ?? 0,
+          };
+          this.track(this.redis().publish(this.key('to', event.owner), JSON.stringify(handover)));
           host.moved(session);
         }
         const claiming = this.claiming.get(event.id);
@@ -410,17 +440,17 @@ class RedisEngineImpl implements RedisEngine {
     this.attached().drop(session, reason);
   }
 
-  private awaitHandover(id: string): Promise<string[]> {
+  private awaitHandover(id: string): Promise<Handover> {
     const timeout = this.options.handoverTimeout ?? 1000;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.handovers.delete(id);
-        resolve([]);
+        resolve(noHandover(id));
       }, timeout);
-      this.handovers.set(id, (queue) => {
+      this.handovers.set(id, (handover) => {
         clearTimeout(timer);
         this.handovers.delete(id);
-        resolve(queue);
+        resolve(handover);
       });
     });
   }
@@ -490,7 +520,7 @@ class RedisEngineImpl implements RedisEngine {
 
 /** A session as stored in Redis (user, userKey, ip, transport, data, owner), as a non-owned view. */
 function viewOf(id: string, values: (string | null)[]): Session {
-  const [user, userKey, ip, transport, data] = values;
+  const [user, userKey, ip, transport, data, , ack] = values;
   return new Session(
     {
       id,
@@ -499,6 +529,7 @@ function viewOf(id: string, values: (string | null)[]): Session {
       ip: ip ?? '',
       transport: transport ?? '',
       data: data ? (JSON.parse(data) as Record<string, unknown>) : {},
+      ack: ack === '1',
     },
     Date.now(),
   );

@@ -31,6 +31,9 @@ export async function connect<User>(
   }
   // Deliveries for this session now leave from this node.
   const local = await core.engine.claim(session);
+  // Ack extension: the client names the last batch it received; older ones are done with.
+  const acked = message.ext?.ack;
+  if (local.ack !== undefined && typeof acked === 'number') local.ack.acknowledge(acked);
   reply.successful = true;
   reply.advice = core.advice();
   local.transport = type;

@@ -62,7 +62,7 @@ export async function handshake<User>(
 
   let session: Session;
   try {
-    session = await core.engine.createSession({ ...client, userKey: request.userKey });
+    session = await core.engine.createSession({ ...client, userKey: request.userKey, ack: core.options.ack && message.ext?.ack === true });
   } catch (err) {
     if (!(err instanceof SessionLimitError)) throw err;
     core.logger.warn({ ip: ctx.ip }, `express-bayeux: handshake refused: ${err.message}`);
@@ -74,6 +74,7 @@ export async function handshake<User>(
   reply.clientId = session.id;
   reply.successful = true;
   reply.advice = core.advice();
+  if (session.ack !== undefined) reply.ext = { ...reply.ext, ack: true };
   core.emit('connect', {
     clientId: session.id,
     ip: session.ip,
