@@ -1,0 +1,259 @@
+/**
+ * `npm run bench`: express-bayeux, Faye and CometD's Node server side by side,
+ * each in its own child process, driven by the same load generator
+ * (bench/clients.ts) in this process.
+ *
+ *   BENCH_QUICK=1   small numbers, one run (a smoke test: about a minute)
+ *   BENCH_RUNS=N    measured runs per cell (default 3; the median is reported)
+ *   BENCH_RATE=N    messages per second in fan-out scenarios (default 20)
+ *   BENCH_SECONDS=N publishing time per fan-out run (default 4)
+ *
+ * Writes bench/results/results.json, results.md and latency.svg.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { type BenchClient, LongPollClient, type Msg, openClients, WebSocketClient } from './clients.js';
+import { type Cell, renderMarkdown, renderSvg } from './report.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
+const RATE = Number(process.env.BENCH_RATE ?? 20);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 4));
+const SCALE = QUICK ? [100, 500] : [100, 1000, 5000];
+const IDLE = QUICK ? { websocket: 1000, 'long-polling': 500 } : { websocket: 10_000, 'long-polling': 2000 };
+const MANY = QUICK ? 200 : 1000;
+
+type Transport = 'long-polling' | 'websocket';
+interface ServerInfo {
+  port: number;
+  path: string;
+  websocket: boolean;
+}
+interface Running extends ServerInfo {
+  child: ChildProcess;
+  pid: number;
+}
+
+const SERVERS = [
+  { name: 'express-bayeux', script: 'ours.ts' },
+  { name: 'faye', script: 'faye.ts' },
+  { name: 'cometd-nodejs-server', script: 'cometd.ts' },
+] as const;
+
+async function startServer(script: string): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'servers', script)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line')) as [string];
+  return { ...(JSON.parse(line) as ServerInfo), child, pid: child.pid as number };
+}
+
+async function stopServer(server: Running): Promise<void> {
+  const exited = once(server.child, 'exit');
+  server.child.kill('SIGKILL');
+  await exited;
+}
+
+/** CPU seconds (user + system) the process used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function rssBytes(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) * 1024;
+}
+
+function client(server: Running, transport: Transport): Promise<BenchClient> {
+  if (transport === 'websocket') return WebSocketClient.open(`ws://127.0.0.1:${server.port}${server.path}`);
+  const c = new LongPollClient('127.0.0.1', server.port, server.path);
+  return c.handshake().then(() => c);
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+async function waitFor(check: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+interface Measure {
+  delivered: number;
+  expected: number;
+  seconds: number;
+  latencies: number[];
+  cpu: number;
+  rss: number;
+}
+
+/** Publishes at RATE to `channels` (round robin) for SECONDS and collects deliveries. */
+async function fanout(
+  server: Running,
+  transport: Transport,
+  subscribers: number,
+  channelOf: (i: number) => string,
+  wildcard?: string,
+): Promise<Measure> {
+  const clients = await openClients(subscribers, () => client(server, transport));
+  await Promise.all(clients.map((c, i) => c.subscribe(channelOf(i))));
+  let listener: BenchClient | undefined;
+  if (wildcard !== undefined) {
+    listener = await client(server, transport);
+    await listener.subscribe(wildcard);
+  }
+  const latencies: number[] = [];
+  let delivered = 0;
+  const onDelivery = (m: Msg) => {
+    delivered++;
+    const data = m.data as { t?: number };
+    if (typeof data?.t === 'number') latencies.push(performance.now() - data.t);
+  };
+  for (const c of clients) c.listen(onDelivery);
+  listener?.listen(onDelivery);
+  const publisher = await client(server, transport);
+  const channels = [...new Set(clients.map((_, i) => channelOf(i)))];
+  const perChannel = new Map<string, number>();
+  for (let i = 0; i < subscribers; i++) perChannel.set(channelOf(i), (perChannel.get(channelOf(i)) ?? 0) + 1);
+  // Let every connect reach the server before measuring.
+  await new Promise((r) => setTimeout(r, 300));
+  const cpu0 = cpuSeconds(server.pid);
+  const start = performance.now();
+  let expected = 0;
+  let seq = 0;
+  const total = Math.round(RATE * SECONDS);
+  for (let n = 0; n < total; n++) {
+    const due = start + (n * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const channel = channels[n % channels.length] as string;
+    void publisher.publish(channel, { t: performance.now(), seq: seq++ });
+    expected += (perChannel.get(channel) ?? 0) + (listener ? 1 : 0);
+  }
+  await waitFor(() => delivered >= expected, 10_000);
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = cpuSeconds(server.pid) - cpu0;
+  const rss = rssBytes(server.pid);
+  for (const c of [...clients, publisher, ...(listener ? [listener] : [])]) c.close();
+  return { delivered, expected, seconds, latencies: latencies.sort((a, b) => a - b), cpu, rss };
+}
+
+async function idle(server: Running, transport: Transport, count: number): Promise<{ perSession: number; rss: number }> {
+  const before = rssBytes(server.pid);
+  const clients = await openClients(count, () => client(server, transport), 200);
+  for (const c of clients) c.listen(() => {});
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = rssBytes(server.pid);
+  for (const c of clients) c.close();
+  return { perSession: (after - before) / count, rss: after };
+}
+
+async function handshakes(server: Running): Promise<number> {
+  const end = performance.now() + SECONDS * 1000;
+  let done = 0;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const c = new LongPollClient('127.0.0.1', server.port, server.path);
+      await c.handshake();
+      done++;
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: 20 }, worker));
+  return done / ((performance.now() - start) / 1000);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+async function measureCell(script: string, run: (s: Running) => Promise<Record<string, number>>): Promise<Record<string, number>> {
+  const runs: Record<string, number>[] = [];
+  for (let i = 0; i < RUNS + 1; i++) {
+    const server = await startServer(script);
+    try {
+      const result = await run(server);
+      if (i > 0) runs.push(result); // the first run warms up and is discarded
+    } finally {
+      await stopServer(server);
+    }
+  }
+  const keys = Object.keys(runs[0] ?? {});
+  return Object.fromEntries(keys.map((k) => [k, median(runs.map((r) => r[k] as number))]));
+}
+
+function summarize(m: Measure): Record<string, number> {
+  return {
+    deliveredPerSecond: m.delivered / m.seconds,
+    share: m.expected === 0 ? 1 : m.delivered / m.expected,
+    p50: percentile(m.latencies, 50),
+    p99: percentile(m.latencies, 99),
+    max: m.latencies.at(-1) ?? Number.NaN,
+    cpuMicrosPerDelivery: m.delivered === 0 ? Number.NaN : (m.cpu * 1e6) / m.delivered,
+    rssMB: m.rss / 1024 / 1024,
+  };
+}
+
+async function main(): Promise<void> {
+  const cells: Cell[] = [];
+  console.log(
+    `express-bayeux benchmark: ${availableParallelism()} cores, Node ${process.version}, ${RUNS} run(s) per cell after a warm-up, ${RATE} msg/s for ${SECONDS} s`,
+  );
+  for (const transport of ['websocket', 'long-polling'] as const) {
+    for (const subscribers of SCALE) {
+      for (const s of SERVERS) {
+        if (transport === 'websocket' && s.name === 'cometd-nodejs-server') continue;
+        const values = await measureCell(s.script, async (server) =>
+          summarize(await fanout(server, transport, subscribers, () => '/bench/fanout')),
+        );
+        cells.push({ scenario: 'fan-out', transport, size: subscribers, server: s.name, values });
+        console.log(`fan-out ${transport} ${subscribers} ${s.name}: ${JSON.stringify(values)}`);
+      }
+    }
+    for (const s of SERVERS) {
+      if (transport === 'websocket' && s.name === 'cometd-nodejs-server') continue;
+      const values = await measureCell(s.script, async (server) =>
+        summarize(await fanout(server, transport, MANY, (i) => `/bench/many/${i}`, '/bench/many/*')),
+      );
+      cells.push({ scenario: 'many channels', transport, size: MANY, server: s.name, values });
+      console.log(`many channels ${transport} ${MANY} ${s.name}: ${JSON.stringify(values)}`);
+      const idleValues = await measureCell(s.script, async (server) => {
+        const r = await idle(server, transport, IDLE[transport]);
+        return { kbPerSession: r.perSession / 1024, rssMB: r.rss / 1024 / 1024 };
+      });
+      cells.push({ scenario: 'idle', transport, size: IDLE[transport], server: s.name, values: idleValues });
+      console.log(`idle ${transport} ${IDLE[transport]} ${s.name}: ${JSON.stringify(idleValues)}`);
+    }
+  }
+  for (const s of SERVERS) {
+    const values = await measureCell(s.script, async (server) => ({ handshakesPerSecond: await handshakes(server) }));
+    cells.push({ scenario: 'handshakes', transport: 'long-polling', size: 20, server: s.name, values });
+    console.log(`handshakes ${s.name}: ${JSON.stringify(values)}`);
+  }
+  const dir = join(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const meta = {
+    cores: availableParallelism(),
+    node: process.version,
+    runs: RUNS,
+    rate: RATE,
+    seconds: SECONDS,
+    quick: QUICK,
+    date: new Date().toISOString(),
+  };
+  writeFileSync(join(dir, 'results.json'), `${JSON.stringify({ meta, cells }, null, 2)}\n`);
+  writeFileSync(join(dir, 'results.md'), renderMarkdown(meta, cells));
+  writeFileSync(join(dir, 'latency.svg'), renderSvg(cells));
+  console.log(renderMarkdown(meta, cells));
+  process.exit(0);
+}
+
+await main();
