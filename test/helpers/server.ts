@@ -62,3 +62,17 @@ export async function until(check: () => boolean | Promise<boolean>, what = 'con
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
+
+/** Runs `run` against a fresh server and closes it afterwards, whatever happens. */
+export async function withServer<User = unknown>(
+  options: BayeuxOptions<User>,
+  run: (server: TestServer<User>) => Promise<void>,
+  start: StartOptions = {},
+): Promise<void> {
+  const server = await startServer<User>(options, start);
+  try {
+    await run(server);
+  } finally {
+    await server.close();
+  }
+}

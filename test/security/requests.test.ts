@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Express } from 'express';
-import { bayeux, type Message } from '../../lib/index.js';
+import { type BayeuxOptions, bayeux, type Message } from '../../lib/index.js';
 import { RawClient, rawPost } from '../helpers/raw-client.js';
-import { startServer, type TestServer, until } from '../helpers/server.js';
+import { type TestServer, until, withServer } from '../helpers/server.js';
 
 const HANDSHAKE = { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling', 'callback-polling'] };
 
@@ -25,23 +25,19 @@ function cookieLogin(app: Express): void {
   });
 }
 
-async function withServer(
-  options: Parameters<typeof startServer<User>>[0],
+/** A server whose host app logs requests in by cookie (or runs `before` instead). */
+function withLoginServer(
+  options: BayeuxOptions<User>,
   run: (s: TestServer<User>) => Promise<void>,
-  before = cookieLogin,
+  before: (app: Express) => void = cookieLogin,
 ) {
-  const server = await startServer<User>(options, { before });
-  try {
-    await run(server);
-  } finally {
-    await server.close();
-  }
+  return withServer<User>(options, run, { before });
 }
 
 describe('cross-site request forgery', () => {
   it('gives a cross-site form POST no user, so it cannot act as the logged-in user', async () => {
     const seen: (User | undefined)[] = [];
-    await withServer(
+    await withLoginServer(
       {
         messageACL: (_c, m, ctx) => {
           if (m.channel === '/meta/handshake') seen.push(ctx.user);
@@ -65,7 +61,7 @@ describe('cross-site request forgery', () => {
 
   it('gives a cross-site JSONP GET no user (by Referer)', async () => {
     const seen: (User | undefined)[] = [];
-    await withServer(
+    await withLoginServer(
       {
         messageACL: (_c, _m, ctx) => {
           seen.push(ctx.user);
@@ -82,7 +78,7 @@ describe('cross-site request forgery', () => {
   });
 
   it('refuses a publish by a cross-site request riding a logged-in session', async () => {
-    await withServer(
+    await withLoginServer(
       { messageACL: (_c, m, ctx) => m.channel === '/meta/handshake' || ctx.user !== undefined || 'login required' },
       async (server) => {
         const hs = await rawPost(server.url, HANDSHAKE, { headers: { cookie: 'user=alice' } });
@@ -102,7 +98,7 @@ describe('cross-site request forgery', () => {
 
 describe('CORS', () => {
   it('grants credentialed CORS only to allow-listed origins', async () => {
-    await withServer({ cors: { origin: ['https://app.example'] } }, async (server) => {
+    await withLoginServer({ cors: { origin: ['https://app.example'] } }, async (server) => {
       const preflight = await fetch(server.url, {
         method: 'OPTIONS',
         headers: {
@@ -123,7 +119,7 @@ describe('CORS', () => {
   });
 
   it("allows '*' only without credentials", async () => {
-    await withServer({ cors: { origin: '*', credentials: false } }, async (server) => {
+    await withLoginServer({ cors: { origin: '*', credentials: false } }, async (server) => {
       const res = await rawPost(server.url, HANDSHAKE, { headers: { origin: 'https://any.example' } });
       assert.equal(res.headers.get('access-control-allow-origin'), '*');
       assert.equal(res.headers.get('access-control-allow-credentials'), null);
@@ -133,7 +129,7 @@ describe('CORS', () => {
 
   it('treats an allow-listed cross-origin request as carrying its user', async () => {
     const seen: (User | undefined)[] = [];
-    await withServer(
+    await withLoginServer(
       {
         cors: { origin: 'https://app.example' },
         messageACL: (_c, _m, ctx) => {
@@ -151,7 +147,7 @@ describe('CORS', () => {
 
 describe('session hijack', () => {
   it("refuses a clientId presented with another user's login", async () => {
-    await withServer({}, async (server) => {
+    await withLoginServer({}, async (server) => {
       const hs = await rawPost(server.url, HANDSHAKE, { headers: { cookie: 'user=alice' } });
       const clientId = hs.messages[0]?.clientId as string;
       const stolen = await rawPost(
@@ -173,7 +169,7 @@ describe('session hijack', () => {
 
 describe('prototype pollution', () => {
   it('leaves Object.prototype untouched by __proto__ and constructor keys anywhere in a message', async () => {
-    await withServer({ services: { echo: (m) => m.data } }, async (server) => {
+    await withLoginServer({ services: { echo: (m) => m.data } }, async (server) => {
       const client = new RawClient(server.url);
       await client.handshake({ ext: JSON.parse('{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}}}') });
       const evil = '{"__proto__":{"polluted":3},"constructor":{"prototype":{"polluted":4}}}';
@@ -191,7 +187,7 @@ describe('prototype pollution', () => {
 
   for (const channel of ['/__proto__', '/constructor/prototype', '/__proto__/*', '/toString']) {
     it(`treats the channel ${channel} as an ordinary name`, async () => {
-      await withServer({}, async (server) => {
+      await withLoginServer({}, async (server) => {
         const listener = new RawClient(server.url);
         await listener.handshake();
         const sub = await listener.subscribe(channel);
@@ -214,7 +210,7 @@ describe('prototype pollution', () => {
 
 describe('the per-IP caps', () => {
   it('cannot be dodged with a forged X-Forwarded-For unless the app trusts a proxy', async () => {
-    await withServer(
+    await withLoginServer(
       { clientMaxConnections: 1, timeout: 10_000 },
       async (server) => {
         const a = new RawClient(server.url);
@@ -238,7 +234,7 @@ describe('the per-IP caps', () => {
   });
 
   it('counts the address the trusted proxy reports', async () => {
-    await withServer(
+    await withLoginServer(
       { clientMaxConnections: 1, timeout: 10_000 },
       async (server) => {
         const a = new RawClient(server.url, { 'x-forwarded-for': '203.0.113.1' });
@@ -259,7 +255,7 @@ describe('the per-IP caps', () => {
   });
 
   it('stops a flood of handshakes from one address at maxSessionsPerIp', async () => {
-    await withServer({ maxSessionsPerIp: 20 }, async (server) => {
+    await withLoginServer({ maxSessionsPerIp: 20 }, async (server) => {
       const replies = await Promise.all(Array.from({ length: 50 }, () => rawPost(server.url, HANDSHAKE)));
       const ok = replies.filter((r) => r.messages[0]?.successful === true).length;
       const refused = replies.filter((r) => String(r.messages[0]?.error).startsWith('503:'));

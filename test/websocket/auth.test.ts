@@ -7,27 +7,22 @@ import createError from 'http-errors';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import type { BayeuxOptions } from '../../lib/index.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type TestServer, withServer } from '../helpers/server.js';
 import { WsClient } from '../helpers/ws-client.js';
 
-async function withServer<U>(options: BayeuxOptions<U>, run: (s: TestServer<U>) => Promise<void>): Promise<void> {
-  const server = await startServer<U>(options, { websocket: true });
-  try {
-    await run(server);
-  } finally {
-    await server.close();
-  }
+function withWsServer<U>(options: BayeuxOptions<U>, run: (s: TestServer<U>) => Promise<void>): Promise<void> {
+  return withServer<U>(options, run, { websocket: true });
 }
 
 describe('the websocket.handshake hook', () => {
   it('refuses the upgrade with 403 when it returns false', async () => {
-    await withServer({ websocket: { handshake: () => false } }, async (server) => {
+    await withWsServer({ websocket: { handshake: () => false } }, async (server) => {
       await assert.rejects(WsClient.open(server.url), (error: { status?: number }) => error.status === 403);
     });
   });
 
   it('refuses with the status of an http-errors error it throws, with the reason in the body', async () => {
-    await withServer(
+    await withWsServer(
       {
         websocket: {
           handshake: () => {
@@ -47,7 +42,7 @@ describe('the websocket.handshake hook', () => {
 
   it('keeps the values it returns on the connection, for messageACL and services', async () => {
     const seen: unknown[] = [];
-    await withServer(
+    await withWsServer(
       {
         websocket: { handshake: (req) => ({ agent: req.headers['user-agent'] }) },
         messageACL: (_client, _message, ctx) => {
@@ -68,7 +63,7 @@ describe('the websocket.handshake hook', () => {
 
 describe('cross-site WebSocket hijacking', () => {
   it('refuses a cookie-carrying upgrade from a foreign origin, and takes one from an allowed origin', async () => {
-    await withServer({ websocket: { origins: ['https://app.example'] } }, async (server) => {
+    await withWsServer({ websocket: { origins: ['https://app.example'] } }, async (server) => {
       await assert.rejects(
         WsClient.open(server.url, { headers: { cookie: 'sid=1' }, origin: 'https://evil.example' }),
         (error: { status?: number }) => error.status === 403,

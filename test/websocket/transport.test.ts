@@ -6,21 +6,16 @@ import express from 'express';
 import { WebSocketServer } from 'ws';
 import { type BayeuxOptions, bayeux } from '../../lib/index.js';
 import { RawClient, rawPost } from '../helpers/raw-client.js';
-import { startServer, type TestServer, until } from '../helpers/server.js';
+import { startServer, type TestServer, until, withServer } from '../helpers/server.js';
 import { WsClient } from '../helpers/ws-client.js';
 
-async function withServer(options: BayeuxOptions, run: (s: TestServer) => Promise<void>, websocket = true): Promise<void> {
-  const server = await startServer(options, { websocket });
-  try {
-    await run(server);
-  } finally {
-    await server.close();
-  }
+function withWsServer(options: BayeuxOptions, run: (s: TestServer) => Promise<void>, websocket = true): Promise<void> {
+  return withServer(options, run, { websocket });
 }
 
 describe('the WebSocket transport', () => {
   it('is advertised in supportedConnectionTypes only once attached', async () => {
-    await withServer(
+    await withWsServer(
       {},
       async (server) => {
         const before = await rawPost(server.url, {
@@ -38,7 +33,7 @@ describe('the WebSocket transport', () => {
   });
 
   it('handshakes, subscribes, publishes and delivers over one socket', async () => {
-    await withServer({}, async (server) => {
+    await withWsServer({}, async (server) => {
       const ws = await WsClient.open(server.url);
       const hs = await ws.handshake();
       assert.equal(hs.successful, true);
@@ -55,7 +50,7 @@ describe('the WebSocket transport', () => {
   });
 
   it('continues over a socket a session that handshook over HTTP', async () => {
-    await withServer({}, async (server) => {
+    await withWsServer({}, async (server) => {
       const http = new RawClient(server.url);
       await http.handshake();
       await http.subscribe('/ws/from-http');
@@ -72,7 +67,7 @@ describe('the WebSocket transport', () => {
   });
 
   it('answers a held connect at the timeout and sends piled-up deliveries several per frame', async () => {
-    await withServer({ timeout: 200 }, async (server) => {
+    await withWsServer({ timeout: 200 }, async (server) => {
       const ws = await WsClient.open(server.url);
       await ws.handshake();
       await ws.subscribe('/ws/pile');
@@ -95,7 +90,7 @@ describe('the WebSocket transport', () => {
   });
 
   it('closes with 1003 on a binary frame', async () => {
-    await withServer({}, async (server) => {
+    await withWsServer({}, async (server) => {
       const ws = await WsClient.open(server.url);
       ws.socket.send(Buffer.from([1, 2, 3]));
       await ws.waitFor(() => ws.closed !== undefined, 'the close');
@@ -104,7 +99,7 @@ describe('the WebSocket transport', () => {
   });
 
   it('closes with 1009 on a frame over maxPayload', async () => {
-    await withServer({ websocket: { maxPayload: 1024 } }, async (server) => {
+    await withWsServer({ websocket: { maxPayload: 1024 } }, async (server) => {
       const ws = await WsClient.open(server.url);
       ws.socket.send(JSON.stringify([{ channel: '/meta/handshake', ext: { pad: 'x'.repeat(2000) } }]));
       await ws.waitFor(() => ws.closed !== undefined, 'the close');
@@ -113,7 +108,7 @@ describe('the WebSocket transport', () => {
   });
 
   it('answers invalid frames with an error, then closes with 1008 after maxInvalidFrames', async () => {
-    await withServer({ websocket: { maxInvalidFrames: 2 } }, async (server) => {
+    await withWsServer({ websocket: { maxInvalidFrames: 2 } }, async (server) => {
       const ws = await WsClient.open(server.url);
       ws.socket.send('not json');
       await ws.waitFor(() => ws.received.length === 1, 'the error reply');
@@ -128,7 +123,7 @@ describe('the WebSocket transport', () => {
   });
 
   it('keeps the session when the socket closes, and delivers what queued meanwhile on the next socket', async () => {
-    await withServer({}, async (server) => {
+    await withWsServer({}, async (server) => {
       const ws = await WsClient.open(server.url);
       await ws.handshake();
       await ws.subscribe('/ws/resume');
@@ -147,7 +142,7 @@ describe('the WebSocket transport', () => {
   });
 
   it('closes the socket with 1000 after /meta/disconnect', async () => {
-    await withServer({}, async (server) => {
+    await withWsServer({}, async (server) => {
       const ws = await WsClient.open(server.url);
       await ws.handshake();
       const bye = await ws.request({ channel: '/meta/disconnect', clientId: ws.clientId });
@@ -201,7 +196,7 @@ describe('the WebSocket transport', () => {
   });
 
   it('negotiates a subprotocol from websocket.protocols', async () => {
-    await withServer({ websocket: { protocols: ['bayeux-json'] } }, async (server) => {
+    await withWsServer({ websocket: { protocols: ['bayeux-json'] } }, async (server) => {
       const ws = await WsClient.open(server.url, { protocols: ['other', 'bayeux-json'] });
       assert.equal(ws.socket.protocol, 'bayeux-json');
       await ws.close();
@@ -209,7 +204,7 @@ describe('the WebSocket transport', () => {
   });
 
   it('terminates a socket that stops answering pings', async () => {
-    await withServer({ websocket: { pingInterval: 50 } }, async (server) => {
+    await withWsServer({ websocket: { pingInterval: 50 } }, async (server) => {
       const ws = await WsClient.open(server.url, { autoPong: false });
       await ws.handshake();
       await ws.waitFor(() => ws.closed !== undefined, 'the termination', 10_000);
@@ -219,7 +214,7 @@ describe('the WebSocket transport', () => {
   });
 
   it('keeps a socket that answers pings open', async () => {
-    await withServer({ websocket: { pingInterval: 20 } }, async (server) => {
+    await withWsServer({ websocket: { pingInterval: 20 } }, async (server) => {
       const ws = await WsClient.open(server.url);
       let pings = 0;
       ws.socket.on('ping', () => {
@@ -233,7 +228,7 @@ describe('the WebSocket transport', () => {
   });
 
   it('counts sockets toward the per-IP cap together with held requests', async () => {
-    await withServer({ clientMaxConnections: 2, timeout: 10_000 }, async (server) => {
+    await withWsServer({ clientMaxConnections: 2, timeout: 10_000 }, async (server) => {
       const a = await WsClient.open(server.url);
       const poller = new RawClient(server.url);
       await poller.handshake();
