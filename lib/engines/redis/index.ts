@@ -24,7 +24,8 @@
  * fires once in the cluster, also for sessions of a node that died.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+// Loaded in open(): applications without Redis never load ioredis.
+import type { Redis, RedisOptions } from 'ioredis';
 import { ChannelIndex } from '../../protocol/channel-index.js';
 import type { Message } from '../../protocol/message.js';
 import { AckState } from '../ack.js';
@@ -103,7 +104,8 @@ class RedisEngineImpl implements RedisEngine {
     if (this.host !== undefined) throw new Error('redisEngine: an engine serves one server; create one per bayeux()');
     this.host = host;
     const url = this.options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    const cmd = new Redis(url, { lazyConnect: true, ...this.options.redis });
+    const { Redis: RedisClient } = await import('ioredis');
+    const cmd = new RedisClient(url, { lazyConnect: true, ...this.options.redis });
     const sub = cmd.duplicate();
     this.cmd = cmd;
     this.sub = sub;
