@@ -8,44 +8,48 @@ import { startServer, type TestServer, until } from '../helpers/server.js';
 
 adapt();
 
-describe('CometD and Faye clients on one server', () => {
-  let server: TestServer;
-  let cometd: CometD;
-  let fayeClient: FayeClient;
-  before(async () => {
-    server = await startServer({}, { websocket: true });
-    cometd = new CometD();
-    cometd.configure({ url: server.url, logLevel: 'warn' });
-    const handshake = await new Promise<CometDMessage>((resolve) => cometd.handshake(resolve));
-    assert.equal(handshake.successful, true);
-    fayeClient = new faye.Client(server.url, { timeout: 5 });
-    fayeClient.disable('autodisconnect');
-    fayeClient.disable('websocket'); // one client per transport: CometD upgrades, Faye long-polls
-    await new Promise<void>((resolve) => fayeClient.connect(resolve));
-  });
-  after(async () => {
-    await new Promise((resolve) => cometd.disconnect(resolve));
-    fayeClient.disconnect();
-    await until(async () => (await server.bayeux.stats()).sessions === 0, 'both sessions to end');
-    await server.close();
-  });
+for (const cometdOn of ['websocket', 'long-polling'] as const) {
+  const fayeOn = cometdOn === 'websocket' ? 'long-polling' : 'websocket';
+  describe(`CometD over ${cometdOn} and Faye over ${fayeOn} on one server`, () => {
+    let server: TestServer;
+    let cometd: CometD;
+    let fayeClient: FayeClient;
+    before(async () => {
+      server = await startServer({}, { websocket: true });
+      cometd = new CometD();
+      cometd.configure({ url: server.url, logLevel: 'warn' });
+      if (cometdOn === 'long-polling') cometd.unregisterTransport('websocket');
+      const handshake = await new Promise<CometDMessage>((resolve) => cometd.handshake(resolve));
+      assert.equal(handshake.successful, true);
+      fayeClient = new faye.Client(server.url, { timeout: 5 });
+      fayeClient.disable('autodisconnect');
+      if (fayeOn === 'long-polling') fayeClient.disable('websocket');
+      await new Promise<void>((resolve) => fayeClient.connect(resolve));
+    });
+    after(async () => {
+      await new Promise((resolve) => cometd.disconnect(resolve));
+      fayeClient.disconnect();
+      await until(async () => (await server.bayeux.stats()).sessions === 0, 'both sessions to end');
+      await server.close();
+    });
 
-  it('delivers a CometD publish to a Faye subscriber', async () => {
-    const received: unknown[] = [];
-    await fayeClient.subscribe('/cross/to-faye', (data) => received.push(data));
-    const reply = await new Promise<CometDMessage>((resolve) => cometd.publish('/cross/to-faye', { from: 'cometd' }, resolve));
-    assert.equal(reply.successful, true);
-    await until(() => received.length === 1, 'the Faye delivery');
-    assert.deepEqual(received, [{ from: 'cometd' }]);
-  });
+    it('delivers a CometD publish to a Faye subscriber', async () => {
+      const received: unknown[] = [];
+      await fayeClient.subscribe('/cross/to-faye', (data) => received.push(data));
+      const reply = await new Promise<CometDMessage>((resolve) => cometd.publish('/cross/to-faye', { from: 'cometd' }, resolve));
+      assert.equal(reply.successful, true);
+      await until(() => received.length === 1, 'the Faye delivery');
+      assert.deepEqual(received, [{ from: 'cometd' }]);
+    });
 
-  it('delivers a Faye publish to a CometD subscriber', async () => {
-    const received: unknown[] = [];
-    await new Promise<CometDMessage>((resolve) => cometd.subscribe('/cross/to-cometd', (m) => received.push(m.data), resolve));
-    await fayeClient.publish('/cross/to-cometd', { from: 'faye' });
-    await until(() => received.length === 1, 'the CometD delivery');
-    assert.deepEqual(received, [{ from: 'faye' }]);
-    assert.equal(cometd.getTransport()?.type, 'websocket');
-    assert.equal(fayeClient._dispatcher.connectionType, 'long-polling');
+    it('delivers a Faye publish to a CometD subscriber', async () => {
+      const received: unknown[] = [];
+      await new Promise<CometDMessage>((resolve) => cometd.subscribe('/cross/to-cometd', (m) => received.push(m.data), resolve));
+      await fayeClient.publish('/cross/to-cometd', { from: 'faye' });
+      await until(() => received.length === 1, 'the CometD delivery');
+      assert.deepEqual(received, [{ from: 'faye' }]);
+      assert.equal(cometd.getTransport()?.type, cometdOn);
+      await until(() => fayeClient._dispatcher.connectionType === fayeOn, `Faye on ${fayeOn}`);
+    });
   });
-});
+}

@@ -107,6 +107,18 @@ describe('the WebSocket transport', () => {
     });
   });
 
+  it('closes with 1009 on a 10 MB frame under the default limit, and keeps serving others', async () => {
+    await withWsServer({}, async (server) => {
+      const ws = await WsClient.open(server.url);
+      ws.socket.send(`[{"channel":"/meta/handshake","ext":{"pad":"${'x'.repeat(10 * 1024 * 1024)}"}}]`);
+      await ws.waitFor(() => ws.closed !== undefined, 'the close', 20_000);
+      assert.equal(ws.closed?.code, 1009);
+      const other = await WsClient.open(server.url);
+      assert.equal((await other.handshake()).successful, true);
+      await other.close();
+    });
+  });
+
   it('answers invalid frames with an error, then closes with 1008 after maxInvalidFrames', async () => {
     await withWsServer({ websocket: { maxInvalidFrames: 2 } }, async (server) => {
       const ws = await WsClient.open(server.url);
