@@ -61,6 +61,7 @@ export class LongPollClient implements BenchClient {
           const set = res.headers['set-cookie'];
           if (set !== undefined) this.cookie = set.map((c) => c.split(';')[0]).join('; ');
           const chunks: Buffer[] = [];
+          res.on('error', reject);
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             try {

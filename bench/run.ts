@@ -256,4 +256,9 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
+// A connection reset while clients are torn down is part of the load, not a failure of the run.
+process.on('uncaughtException', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return;
+  throw err;
+});
 await main();
