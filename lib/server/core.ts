@@ -13,6 +13,7 @@ import { isMeta, isService } from '../protocol/channel.js';
 import { ChannelIndex } from '../protocol/channel-index.js';
 import { bayeuxError } from '../protocol/errors.js';
 import { type Advice, type Message, replyTo } from '../protocol/message.js';
+import { ClientIds } from './client-ids.js';
 import { ConnectionRegistry } from './connections.js';
 import type { BayeuxEvents } from './events.js';
 import { errorFromThrown, runIncoming, runOutgoing } from './extensions.js';
@@ -30,6 +31,8 @@ export class ServerCore<User = unknown> implements EngineHost {
   readonly limits: EngineLimits;
   readonly logger: Logger;
   readonly registry: ConnectionRegistry;
+  /** Where handshakes get their clientIds. */
+  readonly clientIds = new ClientIds();
   /** Local subscribers of this node (`server.subscribe`). */
   readonly localSubscribers = new ChannelIndex<LocalSubscription>();
   /** Resolves once the engine is open; requests wait for it. */

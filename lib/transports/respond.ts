@@ -12,10 +12,13 @@ const NO_STORE = 'no-cache, no-store, must-revalidate';
 /** Writes a complete response unless the peer is already gone. */
 export function send(res: ServerResponse, status: number, contentType: string, body: string): void {
   if (res.writableEnded || res.destroyed) return;
-  res.statusCode = status;
-  res.setHeader('Content-Type', contentType);
-  res.setHeader('Cache-Control', NO_STORE);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
+  // One writeHead with the headers set before (e.g. by CORS) merged in: the cheapest way through Node's HTTP layer.
+  res.writeHead(status, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': NO_STORE,
+    'X-Content-Type-Options': 'nosniff',
+  });
   res.end(body);
 }
 

@@ -4,7 +4,6 @@
  * Reply MUST: channel, version, supportedConnectionTypes, clientId, successful.
  * Reply MAY: minimumVersion, advice, ext, id, authSuccessful; error when unsuccessful.
  */
-import { randomBytes } from 'node:crypto';
 import { SessionLimitError } from '../../engines/engine.js';
 import type { ClientInfo, Session } from '../../engines/session.js';
 import type { ConnectionType, MessageContext } from '../../options.js';
@@ -14,11 +13,6 @@ import { type Message, replyTo } from '../../protocol/message.js';
 import type { ServerCore } from '../core.js';
 import { authorize } from '../extensions.js';
 import type { RequestState } from '../request.js';
-
-/** 144 random bits from the OS CSPRNG, URL-safe: the clientId is the session's only credential. */
-function newClientId(): string {
-  return randomBytes(18).toString('base64url');
-}
 
 /** Seconds-scale pause advised when the server is full, so refused clients do not hammer it. */
 const FULL_RETRY_INTERVAL = 5000;
@@ -51,7 +45,7 @@ export async function handshake<User>(
   }
 
   const client: ClientInfo<User> = {
-    id: newClientId(),
+    id: core.clientIds.next(),
     user: ctx.user,
     ip: ctx.ip,
     transport: ctx.transport,
