@@ -50,5 +50,7 @@ describe('CometD and Faye clients against the example app over WebSocket', () =>
     await chat.server.publish('/chat/demo', { user: 'server', text: 'hi faye' });
     await until(() => seen.length >= 1, 'the chat message');
     client.disconnect();
+    // Faye sends its disconnect without a callback: wait until the server has ended the session.
+    await until(async () => (await chat.server.stats()).sessions === 0, 'the Faye session to end');
   });
 });

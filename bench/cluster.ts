@@ -1,0 +1,74 @@
+/**
+ * `node --import tsx bench/cluster.ts`: two express-bayeux processes on one
+ * Redis act as one server. Subscribers (WebSocket) are split over both nodes;
+ * one publisher on the first node publishes at BENCH_RATE for BENCH_SECONDS.
+ * Prints delivered/s, share and latency, and the Redis commands per publish.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import { type Msg, openClients, WebSocketClient } from './clients.js';
+
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
+const RATE = Number(process.env.BENCH_RATE ?? 20);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const NAMESPACE = `bayeux-bench-${randomBytes(4).toString('hex')}`;
+
+async function node(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'servers', 'ours-redis.ts')], {
+    env: { ...process.env, REDIS_URL, NAMESPACE },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line')) as [string];
+  const { port, path } = JSON.parse(line) as { port: number; path: string };
+  return { child, url: `ws://127.0.0.1:${port}${path}` };
+}
+
+const redis = new Redis(REDIS_URL);
+const nodes = [await node(), await node()];
+const clients = await openClients(
+  SUBSCRIBERS,
+  (() => {
+    let i = 0;
+    return () => WebSocketClient.open((nodes[i++ % 2] as { url: string }).url);
+  })(),
+);
+await Promise.all(clients.map((c) => c.subscribe('/bench/cluster')));
+const latencies: number[] = [];
+for (const c of clients) {
+  c.listen((m: Msg) => {
+    latencies.push(performance.now() - (m.data as { t: number }).t);
+  });
+}
+const publisher = await WebSocketClient.open((nodes[0] as { url: string }).url);
+await new Promise((r) => setTimeout(r, 300));
+const publishCalls = async () => Number(/cmdstat_publish:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+const before = await publishCalls();
+const start = performance.now();
+const total = RATE * SECONDS;
+for (let n = 0; n < total; n++) {
+  const wait = start + (n * 1000) / RATE - performance.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  void publisher.publish('/bench/cluster', { t: performance.now() });
+}
+const deadline = Date.now() + 10_000;
+while (latencies.length < total * SUBSCRIBERS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+const seconds = (performance.now() - start) / 1000;
+const published = (await publishCalls()) - before;
+latencies.sort((a, b) => a - b);
+const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]?.toFixed(1);
+console.log(
+  `2 nodes on Redis, ${SUBSCRIBERS} WebSocket subscribers split over both, ${RATE} msg/s for ${SECONDS} s: ` +
+    `${(latencies.length / seconds).toFixed(0)} deliveries/s, ${((100 * latencies.length) / (total * SUBSCRIBERS)).toFixed(1)}% delivered, ` +
+    `p50 ${pct(50)} ms, p99 ${pct(99)} ms; Redis PUBLISH commands: ${published} for ${total} publishes (other Redis users included)`,
+);
+for (const c of [...clients, publisher]) c.close();
+for (const n of nodes) n.child.kill('SIGKILL');
+const keys = await redis.keys(`${NAMESPACE}:*`);
+if (keys.length > 0) await redis.del(...keys);
+redis.disconnect();
+process.exit(0);
