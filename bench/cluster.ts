@@ -19,8 +19,8 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const NAMESPACE = `bayeux-bench-${randomBytes(4).toString('hex')}`;
 
 async function node(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'servers', 'ours-redis.ts')], {
-    env: { ...process.env, REDIS_URL, NAMESPACE },
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'servers', 'ours.ts')], {
+    env: { ...process.env, ENGINE: 'redis', REDIS_URL, NAMESPACE },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const [line] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line')) as [string];

@@ -1,9 +1,13 @@
-/** express-bayeux as the example app would run it (memory engine, no logging), for the benchmark. */
+/**
+ * express-bayeux as the example app would run it (no logging), for the
+ * benchmark: the memory engine, or the Redis engine with ENGINE=redis
+ * (REDIS_URL, NAMESPACE) for the multi-node run.
+ */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-// The built package (npm run bench builds it), as a user runs it: no TypeScript loader in the path.
-import { bayeux } from 'express-bayeux';
+// The built package (the bench scripts build it), as a user runs it: no TypeScript loader in the path.
+import { bayeux, redisEngine } from 'express-bayeux';
 
 const app = express();
 // All load comes from 127.0.0.1: per-IP caps are raised (the peers have none).
@@ -13,10 +17,12 @@ const server = bayeux({
   maxSessionsPerIp: 1_000_000,
   maxSessions: 1_000_000,
   timeout: 25_000,
+  ...(process.env.ENGINE === 'redis' ? { engine: redisEngine({ url: process.env.REDIS_URL, namespace: process.env.NAMESPACE }) } : {}),
 });
 app.use('/cometd', server);
 const http = createServer(app);
 server.attach(http, { app });
-http.listen(0, '127.0.0.1', () => {
+http.listen(0, '127.0.0.1', async () => {
+  await server.ready;
   process.stdout.write(`${JSON.stringify({ port: (http.address() as AddressInfo).port, path: '/cometd', websocket: true })}\n`);
 });
