@@ -1,5 +1,7 @@
 // Runs every test/**/*.test.ts with node:test (TypeScript through tsx).
 // Extra arguments are passed to node --test (e.g. --test-name-pattern).
+// --test-force-exit: a failing test that leaves a timer or a socket behind must
+// end the run with its failure, not keep it alive forever.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -19,7 +21,7 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-timeout=120000', ...flags, ...files.map((f) => relative(root, join(root, f)))],
+  ['--import', 'tsx', '--test', '--test-force-exit', '--test-timeout=120000', ...flags, ...files.map((f) => relative(root, join(root, f)))],
   { stdio: 'inherit', cwd: root },
 );
 process.exit(result.status ?? 1);
