@@ -9,6 +9,7 @@ import { EventEmitter, once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { ClientInfo, DisconnectReason, Engine, EngineHost, EngineLimits, Envelope, Session } from '../../lib/index.js';
 import { SessionLimitError } from '../../lib/index.js';
+import { bounded } from '../helpers/server.js';
 
 export class RecordingHost extends EventEmitter implements EngineHost {
   readonly logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -219,10 +220,8 @@ export function engineContract(name: string, make: () => Engine | Promise<Engine
       const idle = await session(engine);
       const busy = await session(engine);
       busy.connections = 1;
-      // The engine's timers do not keep a process alive; this test must, while it waits.
-      const alive = setInterval(() => {}, 1000);
-      const [id, reason] = (await once(host, 'ended')) as [string, DisconnectReason];
-      clearInterval(alive);
+      // The engine's timers do not keep a process alive; the bound's timer does, while it waits.
+      const [id, reason] = (await bounded(once(host, 'ended'), 'the expiry')) as [string, DisconnectReason];
       assert.equal(id, idle.id);
       assert.equal(reason, 'expired');
       assert.equal(await engine.session(idle.id), undefined);

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { AckExtension, CometD, type Message as CometDMessage, type Extension } from 'cometd';
 import { adapt } from 'cometd-nodejs-client';
-import { startServer, until } from '../helpers/server.js';
+import { callback, startServer, until } from '../helpers/server.js';
 
 adapt();
 
@@ -52,11 +52,11 @@ describe('ack through a proxy that drops responses', () => {
     cometd.registerExtension('ack', new AckExtension() as Extension);
     cometd.unregisterTransport('websocket');
     cometd.configure({ url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/cometd`, logLevel: 'warn' });
-    t.after(() => new Promise((resolve) => cometd.disconnect(resolve)));
-    const hs = await new Promise<CometDMessage>((resolve) => cometd.handshake(resolve));
+    t.after(() => callback((done) => cometd.disconnect(done), 'the CometD disconnect'));
+    const hs = await callback<CometDMessage>((done) => cometd.handshake(done), 'the CometD handshake');
     assert.equal(hs.successful, true);
     const got: number[] = [];
-    await new Promise<CometDMessage>((resolve) => cometd.subscribe('/ack/feed', (m) => got.push(m.data as number), resolve));
+    await callback<CometDMessage>((done) => cometd.subscribe('/ack/feed', (m) => got.push(m.data as number), done), 'the subscribe');
     // One message per response, so every third message's response is cut on the way.
     for (let i = 0; i < 12; i++) {
       await server.bayeux.publish('/ack/feed', i);

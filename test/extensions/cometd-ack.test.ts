@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { AckExtension, CometD, type Message as CometDMessage, type Extension, TimeSyncExtension } from 'cometd';
 import { adapt } from 'cometd-nodejs-client';
 import { timesyncExtension } from '../../lib/index.js';
-import { startServer, type TestServer, until } from '../helpers/server.js';
+import { callback, startServer, type TestServer, until } from '../helpers/server.js';
 
 adapt();
 
@@ -27,18 +27,21 @@ for (const transport of ['long-polling', 'websocket'] as const) {
       });
       cometd.configure({ url: server.url, logLevel: 'warn' });
       if (transport === 'long-polling') cometd.unregisterTransport('websocket');
-      const reply = await new Promise<CometDMessage>((resolve) => cometd.handshake(resolve));
+      const reply = await callback<CometDMessage>((done) => cometd.handshake(done), 'the CometD handshake');
       assert.equal(reply.successful, true);
       assert.equal((reply.ext as { ack?: unknown } | undefined)?.ack, true);
     });
     after(async () => {
-      await new Promise((resolve) => cometd.disconnect(resolve));
-      await server.close();
+      try {
+        await callback((done) => cometd.disconnect(done), 'the CometD disconnect');
+      } finally {
+        await server.close();
+      }
     });
 
     it('receives every message once, in order', async () => {
       const got: number[] = [];
-      await new Promise<CometDMessage>((resolve) => cometd.subscribe('/cometd-ack/a', (m) => got.push(m.data as number), resolve));
+      await callback<CometDMessage>((done) => cometd.subscribe('/cometd-ack/a', (m) => got.push(m.data as number), done), 'the subscribe');
       for (let i = 0; i < 100; i++) await server.bayeux.publish('/cometd-ack/a', i);
       await until(() => got.length === 100, '100 deliveries', 20_000);
       assert.deepEqual(got, [...Array(100).keys()]);

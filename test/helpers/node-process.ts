@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { bounded } from './server.js';
 
 export interface NodeProcess {
   child: ChildProcess;
@@ -16,12 +17,22 @@ export async function startNodeProcess(env: Record<string, string>): Promise<Nod
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const [line] = (await Promise.race([
-    once(lines, 'line'),
-    once(child, 'exit').then(([code]) => {
-      throw new Error(`node process exited with ${code} before listening`);
-    }),
-  ])) as [string];
+  let line: string;
+  try {
+    [line] = (await bounded(
+      Promise.race([
+        once(lines, 'line'),
+        once(child, 'exit').then(([code]) => {
+          throw new Error(`node process exited with ${code} before listening`);
+        }),
+      ]),
+      'the node process to listen',
+      30_000,
+    )) as [string];
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   const { port } = JSON.parse(line) as { port: number };
   return {
     child,

@@ -36,6 +36,7 @@ export async function startServer<User = unknown>(options: BayeuxOptions<User> =
   if (start.websocket) server.attach(http, { app });
   await new Promise<void>((resolve) => http.listen(start.port ?? 0, '127.0.0.1', resolve));
   const port = (http.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
   await server.ready;
   return {
     app,
@@ -43,24 +44,46 @@ export async function startServer<User = unknown>(options: BayeuxOptions<User> =
     http,
     port,
     url: `http://127.0.0.1:${port}${path}`,
-    async close() {
-      await server.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+    // Idempotent, so a test may close early and still close again in `finally`.
+    close() {
+      closing ??= (async () => {
+        try {
+          await server.close();
+        } finally {
+          http.closeAllConnections();
+          await new Promise<void>((resolve) => http.close(() => resolve()));
+        }
+      })();
+      return closing;
     },
   };
 }
 
 /**
- * Resolves once `check` returns true, testing it after every turn of the
- * event loop; rejects after `ms` so a broken test fails instead of hanging.
+ * Resolves once `check` returns true, testing it every `every` ms (not on
+ * every event-loop turn: a busy spin starves the server it waits on under
+ * load); rejects after `ms` so a broken test fails instead of hanging.
  */
-export async function until(check: () => boolean | Promise<boolean>, what = 'condition', ms = 5000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, what = 'condition', ms = 10_000, every = 10): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, every));
   }
+}
+
+/** Settles like `promise`, or rejects after `ms`: a lost callback fails its test at once instead of at the runner's timeout. */
+export function bounded<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+/** Calls `run` with a callback and resolves with what it is called with; rejects after `ms`. */
+export function callback<T>(run: (done: (value: T) => void) => void, what: string, ms = 10_000): Promise<T> {
+  return bounded(new Promise<T>((resolve) => run(resolve)), what, ms);
 }
 
 /** Runs `run` against a fresh server and closes it afterwards, whatever happens. */

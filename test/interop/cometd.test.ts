@@ -6,15 +6,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CometD, type Message as CometDMessage } from 'cometd';
 import { adapt } from 'cometd-nodejs-client';
-import { startServer, type TestServer, until } from '../helpers/server.js';
+import { callback, startServer, type TestServer, until } from '../helpers/server.js';
 
 // Installs XMLHttpRequest and WebSocket globals for the CometD client (this process only).
 adapt();
 
 type Transport = 'long-polling' | 'websocket';
 
+/** The message CometD calls back with; rejects after 10 s so a lost callback fails its test at once. */
 function reply(run: (done: (m: CometDMessage) => void) => void): Promise<CometDMessage> {
-  return new Promise((resolve) => run(resolve));
+  return callback(run, 'a CometD callback');
 }
 
 async function connected(url: string, transport: Transport, ext?: Record<string, unknown>): Promise<CometD> {
@@ -45,8 +46,11 @@ for (const transport of ['long-polling', 'websocket'] as const) {
       );
     });
     after(async () => {
-      for (const c of clients) if (!c.isDisconnected()) await disconnect(c);
-      await server.close();
+      try {
+        for (const c of clients) if (!c.isDisconnected()) await disconnect(c);
+      } finally {
+        await server.close();
+      }
     });
     async function client(): Promise<CometD> {
       const c = await connected(server.url, transport);
@@ -119,7 +123,10 @@ for (const transport of ['long-polling', 'websocket'] as const) {
     it('disconnects and ends its session on the server', async () => {
       const cometd = await client();
       const id = cometd.getClientId();
-      const ended = new Promise((resolve) => server.bayeux.on('disconnect', (e) => e.clientId === id && resolve(e.reason)));
+      const ended = callback<string>(
+        (done) => server.bayeux.on('disconnect', (e) => e.clientId === id && done(e.reason)),
+        'the disconnect event',
+      );
       const bye = await disconnect(cometd);
       assert.equal(bye.successful, true);
       assert.equal(await ended, 'client');

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { CometD, type Message as CometDMessage } from 'cometd';
 import { adapt } from 'cometd-nodejs-client';
 import faye, { type Client as FayeClient } from 'faye';
-import { startServer, type TestServer, until } from '../helpers/server.js';
+import { callback, startServer, type TestServer, until } from '../helpers/server.js';
 
 adapt();
 
@@ -19,24 +19,30 @@ for (const cometdOn of ['websocket', 'long-polling'] as const) {
       cometd = new CometD();
       cometd.configure({ url: server.url, logLevel: 'warn' });
       if (cometdOn === 'long-polling') cometd.unregisterTransport('websocket');
-      const handshake = await new Promise<CometDMessage>((resolve) => cometd.handshake(resolve));
+      const handshake = await callback<CometDMessage>((done) => cometd.handshake(done), 'the CometD handshake');
       assert.equal(handshake.successful, true);
       fayeClient = new faye.Client(server.url, { timeout: 5 });
       fayeClient.disable('autodisconnect');
       if (fayeOn === 'long-polling') fayeClient.disable('websocket');
-      await new Promise<void>((resolve) => fayeClient.connect(resolve));
+      await callback<void>((done) => fayeClient.connect(() => done()), 'the Faye connect');
     });
     after(async () => {
-      await new Promise((resolve) => cometd.disconnect(resolve));
-      fayeClient.disconnect();
-      await until(async () => (await server.bayeux.stats()).sessions === 0, 'both sessions to end');
-      await server.close();
+      try {
+        await callback((done) => cometd.disconnect(done), 'the CometD disconnect');
+        fayeClient.disconnect();
+        await until(async () => (await server.bayeux.stats()).sessions === 0, 'both sessions to end');
+      } finally {
+        await server.close();
+      }
     });
 
     it('delivers a CometD publish to a Faye subscriber', async () => {
       const received: unknown[] = [];
       await fayeClient.subscribe('/cross/to-faye', (data) => received.push(data));
-      const reply = await new Promise<CometDMessage>((resolve) => cometd.publish('/cross/to-faye', { from: 'cometd' }, resolve));
+      const reply = await callback<CometDMessage>(
+        (done) => cometd.publish('/cross/to-faye', { from: 'cometd' }, done),
+        'the CometD publish',
+      );
       assert.equal(reply.successful, true);
       await until(() => received.length === 1, 'the Faye delivery');
       assert.deepEqual(received, [{ from: 'cometd' }]);
@@ -44,7 +50,10 @@ for (const cometdOn of ['websocket', 'long-polling'] as const) {
 
     it('delivers a Faye publish to a CometD subscriber', async () => {
       const received: unknown[] = [];
-      await new Promise<CometDMessage>((resolve) => cometd.subscribe('/cross/to-cometd', (m) => received.push(m.data), resolve));
+      await callback<CometDMessage>(
+        (done) => cometd.subscribe('/cross/to-cometd', (m) => received.push(m.data), done),
+        'the CometD subscribe',
+      );
       await fayeClient.publish('/cross/to-cometd', { from: 'faye' });
       await until(() => received.length === 1, 'the CometD delivery');
       assert.deepEqual(received, [{ from: 'faye' }]);

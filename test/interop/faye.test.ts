@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import faye, { type Client as FayeClient } from 'faye';
-import { startServer, type TestServer, until } from '../helpers/server.js';
+import { callback, startServer, type TestServer, until } from '../helpers/server.js';
 
 type Transport = 'long-polling' | 'websocket';
 
@@ -14,7 +14,7 @@ async function fayeClient(url: string, transport: Transport): Promise<[FayeClien
   const client = new faye.Client(url, { timeout: 5 });
   client.disable('autodisconnect');
   if (transport === 'long-polling') client.disable('websocket');
-  await new Promise<void>((resolve) => client.connect(resolve));
+  await callback<void>((done) => client.connect(() => done()), 'the Faye connect');
   await until(() => client._dispatcher.connectionType !== undefined, 'a Faye transport');
   return [client];
 }
@@ -30,9 +30,12 @@ for (const transport of ['long-polling', 'websocket'] as const) {
       );
     });
     after(async () => {
-      for (const c of clients) c.disconnect();
-      await until(async () => (await server.bayeux.stats()).sessions === 0, 'every Faye session to end');
-      await server.close();
+      try {
+        for (const c of clients) c.disconnect();
+        await until(async () => (await server.bayeux.stats()).sessions === 0, 'every Faye session to end');
+      } finally {
+        await server.close();
+      }
     });
     async function client(): Promise<[FayeClient]> {
       const [c] = await fayeClient(server.url, transport);
@@ -102,7 +105,7 @@ for (const transport of ['long-polling', 'websocket'] as const) {
           callback(message);
         },
       });
-      const seen = new Promise((resolve) => server.bayeux.once('publish', (e) => resolve(e.ext)));
+      const seen = callback((done) => server.bayeux.once('publish', (e) => done(e.ext)), 'the publish event');
       await c.publish('/faye/ext', 'x');
       assert.deepEqual(await seen, { token: 't-1' });
     });

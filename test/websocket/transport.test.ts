@@ -167,17 +167,21 @@ describe('the WebSocket transport', () => {
 
   it('closes sockets with 1001 when the server closes, answering held connects first', async () => {
     const server = await startServer({}, { websocket: true });
-    const ws = await WsClient.open(server.url);
-    await ws.handshake();
-    const held = ws.connect();
-    await until(async () => (await server.bayeux.stats()).held === 1, 'the held connect');
-    await server.close();
-    await ws.waitFor(() => ws.closed !== undefined, 'the close');
-    assert.equal(ws.closed?.code, 1001);
-    assert.ok(
-      ws.received.some((m) => m.id === held),
-      'the held connect was answered',
-    );
+    try {
+      const ws = await WsClient.open(server.url);
+      await ws.handshake();
+      const held = ws.connect();
+      await until(async () => (await server.bayeux.stats()).held === 1, 'the held connect');
+      await server.close();
+      await ws.waitFor(() => ws.closed !== undefined, 'the close');
+      assert.equal(ws.closed?.code, 1001);
+      assert.ok(
+        ws.received.some((m) => m.id === held),
+        'the held connect was answered',
+      );
+    } finally {
+      await server.close();
+    }
   });
 
   it('leaves upgrades on other paths to other handlers', async () => {
@@ -190,9 +194,9 @@ describe('the WebSocket transport', () => {
     http.on('upgrade', (req, socket, head) => {
       if (req.url === '/other') other.handleUpgrade(req, socket, head, (s) => s.send('other here'));
     });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const { port } = http.address() as AddressInfo;
     try {
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      const { port } = http.address() as AddressInfo;
       const ws = await WsClient.open(`http://127.0.0.1:${port}/other`);
       await ws.waitFor(() => ws.frames === 1, 'the other server greeting');
       await ws.close();
