@@ -6,6 +6,8 @@ export { type BayeuxServer, bayeux, type ServerStats } from './bayeux.js';
 export { AckState } from './engines/ack.js';
 export type { Engine, EngineHost, EngineLimits, Envelope, Logger } from './engines/engine.js';
 export { SessionLimitError } from './engines/engine.js';
+export { type HistoryConfig, type RefusalReason, type ReplayFrom, ReplayRefusedError } from './engines/history/config.js';
+export type { Position, PositionTemplate } from './engines/history/position.js';
 export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js';
 export { type RedisEngine, type RedisEngineOptions, redisEngine } from './engines/redis/index.js';
 export { type ClientInfo, type DisconnectReason, type EnqueueResult, Session, type SessionInit } from './engines/session.js';
@@ -17,6 +19,8 @@ export {
   DEFAULTS,
   defaultIdentify,
   type Extension,
+  HISTORY_DEFAULTS,
+  type HistoryOptions,
   type MessageACL,
   type MessageContext,
   type OriginRule,

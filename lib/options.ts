@@ -4,8 +4,10 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Engine, Logger } from './engines/engine.js';
+import type { HistoryConfig } from './engines/history/config.js';
 import { memoryEngine } from './engines/memory.js';
 import type { ClientInfo } from './engines/session.js';
+import { isMeta, isService, isValidChannel } from './protocol/channel.js';
 import type { Message } from './protocol/message.js';
 
 /** The transports a client can name in `connectionType`. */
@@ -120,6 +122,18 @@ export interface WebSocketOptions {
   maxInvalidFrames?: number;
 }
 
+/** Channel history and replay on subscribe (see the README's History section). */
+export interface HistoryOptions {
+  /** Channel patterns (wildcards as in subscriptions) whose messages are kept. */
+  channels: string[];
+  /** Messages kept per channel at most. Default 1000; `1` keeps the last value only. */
+  size?: number;
+  /** Milliseconds a message is kept. Default 24 hours. */
+  ttl?: number;
+  /** Also put each message's offset in `data.event.replayId`, as Salesforce replay clients read it. Default false. */
+  salesforce?: boolean;
+}
+
 /** Options of `bayeux()`. Every one is optional; defaults are in `DEFAULTS`. */
 export interface BayeuxOptions<User = unknown> {
   /** Milliseconds a `/meta/connect` is held open waiting for messages. */
@@ -164,6 +178,8 @@ export interface BayeuxOptions<User = unknown> {
   identify?: (user: User) => string | undefined;
   /** The WebSocket transport, active once `server.attach(httpServer)` is called. */
   websocket?: WebSocketOptions;
+  /** Keep messages of some channels, with positions, for replay on subscribe; off by default. */
+  history?: HistoryOptions | false;
 }
 
 /** WebSocket options after defaults and checks. */
@@ -201,6 +217,7 @@ export interface ResolvedOptions<User = unknown> {
   cors: Required<CorsOptions> | undefined;
   identify: (user: User) => string | undefined;
   websocket: ResolvedWebSocketOptions;
+  history: HistoryConfig | undefined;
 }
 
 /** Defaults of every plain option. */
@@ -227,6 +244,13 @@ export const WEBSOCKET_DEFAULTS = {
   maxBufferedBytes: 1024 * 1024,
   protocols: [] as readonly string[],
   maxInvalidFrames: 10,
+} as const;
+
+/** Defaults of the `history` options. */
+export const HISTORY_DEFAULTS = {
+  size: 1000,
+  ttl: 24 * 60 * 60 * 1000,
+  salesforce: false,
 } as const;
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -398,6 +422,34 @@ function resolveWebSocket(value: unknown, maxBodySize: number): ResolvedWebSocke
   };
 }
 
+function resolveHistory(value: unknown): HistoryConfig | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    fail('history', 'false or { channels, size?, ttl?, salesforce? }', value);
+  const o = value as Record<string, unknown>;
+  for (const name of Object.keys(o)) {
+    if (!['channels', 'size', 'ttl', 'salesforce'].includes(name)) throw new TypeError(`bayeux(): unknown option "history.${name}"`);
+  }
+  const channels = o.channels;
+  if (!Array.isArray(channels) || channels.length === 0) fail('history.channels', 'a non-empty array of channel patterns', channels);
+  for (const channel of channels as unknown[]) {
+    if (!isValidChannel(channel) || isMeta(channel) || isService(channel)) {
+      fail('history.channels', 'broadcast channel patterns such as "/chat/*" (not /meta or /service)', channel);
+    }
+  }
+  const ttl = integer(o, 'ttl', HISTORY_DEFAULTS.ttl, 1, 'history.');
+  // A ttl under a second is almost surely seconds given for milliseconds.
+  if (ttl < 1000) fail('history.ttl', 'milliseconds (>= 1000; e.g. 60000 for a minute, not 60)', ttl);
+  const salesforce = o.salesforce ?? HISTORY_DEFAULTS.salesforce;
+  if (typeof salesforce !== 'boolean') fail('history.salesforce', 'a boolean', salesforce);
+  return {
+    channels: [...(channels as string[])],
+    size: integer(o, 'size', HISTORY_DEFAULTS.size, 1, 'history.'),
+    ttl,
+    salesforce,
+  };
+}
+
 const KNOWN = new Set<string>([
   'timeout',
   'interval',
@@ -420,6 +472,7 @@ const KNOWN = new Set<string>([
   'cors',
   'identify',
   'websocket',
+  'history',
 ]);
 
 /** Applies defaults and checks every option; throws a `TypeError` naming the first bad one. */
@@ -456,5 +509,6 @@ export function resolveOptions<User>(input: BayeuxOptions<User> = {}): ResolvedO
     cors: resolveCors(o.cors),
     identify: optionalFunction<(user: User) => string | undefined>(o, 'identify') ?? defaultIdentify,
     websocket: resolveWebSocket(o.websocket, maxBodySize),
+    history: resolveHistory(o.history),
   };
 }

@@ -5,6 +5,8 @@
  * suite every engine must pass.
  */
 import type { Message } from '../protocol/message.js';
+import type { HistoryConfig, ReplayFrom } from './history/config.js';
+import type { PositionTemplate } from './history/position.js';
 import type { ClientInfo, DisconnectReason, Session, SessionInit } from './session.js';
 
 /** A broadcast or pushed message, serialized once for every recipient. */
@@ -15,6 +17,12 @@ export interface Envelope {
   json: string;
   /** The message as local subscribers receive it (with the publisher's clientId). */
   message: Message;
+  /**
+   * Set when the channel keeps history: the message with holes for its
+   * position. The engine numbers the message and delivers the filled-in
+   * template instead of `json`.
+   */
+  template?: PositionTemplate | undefined;
 }
 
 /** Limits the engine enforces, resolved from the server options. */
@@ -43,6 +51,8 @@ export interface Logger {
 export interface EngineHost {
   readonly limits: EngineLimits;
   readonly logger: Logger;
+  /** Channel history (the `history` option); undefined when off. */
+  readonly history?: HistoryConfig | undefined;
   /** A session held on this node went from an empty queue to a non-empty one. */
   wake(session: Session): void;
   /** A session object of this node is gone: complete its held connection, release its socket. */
@@ -86,8 +96,13 @@ export interface Engine {
   claim(session: Session): Promise<Session>;
   /** Ends a session everywhere; false when it did not exist. */
   destroySession(clientId: string, reason: DisconnectReason): Promise<boolean>;
-  /** Adds subscription patterns; returns those that were new. */
-  subscribe(session: Session, channels: readonly string[]): Promise<string[]>;
+  /**
+   * Adds subscription patterns; returns those that were new. With `replay`,
+   * the kept messages of those channels from the given positions are queued
+   * first, then live ones, with no gap and no duplicate; a position that
+   * cannot be honoured rejects with `ReplayRefusedError` and subscribes nothing.
+   */
+  subscribe(session: Session, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]>;
   /** Removes subscription patterns; returns those that were present. */
   unsubscribe(session: Session, channels: readonly string[]): Promise<string[]>;
   /** Routes a broadcast to every matching subscriber (and to `host.local` on every node). */

@@ -6,6 +6,9 @@ import { ChannelIndex } from '../protocol/channel-index.js';
 import { queueFor } from './deliver.js';
 import type { Engine, EngineHost, Envelope } from './engine.js';
 import { SessionLimitError } from './engine.js';
+import type { ReplayFrom } from './history/config.js';
+import { MemoryHistory } from './history/memory.js';
+import { positioned } from './history/position.js';
 import type { DisconnectReason, SessionInit } from './session.js';
 import { Session } from './session.js';
 
@@ -25,6 +28,7 @@ class MemoryEngine implements Engine {
   private readonly sessionsPerIp = new Map<string, number>();
   private readonly index = new ChannelIndex<Session>();
   private sweeper: NodeJS.Timeout | undefined;
+  private history: MemoryHistory | undefined;
   private readonly deliverTo = (session: Session, envelope: Envelope): void => this.deliver(session, envelope.json);
 
   constructor(private readonly options: MemoryEngineOptions) {
@@ -36,6 +40,7 @@ class MemoryEngine implements Engine {
   async open(host: EngineHost): Promise<void> {
     if (this.host !== undefined) throw new Error('memoryEngine: an engine serves one server; create one per bayeux()');
     this.host = host;
+    if (host.history !== undefined) this.history = new MemoryHistory(host.history);
     const every = this.options.sweepInterval ?? Math.min(1000, Math.max(10, host.limits.maxInterval / 4));
     this.sweeper = setInterval(() => this.sweep(), every);
     this.sweeper.unref();
@@ -76,15 +81,22 @@ class MemoryEngine implements Engine {
     return true;
   }
 
-  async subscribe(session: Session, channels: readonly string[]): Promise<string[]> {
+  async subscribe(session: Session, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
     const added: string[] = [];
     if (!session.alive) return added;
+    // Read before subscribing, all in one synchronous step: a refusal subscribes nothing, and no publish can fall in between.
+    const replayed: string[] = [];
+    if (replay !== undefined && this.history !== undefined) {
+      const now = Date.now();
+      for (const [channel, from] of replay) replayed.push(...this.history.read(channel, from, now));
+    }
     for (const channel of channels) {
       if (this.index.add(channel, session)) {
         session.channels.add(channel);
         added.push(channel);
       }
     }
+    for (const json of replayed) this.deliver(session, json);
     return added;
   }
 
@@ -100,6 +112,12 @@ class MemoryEngine implements Engine {
   }
 
   async publish(envelope: Envelope): Promise<void> {
+    const history = this.history;
+    const config = this.host?.history;
+    if (envelope.template !== undefined && history !== undefined && config !== undefined) {
+      const { position, json } = history.append(envelope.channel, envelope.template, Date.now());
+      envelope = { channel: envelope.channel, json, message: positioned(envelope.message, position, config.salesforce) };
+    }
     this.index.match(envelope.channel, this.deliverTo, envelope);
     this.attached().local(envelope);
   }
@@ -137,6 +155,7 @@ class MemoryEngine implements Engine {
   private sweep(): void {
     const host = this.host;
     if (host === undefined) return;
+    this.history?.sweep(Date.now());
     const deadline = Date.now() - host.limits.maxInterval;
     for (const session of this.sessions.values()) {
       if (session.connections === 0 && session.lastSeen < deadline) this.destroy(session, 'expired');

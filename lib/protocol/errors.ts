@@ -22,6 +22,8 @@ export const BAYEUX_ERRORS = {
   tooManySessions: { code: 503, message: 'Too many sessions' },
   sessionOverflow: { code: 402, message: 'Session ended: message queue overflow (client too slow)' },
   sessionExpired: { code: 402, message: 'Session expired' },
+  noHistory: { code: 400, message: 'Channel keeps no history: only -1 (new messages) can be replayed' },
+  replayRefused: { code: 400, message: 'Replay position not available' },
 } as const;
 
 /** Name of an entry in the error table. */

@@ -6,6 +6,8 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Engine, EngineHost, EngineLimits, Envelope, Logger } from '../engines/engine.js';
+import type { HistoryConfig } from '../engines/history/config.js';
+import { Stamper } from '../engines/history/position.js';
 import type { ClientInfo, DisconnectReason, Session } from '../engines/session.js';
 import type { ConnectionType, MessageContext, ResolvedOptions } from '../options.js';
 import { type AdviceTiming, handshakeAdvice, noneAdvice, retryAdvice } from '../protocol/advice.js';
@@ -31,6 +33,10 @@ export class ServerCore<User = unknown> implements EngineHost {
   readonly limits: EngineLimits;
   readonly logger: Logger;
   readonly registry: ConnectionRegistry;
+  /** Channel history (`history` option); undefined when off. */
+  readonly history: HistoryConfig | undefined;
+  /** Serializes messages of history channels with holes for their position. */
+  readonly stamper: Stamper | undefined;
   /** Where handshakes get their clientIds. */
   readonly clientIds = new ClientIds();
   /** Local subscribers of this node (`server.subscribe`). */
@@ -48,6 +54,8 @@ export class ServerCore<User = unknown> implements EngineHost {
   ) {
     this.engine = options.engine;
     this.logger = options.logger;
+    this.history = options.history;
+    this.stamper = options.history === undefined ? undefined : new Stamper(options.history.salesforce);
     this.timing = { timeout: options.timeout, interval: options.interval, maxInterval: options.maxInterval };
     this.limits = {
       maxQueue: options.maxQueue,

@@ -6,6 +6,7 @@
  * are not forwarded: the clientId is a credential and ext often carries
  * tokens. Outgoing extensions may add ext to broadcasts.
  */
+import { keepsHistory } from '../engines/history/config.js';
 import type { MessageContext } from '../options.js';
 import { isValidChannel, isWildcard } from '../protocol/channel.js';
 import { bayeuxError } from '../protocol/errors.js';
@@ -36,7 +37,8 @@ export async function broadcast<User>(core: ServerCore<User>, out: Outbound<User
   if (extensions.length > 0) await runOutgoing(extensions, delivered, { kind: 'broadcast', client: undefined, request: undefined });
   const json = JSON.stringify(delivered);
   const message = out.clientId === undefined ? delivered : { ...delivered, clientId: out.clientId };
-  await core.engine.publish({ channel: out.channel, json, message });
+  const template = core.stamper !== undefined && keepsHistory(core.history, out.channel) ? core.stamper.template(delivered) : undefined;
+  await core.engine.publish({ channel: out.channel, json, message, template });
   core.emit('publish', {
     channel: out.channel,
     data: out.data,

@@ -69,6 +69,8 @@ export async function handshake<User>(
   reply.successful = true;
   reply.advice = core.advice();
   if (session.ack !== undefined) reply.ext = { ...reply.ext, ack: true };
+  // Salesforce's replay convention: replay clients only send positions to a server that says it keeps them.
+  if (core.history !== undefined) reply.ext = { ...reply.ext, replay: true };
   core.emit('connect', {
     clientId: session.id,
     ip: session.ip,

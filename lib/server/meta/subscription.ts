@@ -5,6 +5,7 @@
  * Reply MUST: channel, successful, clientId, subscription. MAY: error, advice, ext, id, timestamp.
  * A request with several channels succeeds or fails as a whole.
  */
+import { ReplayRefusedError } from '../../engines/history/config.js';
 import type { Session } from '../../engines/session.js';
 import type { MessageContext } from '../../options.js';
 import { isMeta, isService, isValidChannel } from '../../protocol/channel.js';
@@ -12,6 +13,7 @@ import { bayeuxError } from '../../protocol/errors.js';
 import { type Message, replyTo, subscriptionsOf } from '../../protocol/message.js';
 import type { ServerCore } from '../core.js';
 import { authorize } from '../extensions.js';
+import { replayRequest } from './replay.js';
 
 /** Why a subscription channel cannot be subscribed to, or undefined. */
 function refuseChannel(channel: string): string | undefined {
@@ -52,7 +54,21 @@ export async function subscribe<User>(
     reply.error = refused;
     return reply;
   }
-  const added = await core.engine.subscribe(session, channels);
+  const request = replayRequest(message, channels, core.history);
+  if (request.error !== undefined) {
+    reply.error = request.error;
+    return reply;
+  }
+  let added: string[];
+  try {
+    added = await core.engine.subscribe(session, channels, request.replay);
+  } catch (err) {
+    if (!(err instanceof ReplayRefusedError)) throw err;
+    reply.error = bayeuxError('replayRefused', err.channel, err.message);
+    // Machine-readable, for clients that reload state on a gap (ours emits 'gap').
+    reply.ext = { ...reply.ext, replay: { channel: err.channel, offset: err.offset, reason: err.reason } };
+    return reply;
+  }
   reply.successful = true;
   for (const channel of added) core.emit('subscribe', { clientId: session.id, channel, user: ctx.user });
   return reply;

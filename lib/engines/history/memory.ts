@@ -1,0 +1,96 @@
+/**
+ * History in process memory: a bounded ring per channel. Its epoch is drawn
+ * when the engine is created, so a restart (which loses everything) changes it.
+ */
+import { randomBytes } from 'node:crypto';
+import { epochBase, type HistoryConfig, type ReplayFrom, ReplayRefusedError } from './config.js';
+import { fill, type Position, type PositionTemplate } from './position.js';
+
+interface Entry {
+  offset: number;
+  time: number;
+  json: string;
+}
+
+/** One channel's kept messages, oldest first, in a ring of `size` slots. */
+class ChannelLog {
+  top: number;
+  private readonly ring: (Entry | undefined)[];
+  private start = 0;
+  private count = 0;
+
+  constructor(
+    base: number,
+    private readonly size: number,
+  ) {
+    this.top = base;
+    this.ring = new Array<Entry | undefined>(size);
+  }
+
+  append(entry: Entry): void {
+    this.ring[(this.start + this.count) % this.size] = entry;
+    if (this.count < this.size) this.count++;
+    else this.start = (this.start + 1) % this.size;
+    this.top = entry.offset;
+  }
+
+  /** Entries not older than `since`, oldest first. */
+  kept(since: number): Entry[] {
+    const out: Entry[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const entry = this.ring[(this.start + i) % this.size] as Entry;
+      if (entry.time >= since) out.push(entry);
+    }
+    return out;
+  }
+
+  newest(): Entry | undefined {
+    return this.count === 0 ? undefined : this.ring[(this.start + this.count - 1) % this.size];
+  }
+}
+
+export class MemoryHistory {
+  readonly epoch = randomBytes(6).toString('base64url');
+  private readonly logs = new Map<string, ChannelLog>();
+
+  constructor(private readonly config: HistoryConfig) {}
+
+  /** Keeps a message; returns its position and its JSON with the position filled in. */
+  append(channel: string, template: PositionTemplate, now: number): { position: Position; json: string } {
+    let log = this.logs.get(channel);
+    if (log === undefined) {
+      log = new ChannelLog(epochBase(now), this.config.size);
+      this.logs.set(channel, log);
+    }
+    const position = { offset: log.top + 1, epoch: this.epoch };
+    const json = fill(template, position);
+    log.append({ offset: position.offset, time: now, json });
+    return { position, json };
+  }
+
+  /** The messages to replay from `from`, oldest first; throws `ReplayRefusedError` when the position is gone. */
+  read(channel: string, from: ReplayFrom, now: number): string[] {
+    if (from.kind === 'new') return [];
+    const log = this.logs.get(channel);
+    const since = now - this.config.ttl;
+    if (from.kind === 'all') return log === undefined ? [] : log.kept(since).map((e) => e.json);
+    const { offset, epoch } = from;
+    if (epoch !== undefined && epoch !== this.epoch) throw new ReplayRefusedError(channel, offset, 'epoch');
+    if (log === undefined) throw new ReplayRefusedError(channel, offset, epoch === undefined ? 'unknown' : 'evicted');
+    if (offset > log.top) throw new ReplayRefusedError(channel, offset, 'unknown');
+    if (offset === log.top) return [];
+    const kept = log.kept(since);
+    const first = kept[0];
+    if (first === undefined || first.offset > offset + 1) throw new ReplayRefusedError(channel, offset, 'evicted');
+    return kept.filter((e) => e.offset > offset).map((e) => e.json);
+  }
+
+  /** Forgets channels whose newest message passed its ttl, so idle channels cost nothing. */
+  sweep(now: number): void {
+    const since = now - this.config.ttl;
+    for (const [channel, log] of this.logs) {
+      const newest = log.newest();
+      if (newest === undefined || newest.time < since) this.logs.delete(channel);
+    }
+  }
+}

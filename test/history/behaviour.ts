@@ -1,0 +1,149 @@
+/**
+ * Replay on subscribe, as a raw long-polling client sees it: the shared suite
+ * run against every engine (memory here, Redis in redis-history.test.ts).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Engine, Message } from '../../lib/index.js';
+import { deliveries, RawClient } from '../helpers/raw-client.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+interface Position {
+  offset: number;
+  epoch: string;
+}
+
+function positionOf(message: Message): Position {
+  return (message.ext as { position: Position }).position;
+}
+
+/** Connects until `count` deliveries arrived (each connect returns what is queued at once or after a short hold). */
+export async function collect(client: RawClient, count: number): Promise<Message[]> {
+  const got: Message[] = [];
+  const deadline = Date.now() + 10_000;
+  while (got.length < count) {
+    if (Date.now() > deadline) throw new Error(`got ${got.length} of ${count} deliveries`);
+    got.push(...deliveries(await client.connect(200)));
+  }
+  return got;
+}
+
+export function replayBehaviour(name: string, engine: () => Engine): void {
+  describe(`replay on subscribe (${name} engine)`, () => {
+    let server: TestServer;
+    const channel = `/history/${Math.random().toString(36).slice(2)}`;
+    const positions: Position[] = [];
+
+    before(async () => {
+      server = await startServer({ engine: engine(), history: { channels: ['/history/*', '/last/*'], size: 5 } });
+      const stop = server.bayeux.subscribe(channel, (m) => {
+        positions.push(positionOf(m));
+      });
+      for (let n = 1; n <= 7; n++) await server.bayeux.publish(channel, { n });
+      stop();
+    });
+    after(() => server.close());
+
+    async function subscriber(replay?: unknown, subscription = channel): Promise<{ client: RawClient; reply: Message }> {
+      const client = new RawClient(server.url);
+      const hs = await client.handshake();
+      assert.deepEqual(hs.ext, { replay: true });
+      await client.connect(0);
+      const message: Message = { channel: '/meta/subscribe', clientId: client.clientId, subscription, id: client.id() };
+      if (replay !== undefined) message.ext = { replay: { [subscription]: replay } };
+      return { client, reply: await client.request(message) };
+    }
+
+    it('gives every message a position: an offset growing by one and one epoch', () => {
+      assert.equal(positions.length, 7);
+      for (let i = 1; i < 7; i++) {
+        assert.equal(positions[i]?.offset, (positions[i - 1]?.offset as number) + 1);
+        assert.equal(positions[i]?.epoch, positions[0]?.epoch);
+      }
+    });
+
+    it('replays what is kept (size 5) with -2, then live messages, in order and once', async () => {
+      const { client, reply } = await subscriber(-2);
+      assert.equal(reply.successful, true);
+      await server.bayeux.publish(channel, { n: 8 });
+      const got = await collect(client, 6);
+      assert.deepEqual(
+        got.map((m) => (m.data as { n: number }).n),
+        [3, 4, 5, 6, 7, 8],
+      );
+      assert.equal(positionOf(got[5] as Message).offset, (positions[6]?.offset as number) + 1);
+      positions.push(positionOf(got[5] as Message));
+    });
+
+    it('resumes after a native position { offset, epoch }', async () => {
+      const { client, reply } = await subscriber(positions[5]);
+      assert.equal(reply.successful, true);
+      const got = await collect(client, 2);
+      assert.deepEqual(
+        got.map((m) => (m.data as { n: number }).n),
+        [7, 8],
+      );
+    });
+
+    it('has nothing to replay at the newest position, and goes on live', async () => {
+      const { client, reply } = await subscriber(positions[7]);
+      assert.equal(reply.successful, true);
+      await server.bayeux.publish(channel, { n: 9 });
+      const got = await collect(client, 1);
+      assert.deepEqual(got[0]?.data, { n: 9 });
+    });
+
+    it('refuses a position of another epoch, an evicted one and one never issued, subscribing nothing', async () => {
+      const newest = positions[7] as Position;
+      for (const [replay, reason] of [
+        [{ offset: newest.offset, epoch: 'elsewhere' }, 'epoch'],
+        [positions[0] as Position, 'evicted'],
+        [{ offset: newest.offset + 100, epoch: newest.epoch }, 'unknown'],
+      ] as const) {
+        const { client, reply } = await subscriber(replay);
+        assert.equal(reply.successful, false, reason);
+        assert.match(reply.error as string, new RegExp(`^400:${channel}:replay position`));
+        assert.deepEqual((reply.ext as { replay: unknown }).replay, { channel, offset: replay.offset, reason });
+        await server.bayeux.publish(channel, { n: 0 });
+        assert.deepEqual(deliveries(await client.connect(0)), [], 'not subscribed');
+      }
+    });
+
+    it('refuses replay on a channel without history and on a pattern, and a malformed position', async () => {
+      let { reply } = await subscriber(-2, '/plain/a');
+      assert.match(reply.error as string, /^400:\/plain\/a:Channel keeps no history/);
+      ({ reply } = await subscriber(-2, '/history/*'));
+      assert.match(reply.error as string, /^400:\/history\/\*:Channel keeps no history/);
+      ({ reply } = await subscriber('latest'));
+      assert.match(reply.error as string, /^400:.*ext\.replay must be/);
+      ({ reply } = await subscriber(-1, '/plain/a'));
+      assert.equal(reply.successful, true, '-1 needs no history');
+    });
+
+    it('keeps the last value only with size 1', async () => {
+      const last = `/last/${Math.random().toString(36).slice(2)}`;
+      const small = await startServer({ engine: engine(), history: { channels: ['/last/*'], size: 1 } });
+      try {
+        for (let n = 1; n <= 3; n++) await small.bayeux.publish(last, { n });
+        const client = new RawClient(small.url);
+        await client.handshake();
+        await client.connect(0);
+        const reply = await client.request({
+          channel: '/meta/subscribe',
+          clientId: client.clientId,
+          subscription: last,
+          id: client.id(),
+          ext: { replay: { [last]: -2 } },
+        });
+        assert.equal(reply.successful, true);
+        const got = await collect(client, 1);
+        assert.deepEqual(
+          got.map((m) => m.data),
+          [{ n: 3 }],
+        );
+      } finally {
+        await small.close();
+      }
+    });
+  });
+}
