@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { Engine } from './engines/engine.js';
+import type { Engine, EngineHealth } from './engines/engine.js';
 import { type BayeuxOptions, resolveOptions } from './options.js';
 import type { ConnectionStats } from './server/connections.js';
 import { ServerCore } from './server/core.js';
@@ -22,6 +22,16 @@ export interface ServerStats extends ConnectionStats {
   sessions: number;
   /** Patterns with local subscribers on this node. */
   localSubscriptions: number;
+}
+
+/** What `server.health()` reports, for a load balancer's health check. */
+export interface ServerHealth {
+  /** True when this node can serve requests now: answer the health check 200, else 503. */
+  ok: boolean;
+  /** `closed` after `close()`; otherwise the engine's status (`up`, `starting`, `down`). */
+  status: EngineHealth['status'];
+  /** What the engine reports (Redis state, since when, why). */
+  engine: EngineHealth;
 }
 
 /** The object `bayeux()` returns: mount it with `app.use(path, server)`. */
@@ -45,6 +55,8 @@ export interface BayeuxServer<User = unknown> extends EventEmitter<BayeuxEvents<
   disconnect(clientId: string): Promise<boolean>;
   /** Counts of sessions, held requests and sockets. */
   stats(): Promise<ServerStats>;
+  /** Whether this node can serve now (without touching Redis): for load balancers' health checks. */
+  health(): ServerHealth;
   /**
    * Takes WebSocket upgrades on the endpoint path from `httpServer` (the
    * server `app.listen()` returned), and offers `websocket` to clients.
@@ -100,6 +112,12 @@ const api = {
       localSubscriptions: core.localSubscribers.size,
       ...core.registry.stats(),
     };
+  },
+  health(this: Internals): ServerHealth {
+    const core = this[CORE];
+    const engine = core.engine.health?.() ?? { status: core.opened ? 'up' : 'starting', since: core.createdAt };
+    const status = core.closed ? 'closed' : engine.status;
+    return { ok: status === 'up' && core.opened, status, engine };
   },
   attach(this: Internals, httpServer: HttpServer | HttpsServer, options?: AttachOptions): void {
     this[SOCKETS].attach(httpServer, options);

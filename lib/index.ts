@@ -2,13 +2,14 @@
  * express-bayeux: a Bayeux 1.0 (CometD) publish/subscribe server as Express
  * middleware. Start with `bayeux(options)`.
  */
-export { type BayeuxServer, bayeux, type ServerStats } from './bayeux.js';
+export { type BayeuxServer, bayeux, type ServerHealth, type ServerStats } from './bayeux.js';
 export { AckState } from './engines/ack.js';
-export type { Engine, EngineHost, EngineLimits, Envelope, Logger } from './engines/engine.js';
-export { SessionLimitError } from './engines/engine.js';
+export type { Engine, EngineHealth, EngineHost, EngineLimits, Envelope, Logger } from './engines/engine.js';
+export { EngineUnavailableError, SessionLimitError } from './engines/engine.js';
 export { type HistoryConfig, type RefusalReason, type ReplayFrom, ReplayRefusedError } from './engines/history/config.js';
 export type { Position, PositionTemplate } from './engines/history/position.js';
 export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js';
+export type { RedisAddress, RedisTopology } from './engines/redis/connection.js';
 export { type RedisEngine, type RedisEngineOptions, redisEngine } from './engines/redis/index.js';
 export { type ClientInfo, type DisconnectReason, type EnqueueResult, Session, type SessionInit } from './engines/session.js';
 export { timesyncExtension } from './extensions/index.js';

@@ -73,6 +73,33 @@ export class SessionLimitError extends Error {
   readonly code = 'BAYEUX_SESSION_LIMIT';
 }
 
+/**
+ * Thrown by engine calls while the engine cannot reach its store (Redis down,
+ * frozen or failing over). The server answers the message with `503` and
+ * advice to retry after `retryAfter` ms instead of waiting.
+ */
+export class EngineUnavailableError extends Error {
+  /** Stable machine-readable code. */
+  readonly code = 'BAYEUX_ENGINE_UNAVAILABLE';
+  constructor(
+    message: string,
+    /** Milliseconds a client should wait before retrying. */
+    readonly retryAfter = 1000,
+  ) {
+    super(message);
+  }
+}
+
+/** What an engine reports to `server.health()`. */
+export interface EngineHealth {
+  /** `up`: serving; `starting`: not connected yet; `down`: requests get 503; `closed`: after `close()`. */
+  status: 'starting' | 'up' | 'down' | 'closed';
+  /** When the status last changed (ms since the epoch). */
+  since: number;
+  /** Why it is not up, e.g. the last connection error. */
+  reason?: string;
+}
+
 /** Storage and routing of sessions, subscriptions and queued messages. */
 export interface Engine {
   /** Short name for logs: `memory`, `redis`. */
@@ -111,4 +138,6 @@ export interface Engine {
   push(clientId: string, envelope: Envelope): Promise<boolean>;
   /** Number of live sessions (on all nodes). */
   countSessions(): Promise<number>;
+  /** Whether the engine can serve now; engines without it are always up. */
+  health?(): EngineHealth;
 }

@@ -20,6 +20,11 @@ export function retryAdvice(timing: AdviceTiming): Advice {
   };
 }
 
+/** The server cannot serve for now (e.g. its Redis is down): retry the same request after `interval` ms. */
+export function unavailableAdvice(interval: number): Advice {
+  return { reconnect: 'retry', interval };
+}
+
 /** The session is gone: handshake again, then resubscribe. */
 export function handshakeAdvice(interval = 0): Advice {
   return { reconnect: 'handshake', interval };

@@ -20,6 +20,7 @@ export const BAYEUX_ERRORS = {
   invalidChannel: { code: 405, message: 'Invalid channel' },
   serverError: { code: 500, message: 'Internal server error' },
   tooManySessions: { code: 503, message: 'Too many sessions' },
+  engineUnavailable: { code: 503, message: 'Service unavailable, retry later' },
   sessionOverflow: { code: 402, message: 'Session ended: message queue overflow (client too slow)' },
   sessionExpired: { code: 402, message: 'Session expired' },
   noHistory: { code: 400, message: 'Channel keeps no history: only -1 (new messages) can be replayed' },

@@ -5,12 +5,12 @@
  * context) and keeps no state outside this instance.
  */
 import type { EventEmitter } from 'node:events';
-import type { Engine, EngineHost, EngineLimits, Envelope, Logger } from '../engines/engine.js';
+import { type Engine, type EngineHost, type EngineLimits, EngineUnavailableError, type Envelope, type Logger } from '../engines/engine.js';
 import type { HistoryConfig } from '../engines/history/config.js';
 import { Stamper } from '../engines/history/position.js';
 import type { ClientInfo, DisconnectReason, Session } from '../engines/session.js';
 import type { ConnectionType, MessageContext, ResolvedOptions } from '../options.js';
-import { type AdviceTiming, handshakeAdvice, noneAdvice, retryAdvice } from '../protocol/advice.js';
+import { type AdviceTiming, handshakeAdvice, noneAdvice, retryAdvice, unavailableAdvice } from '../protocol/advice.js';
 import { isMeta, isService } from '../protocol/channel.js';
 import { ChannelIndex } from '../protocol/channel-index.js';
 import { bayeuxError } from '../protocol/errors.js';
@@ -45,6 +45,8 @@ export class ServerCore<User = unknown> implements EngineHost {
   readonly ready: Promise<void>;
   opened = false;
   closed = false;
+  /** When the server was created (the health of engines that report none starts here). */
+  readonly createdAt = Date.now();
   private types: ConnectionType[] = ['long-polling', 'callback-polling'];
   private readonly timing: AdviceTiming;
 
@@ -137,9 +139,17 @@ export class ServerCore<User = unknown> implements EngineHost {
         reply = await this.dispatch(message, request, ctx, session);
       }
     } catch (err) {
-      this.logger.error({ err, channel: message.channel }, 'express-bayeux: a message handler failed');
       reply = replyTo(message, false);
-      reply.error = errorFromThrown(err);
+      if (err instanceof EngineUnavailableError) {
+        // The engine logs its outage once; each refused message only gets advice to come back later.
+        reply.error = bayeuxError('engineUnavailable');
+        reply.advice = unavailableAdvice(err.retryAfter);
+        if (typeof message.clientId === 'string') reply.clientId = message.clientId;
+        if (message.subscription !== undefined) reply.subscription = message.subscription;
+      } else {
+        this.logger.error({ err, channel: message.channel }, 'express-bayeux: a message handler failed');
+        reply.error = errorFromThrown(err);
+      }
     }
     if (reply === undefined || this.options.extensions.length === 0) return reply;
     try {

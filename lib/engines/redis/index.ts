@@ -25,32 +25,38 @@
  */
 import { randomBytes } from 'node:crypto';
 // Loaded in open(): applications without Redis never load ioredis.
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ChannelIndex } from '../../protocol/channel-index.js';
 import type { Message } from '../../protocol/message.js';
 import { AckState } from '../ack.js';
 import { queueFor } from '../deliver.js';
-import { type Engine, type EngineHost, type Envelope, SessionLimitError } from '../engine.js';
+import { type Engine, type EngineHealth, type EngineHost, EngineUnavailableError, type Envelope, SessionLimitError } from '../engine.js';
 import { type DisconnectReason, Session, type SessionInit } from '../session.js';
+import { checkTopology, createClients, type RedisTopology } from './connection.js';
+import { GuardedEngine } from './guarded.js';
+import { RedisHealth } from './health.js';
 import { CLAIM, CREATE, DESTROY } from './scripts.js';
 import { decode, encode, type StreamEvent } from './stream.js';
 
-/** Options of `redisEngine()`. */
-export interface RedisEngineOptions {
-  /** Redis URL. Default: `REDIS_URL` from the environment, else `redis://127.0.0.1:6379`. */
-  url?: string;
+/** Options of `redisEngine()`: where Redis is (`url`, or `sentinels` and `name`), and bounds. */
+export interface RedisEngineOptions extends RedisTopology {
   /** Prefix of every key and channel, so several Bayeux servers can share a Redis. Default `bayeux`. */
   namespace?: string;
-  /** Extra ioredis options (TLS, password, retry strategy...). */
-  redis?: RedisOptions;
   /** Milliseconds to wait for the old owner's queue when a session moves. Default 1000. */
   handoverTimeout?: number;
+  /**
+   * Milliseconds a Redis command may take, and `open()` waits for the first
+   * connection, before requests are answered 503 with retry advice. Default 2000.
+   */
+  commandTimeout?: number;
 }
 
 /** The Redis engine, with what tests and tools need beyond the `Engine` contract. */
 export interface RedisEngine extends Engine {
   /** This node's id in the cluster. */
   readonly nodeId: string;
+  /** Whether Redis can serve now (`server.health()` reports it). */
+  health(): EngineHealth;
   /** Resolves once everything this node published before the call has been routed here too (rejects after `timeout` ms). */
   sync(timeout?: number): Promise<void>;
 }
@@ -89,11 +95,19 @@ class RedisEngineImpl implements RedisEngine {
   private readonly inflight = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | undefined;
   private readonly ns: string;
+  private readonly timeout: number;
+  private ticking = false;
   private readonly deliverTo = (session: Session, json: string): void => this.deliver(session, json);
 
-  constructor(private readonly options: RedisEngineOptions) {
+  constructor(
+    private readonly options: RedisEngineOptions,
+    private readonly state: RedisHealth,
+  ) {
     this.ns = options.namespace ?? 'bayeux';
     if (!/^[\w.:-]+$/.test(this.ns)) throw new TypeError('redisEngine: option "namespace" must be letters, digits, _ . : -');
+    this.timeout = options.commandTimeout ?? 2000;
+    if (!(this.timeout > 0)) throw new TypeError('redisEngine: option "commandTimeout" must be a positive number of milliseconds');
+    checkTopology(options);
   }
 
   private key(...parts: string[]): string {
@@ -103,41 +117,60 @@ class RedisEngineImpl implements RedisEngine {
   async open(host: EngineHost): Promise<void> {
     if (this.host !== undefined) throw new Error('redisEngine: an engine serves one server; create one per bayeux()');
     this.host = host;
-    const url = this.options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    const { Redis: RedisClient } = await import('ioredis');
-    const cmd = new RedisClient(url, { lazyConnect: true, ...this.options.redis });
-    const sub = cmd.duplicate();
+    const health = this.state;
+    health.attach(host.logger);
+    const { cmd, sub } = await createClients(this.options, this.timeout);
     this.cmd = cmd;
     this.sub = sub;
     let connectedOnce = false;
+    let subscribed = false;
     for (const [name, client] of [
       ['commands', cmd],
       ['subscriber', sub],
     ] as const) {
-      // ioredis reconnects on its own; an unhandled 'error' would crash the process.
-      client.on('error', (err: Error) =>
-        host.logger.error({ err, engine: 'redis', connection: name }, `express-bayeux: Redis ${name} connection: ${err.message}`),
-      );
+      health.track(name);
+      // ioredis reconnects on its own and reports every attempt: the health logs state changes only.
+      client.on('error', (err: Error) => health.noted(name, err.message));
+      client.on('close', () => health.lost(name));
     }
     cmd.on('ready', () => {
       if (connectedOnce) this.track(this.revalidate());
       connectedOnce = true;
+      health.connected('commands');
+    });
+    // ioredis subscribes again by itself after a reconnection; the first subscription is ours.
+    sub.on('ready', () => {
+      if (subscribed) return health.connected('subscriber');
+      this.track(
+        sub.subscribe(this.key('stream'), this.key('to', this.nodeId)).then(() => {
+          subscribed = true;
+          health.connected('subscriber');
+        }),
+      );
     });
     sub.on('message', (channel: string, payload: string) => this.received(channel, payload));
-    await cmd.connect();
-    await sub.connect();
-    await sub.subscribe(this.key('stream'), this.key('to', this.nodeId));
+    cmd.connect().catch(() => undefined);
+    sub.connect().catch(() => undefined);
     const every = Math.min(1000, Math.max(10, Math.floor(host.limits.maxInterval / 4)));
     this.timer = setInterval(() => this.track(this.tick(every)), every);
     this.timer.unref();
-    await this.tick(every);
+    // Redis down at boot: the server starts anyway and answers 503 until Redis answers.
+    if (!(await health.waitUp(this.timeout))) return health.unreachable();
+    await this.tick(every).catch((err: unknown) => health.failed(err));
+  }
+
+  health(): EngineHealth {
+    return this.state.report();
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await Promise.allSettled([...this.inflight]);
-    await Promise.allSettled([this.cmd?.del(this.key('node', this.nodeId))]);
+    const wasUp = this.state.up;
+    this.state.close();
+    // Bounded: every command has a timeout, and nothing in flight waits on Redis longer than that.
+    await Promise.race([Promise.allSettled([...this.inflight]), delay(this.timeout)]);
+    if (wasUp) await Promise.allSettled([this.cmd?.del(this.key('node', this.nodeId))]);
     this.sub?.disconnect();
     this.cmd?.disconnect();
   }
@@ -221,7 +254,10 @@ class RedisEngineImpl implements RedisEngine {
     local.connections++;
     try {
       await redis.publish(this.key('stream'), encode({ type: 'h', id: session.id, owner: this.nodeId }));
-      await activated;
+      // Our own marker comes back on the stream unless the subscriber is cut off: bounded by the command timeout.
+      if (!(await Promise.race([activated.then(() => true), delay(this.timeout).then(() => false)]))) {
+        throw new EngineUnavailableError('redisEngine: the stream did not echo a session move in time');
+      }
     } finally {
       this.claiming.delete(session.id);
     }
@@ -461,6 +497,18 @@ class RedisEngineImpl implements RedisEngine {
 
   /** Heartbeat, last-seen refresh of owned sessions, and (under the lock) expiry. */
   private async tick(every: number): Promise<void> {
+    // A tick waiting on a frozen Redis is enough: do not pile up more.
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.housekeep(every);
+      this.state.answered();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async housekeep(every: number): Promise<void> {
     const host = this.attached();
     const redis = this.redis();
     const now = Date.now();
@@ -502,9 +550,11 @@ class RedisEngineImpl implements RedisEngine {
   }
 
   private track(promise: Promise<unknown>): void {
-    const tracked = promise.catch((err: unknown) =>
-      this.host?.logger.error({ err, engine: 'redis' }, 'express-bayeux: Redis engine task failed'),
-    );
+    const tracked = promise.catch((err: unknown) => {
+      // An outage is logged once by the health, not by every task it fails.
+      if (this.state.failed(err) instanceof EngineUnavailableError) return;
+      this.host?.logger.error({ err, engine: 'redis' }, 'express-bayeux: Redis engine task failed');
+    });
     this.inflight.add(tracked);
     void tracked.finally(() => this.inflight.delete(tracked));
   }
@@ -553,7 +603,15 @@ function envelopeOf(channel: string, json: string, publisher: string): Envelope 
   };
 }
 
-/** A Redis engine: `bayeux({ engine: redisEngine({ url, namespace }) })`. */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * A Redis engine: `bayeux({ engine: redisEngine({ url, namespace }) })`, or
+ * `redisEngine({ sentinels: [{ host, port }], name: 'mymaster' })`.
+ */
 export function redisEngine(options: RedisEngineOptions = {}): RedisEngine {
-  return new RedisEngineImpl(options);
+  const health = new RedisHealth(1000);
+  return new GuardedEngine(new RedisEngineImpl(options, health), health);
 }

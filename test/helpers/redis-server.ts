@@ -1,0 +1,89 @@
+/**
+ * Redis servers of a test's own (never the shared one on 6379): started on a
+ * free port with no persistence, killed in `after`/`finally`. Used by tests
+ * that kill, pause or reconfigure Redis.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+
+/** Undefined when `binary` runs; otherwise why the test skips (an Error when CI requires Redis). */
+export function binaryMissing(...binaries: string[]): string | undefined {
+  for (const binary of binaries) {
+    const probe = spawnSync(binary, ['--version'], { encoding: 'utf8' });
+    if (probe.error === undefined && probe.status === 0) continue;
+    const why = `${binary} is not installed (Debian: apt-get install redis-server${binary === 'redis-sentinel' ? ' redis-sentinel' : ''})`;
+    if (process.env.BAYEUX_REQUIRE_REDIS === '1') throw new Error(`BAYEUX_REQUIRE_REDIS=1 but ${why}`);
+    return why;
+  }
+  return undefined;
+}
+
+/** A port nobody listens on right now (Redis cannot take port 0). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface OwnRedis {
+  port: number;
+  url: string;
+  /** Kills the process (SIGKILL by default) and waits for its exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port (empty: nothing is saved). */
+  restart(): Promise<void>;
+}
+
+/** Spawns `binary args` and resolves once it logs `ready` (a line matching it); rejects if it exits first. */
+export async function spawnReady(binary: string, args: string[], ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const output: string[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      lines.on('line', (line) => {
+        output.push(line);
+        if (ready.test(line)) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`${binary} exited with ${code}: ${output.slice(-5).join('\n')}`)));
+      child.once('error', reject);
+    });
+  } finally {
+    lines.removeAllListeners('line');
+  }
+  // Keep draining its output so a full pipe never blocks it.
+  lines.resume();
+  child.stderr?.resume();
+  return child;
+}
+
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  await exited;
+}
+
+/** Arguments of a throwaway redis-server on `port`. */
+export function redisArgs(port: number, extra: string[] = []): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice', ...extra];
+}
+
+/** Starts a redis-server of the test's own on a free port (or `port`). */
+export async function startRedis(port?: number, extra: string[] = []): Promise<OwnRedis> {
+  const p = port ?? (await freePort());
+  let child = await spawnReady('redis-server', redisArgs(p, extra), /Ready to accept connections/);
+  return {
+    port: p,
+    url: `redis://127.0.0.1:${p}`,
+    kill: (signal = 'SIGKILL') => stopProcess(child, signal),
+    async restart() {
+      await stopProcess(child);
+      child = await spawnReady('redis-server', redisArgs(p, extra), /Ready to accept connections/);
+    },
+  };
+}
