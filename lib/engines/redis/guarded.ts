@@ -2,10 +2,11 @@
  * The Redis engine as the server sees it: every call first checks that Redis
  * can serve (else it fails at once with `EngineUnavailableError`), and a call
  * that meets an outage turns it into the same error, so the server answers
- * 503 with retry advice instead of a 500 or a wait.
+ * 503 with retry advice instead of a 500 or a wait. Arguments pass through
+ * untouched, so the engine's signatures stay its own.
  */
-import type { EngineHealth, EngineHost, Envelope } from '../engine.js';
-import type { DisconnectReason, Session, SessionInit } from '../session.js';
+import type { EngineHealth, EngineHost } from '../engine.js';
+import type { Session } from '../session.js';
 import type { RedisHealth } from './health.js';
 import type { RedisEngine } from './index.js';
 
@@ -36,53 +37,53 @@ export class GuardedEngine implements RedisEngine {
     return this.state.report();
   }
 
-  async sync(timeout?: number): Promise<void> {
+  async sync(...args: Parameters<RedisEngine['sync']>): Promise<void> {
     this.state.check();
-    return this.inner.sync(timeout).catch(this.rethrow);
+    return this.inner.sync(...args).catch(this.rethrow);
   }
 
-  async createSession(init: SessionInit): Promise<Session> {
+  async createSession(...args: Parameters<RedisEngine['createSession']>): Promise<Session> {
     this.state.check();
-    return this.inner.createSession(init).catch(this.rethrow);
+    return this.inner.createSession(...args).catch(this.rethrow);
   }
 
-  async session(clientId: string): Promise<Session | undefined> {
+  async session(...args: Parameters<RedisEngine['session']>): Promise<Session | undefined> {
     this.state.check();
-    return this.inner.session(clientId).catch(this.rethrow);
+    return this.inner.session(...args).catch(this.rethrow);
   }
 
-  async claim(session: Session): Promise<Session> {
+  async claim(...args: Parameters<RedisEngine['claim']>): Promise<Session> {
     this.state.check();
-    return this.inner.claim(session).catch(this.rethrow);
+    return this.inner.claim(...args).catch(this.rethrow);
   }
 
-  async destroySession(clientId: string, reason: DisconnectReason): Promise<boolean> {
+  async destroySession(...args: Parameters<RedisEngine['destroySession']>): Promise<boolean> {
     this.state.check();
-    return this.inner.destroySession(clientId, reason).catch(this.rethrow);
+    return this.inner.destroySession(...args).catch(this.rethrow);
   }
 
-  async subscribe(session: Session, channels: readonly string[]): Promise<string[]> {
+  async subscribe(...args: Parameters<RedisEngine['subscribe']>): Promise<string[]> {
     this.state.check();
-    return this.inner.subscribe(session, channels).catch(this.rethrow);
+    return this.inner.subscribe(...args).catch(this.rethrow);
   }
 
-  async unsubscribe(session: Session, channels: readonly string[]): Promise<string[]> {
+  async unsubscribe(...args: Parameters<RedisEngine['unsubscribe']>): Promise<string[]> {
     this.state.check();
-    return this.inner.unsubscribe(session, channels).catch(this.rethrow);
+    return this.inner.unsubscribe(...args).catch(this.rethrow);
   }
 
-  async publish(envelope: Envelope): Promise<void> {
+  async publish(...args: Parameters<RedisEngine['publish']>): Promise<void> {
     this.state.check();
-    return this.inner.publish(envelope).catch(this.rethrow);
+    return this.inner.publish(...args).catch(this.rethrow);
   }
 
-  async push(clientId: string, envelope: Envelope): Promise<boolean> {
+  async push(...args: Parameters<RedisEngine['push']>): Promise<boolean> {
     this.state.check();
-    return this.inner.push(clientId, envelope).catch(this.rethrow);
+    return this.inner.push(...args).catch(this.rethrow);
   }
 
-  async countSessions(): Promise<number> {
+  async countSessions(...args: Parameters<RedisEngine['countSessions']>): Promise<number> {
     this.state.check();
-    return this.inner.countSessions().catch(this.rethrow);
+    return this.inner.countSessions(...args).catch(this.rethrow);
   }
 }
