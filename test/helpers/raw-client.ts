@@ -1,4 +1,5 @@
-/** A minimal Bayeux client over fetch, for asserting exact wire behaviour. */
+/** A minimal Bayeux client over fetch (or node:http), for asserting exact wire behaviour. */
+import { request } from 'node:http';
 import type { Message } from '../../lib/index.js';
 
 export interface RawResponse {
@@ -24,8 +25,35 @@ export async function rawPost(
   return toRaw(res);
 }
 
+/**
+ * POSTs with node:http instead of fetch. Tests under fake time (helpers/clock.ts)
+ * use it: fetch keeps a timer of its own across tests, and one made under a
+ * fake clock would later clear a fake timer of another test that got its id.
+ */
+export function httpPost(url: string, body: string, headers: Record<string, string>): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const head = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) head.append(name, v);
+        }
+        resolve(parse(res.statusCode ?? 0, head, Buffer.concat(chunks).toString('utf8')));
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 export async function toRaw(res: Response): Promise<RawResponse> {
-  const text = await res.text();
+  return parse(res.status, res.headers, await res.text());
+}
+
+function parse(status: number, headers: Headers, text: string): RawResponse {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -33,7 +61,7 @@ export async function toRaw(res: Response): Promise<RawResponse> {
     body = undefined;
   }
   const messages = Array.isArray(body) ? (body as Message[]) : body === undefined ? [] : [body as Message];
-  return { status: res.status, headers: res.headers, text, body, messages };
+  return { status, headers, text, body, messages };
 }
 
 /** Speaks long-polling to one endpoint, as one client. */
@@ -44,6 +72,8 @@ export class RawClient {
   constructor(
     readonly url: string,
     readonly headers: Record<string, string> = {},
+    /** 'http' under fake time (see httpPost). */
+    readonly via: 'fetch' | 'http' = 'fetch',
   ) {}
 
   id(): string {
@@ -52,6 +82,7 @@ export class RawClient {
   }
 
   send(messages: Message | Message[], path = ''): Promise<RawResponse> {
+    if (this.via === 'http') return httpPost(this.url + path, JSON.stringify(messages), this.headers);
     return rawPost(this.url + path, messages, { headers: this.headers });
   }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { fakeTime } from '../helpers/clock.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
-import { startServer, type TestServer, until } from '../helpers/server.js';
+import { bounded, startServer, type TestServer, until } from '../helpers/server.js';
 
 async function held(server: TestServer, count: number): Promise<void> {
   await until(async () => (await server.bayeux.stats()).held === count, `${count} held connect(s)`);
@@ -9,8 +10,10 @@ async function held(server: TestServer, count: number): Promise<void> {
 
 describe('/meta/connect', () => {
   let server: TestServer;
+  // Far longer than any test waits: a connect answered early was not held.
+  const TIMEOUT = 60_000;
   before(async () => {
-    server = await startServer({ timeout: 200 });
+    server = await startServer({ timeout: TIMEOUT });
   });
   after(() => server.close());
 
@@ -26,7 +29,7 @@ describe('/meta/connect', () => {
     assert.equal(reply?.channel, '/meta/connect');
     assert.equal(reply?.successful, true);
     assert.equal(reply?.clientId, client.clientId);
-    assert.deepEqual(reply?.advice, { reconnect: 'retry', interval: 0, timeout: 200, maxInterval: 30000 });
+    assert.deepEqual(reply?.advice, { reconnect: 'retry', interval: 0, timeout: TIMEOUT, maxInterval: 30000 });
   });
 
   it('holds the connect until a message arrives, then answers with it first', async () => {
@@ -40,14 +43,6 @@ describe('/meta/connect', () => {
     assert.deepEqual(messages[0], { channel: '/hold/a', data: { n: 1 }, id: messages[0]?.id });
     assert.equal(messages[1]?.channel, '/meta/connect');
     assert.equal(messages[1]?.successful, true);
-  });
-
-  it('answers an idle connect with no messages when the hold time passes', async () => {
-    const client = await ready();
-    const messages = await client.connect();
-    assert.equal(messages.length, 1);
-    assert.equal(messages[0]?.successful, true);
-    assert.equal((await server.bayeux.stats()).held, 0);
   });
 
   it('delivers at once what was queued between two connects, batched in one response', async () => {
@@ -67,18 +62,23 @@ describe('/meta/connect', () => {
     const first = client.connect();
     await held(server, 1);
     const second = client.connect();
-    const firstMessages = await first;
+    const firstMessages = await bounded(first, 'the first connect answered by the second');
     assert.equal(firstMessages.length, 1);
     assert.equal(firstMessages[0]?.successful, true);
-    await second;
+    await held(server, 1);
+    await client.disconnect();
+    assert.equal((await bounded(second, 'the second connect'))[0]?.advice?.reconnect, 'none');
   });
 
   it('does not hold a connect that shares its request with other messages', async () => {
     const client = await ready();
-    const res = await client.send([
-      { channel: '/meta/subscribe', clientId: client.clientId, subscription: '/hold/c', id: 's' },
-      { channel: '/meta/connect', clientId: client.clientId, connectionType: 'long-polling', id: 'c' },
-    ]);
+    const res = await bounded(
+      client.send([
+        { channel: '/meta/subscribe', clientId: client.clientId, subscription: '/hold/c', id: 's' },
+        { channel: '/meta/connect', clientId: client.clientId, connectionType: 'long-polling', id: 'c' },
+      ]),
+      'an answer without the hold',
+    );
     assert.deepEqual(
       res.messages.map((m) => [m.channel, m.successful]),
       [
@@ -135,19 +135,42 @@ describe('/meta/connect', () => {
 });
 
 describe('connect hold bounds and close', () => {
-  it('honours a client timeout shorter than the server one, never a longer one', async (t) => {
-    const server = await startServer({ timeout: 60_000 });
+  it('holds an idle connect for the server timeout, then answers it with no messages', async (t) => {
+    const time = fakeTime(t);
+    const server = await startServer({ timeout: 30_000 });
     t.after(() => server.close());
-    const client = new RawClient(server.url);
+    const client = new RawClient(server.url, {}, 'http');
     await client.handshake();
-    const short = await client.connect(30);
-    assert.equal(short[0]?.successful, true);
+    const answer = client.connect();
+    await held(server, 1);
+    time.tick(29_999);
+    assert.equal((await server.bayeux.stats()).held, 1, 'still held 1 ms before the timeout');
+    time.tick(1);
+    const messages = await bounded(answer, 'the answer at the timeout');
+    assert.equal(messages.length, 1);
+    assert.equal(messages[0]?.successful, true);
+    assert.equal((await server.bayeux.stats()).held, 0);
+  });
+
+  it('honours a client timeout shorter than the server one, never a longer one', async (t) => {
+    const time = fakeTime(t);
+    const server = await startServer({ timeout: 30_000 });
+    t.after(() => server.close());
+    const client = new RawClient(server.url, {}, 'http');
+    await client.handshake();
+    const short = client.connect(5000);
+    await held(server, 1);
+    time.tick(4999);
+    assert.equal((await server.bayeux.stats()).held, 1, 'a 5 s client timeout holds 5 s');
+    time.tick(1);
+    assert.equal((await bounded(short, 'the short connect'))[0]?.successful, true);
     const long = client.connect(10 ** 9);
     await held(server, 1);
     await server.bayeux.publish('/nothing', 1);
-    assert.equal((await server.bayeux.stats()).held, 1);
-    await client.disconnect();
-    await long;
+    time.tick(29_999);
+    assert.equal((await server.bayeux.stats()).held, 1, 'held up to the server timeout');
+    time.tick(1);
+    assert.equal((await bounded(long, 'the long connect, capped'))[0]?.successful, true);
   });
 
   it('answers every held connect when the server closes', async (t) => {

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
+import { fakeTime } from '../helpers/clock.js';
 import { deliveries, RawClient, rawPost } from '../helpers/raw-client.js';
-import { startServer, type TestServer, until } from '../helpers/server.js';
+import { bounded, startServer, type TestServer, until } from '../helpers/server.js';
 
 const HANDSHAKE = { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] };
 
 describe('long-polling requests', () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer({ timeout: 300 });
+    // Far longer than any test waits, so a connect is answered only by what the test does.
+    server = await startServer({ timeout: 60_000 });
     server.app.use((_req, res) => {
       res.status(404).type('text').send('host 404');
     });
@@ -82,25 +84,39 @@ describe('long-polling requests', () => {
     const first = client.connect();
     await until(async () => (await server.bayeux.stats()).held === 1, 'the held connect');
     const second = client.connect();
-    const firstReply = await first;
+    const firstReply = await bounded(first, 'the first connect answered by the second');
     assert.equal(firstReply.at(-1)?.successful, true);
     await server.bayeux.publish('/lp/held', 'ping');
-    const secondReply = await second;
+    const secondReply = await bounded(second, 'the delivery');
     assert.deepEqual(
       deliveries(secondReply).map((m) => m.data),
       ['ping'],
     );
   });
+});
 
-  it('honours a client advice.timeout below the server timeout, and caps one above it', async () => {
-    const client = new RawClient(server.url);
+describe('long-polling hold times', () => {
+  it('holds a connect for a client advice.timeout below the server timeout, and caps one above it', async (t) => {
+    const time = fakeTime(t);
+    const server = await startServer({ timeout: 20_000 });
+    t.after(() => server.close());
+    const held = async () => (await server.bayeux.stats()).held;
+    const client = new RawClient(server.url, {}, 'http');
     await client.handshake();
-    const short = await client.connect(0);
-    assert.equal(short.at(-1)?.advice?.timeout, 300);
-    const started = (await server.bayeux.stats()).held;
-    assert.equal(started, 0);
-    const capped = await client.connect(60_000);
-    assert.equal(capped.at(-1)?.successful, true);
+    const first = await client.connect(0);
+    assert.equal(first.at(-1)?.advice?.timeout, 20_000);
+    const short = client.connect(3000);
+    await until(async () => (await held()) === 1, 'the short connect held');
+    time.tick(2999);
+    assert.equal(await held(), 1, 'held until the client timeout');
+    time.tick(1);
+    assert.equal((await bounded(short, 'the short connect')).at(-1)?.successful, true);
+    const capped = client.connect(60_000);
+    await until(async () => (await held()) === 1, 'the long connect held');
+    time.tick(19_999);
+    assert.equal(await held(), 1, 'held until the server timeout');
+    time.tick(1);
+    assert.equal((await bounded(capped, 'the capped connect')).at(-1)?.successful, true);
   });
 });
 

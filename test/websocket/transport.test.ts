@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import express from 'express';
 import { WebSocketServer } from 'ws';
 import { type BayeuxOptions, bayeux } from '../../lib/index.js';
+import { fakeTime } from '../helpers/clock.js';
 import { RawClient, rawPost } from '../helpers/raw-client.js';
 import { startServer, type TestServer, until, withServer } from '../helpers/server.js';
 import { WsClient } from '../helpers/ws-client.js';
@@ -219,28 +220,44 @@ describe('the WebSocket transport', () => {
     });
   });
 
-  it('terminates a socket that stops answering pings', async () => {
-    await withWsServer({ websocket: { pingInterval: 50 } }, async (server) => {
-      const ws = await WsClient.open(server.url, { autoPong: false });
-      await ws.handshake();
-      await ws.waitFor(() => ws.closed !== undefined, 'the termination', 10_000);
-      assert.equal(ws.closed?.code, 1006);
-      await until(async () => (await server.bayeux.stats()).sockets === 0, 'the socket released');
+  it('terminates a socket that misses the pong of one ping by the next ping', async (t) => {
+    const time = fakeTime(t);
+    const server = await startServer({ websocket: { pingInterval: 1000 } }, { websocket: true });
+    t.after(() => server.close());
+    const ws = await WsClient.open(server.url, { autoPong: false });
+    let pings = 0;
+    ws.socket.on('ping', () => {
+      pings += 1;
     });
+    await ws.handshake();
+    time.tick(1000);
+    await until(() => pings === 1, 'the first ping');
+    const open = ws.closed === undefined;
+    assert.ok(open, 'a socket is not cut at its first ping');
+    time.tick(1000);
+    await ws.waitFor(() => ws.closed !== undefined, 'the termination');
+    assert.equal(ws.closed?.code, 1006);
+    await until(async () => (await server.bayeux.stats()).sockets === 0, 'the socket released');
   });
 
-  it('keeps a socket that answers pings open', async () => {
-    await withWsServer({ websocket: { pingInterval: 20 } }, async (server) => {
-      const ws = await WsClient.open(server.url);
-      let pings = 0;
-      ws.socket.on('ping', () => {
-        pings += 1;
-      });
-      await until(() => pings >= 5, 'five pings', 10_000);
-      assert.equal(ws.closed, undefined);
-      await ws.close();
-      void server;
+  it('keeps a socket that answers pings open', async (t) => {
+    const time = fakeTime(t);
+    const server = await startServer({ websocket: { pingInterval: 1000 } }, { websocket: true });
+    t.after(() => server.close());
+    const ws = await WsClient.open(server.url);
+    let pings = 0;
+    ws.socket.on('ping', () => {
+      pings += 1;
     });
+    await ws.handshake();
+    for (let i = 1; i <= 5; i++) {
+      time.tick(1000);
+      await until(() => pings === i, `ping ${i}`);
+      // The pong went out before this publish, on the same socket: once it is answered, the server has seen the pong.
+      assert.equal((await ws.publish('/ws/pong', i)).successful, true);
+    }
+    assert.equal(ws.closed, undefined);
+    await ws.close();
   });
 
   it('counts sockets toward the per-IP cap together with held requests', async () => {
