@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BayeuxClient, BayeuxClientError, type ClientState } from '../../lib/client/index.js';
 import type { Message } from '../../lib/index.js';
-import { startServer, type TestServer, until } from '../helpers/server.js';
+import { callback, startServer, type TestServer, until } from '../helpers/server.js';
 
 for (const transport of ['websocket', 'long-polling'] as const) {
   describe(`the client over ${transport}`, () => {
@@ -142,6 +142,10 @@ for (const transport of ['websocket', 'long-polling'] as const) {
       const got: unknown[] = [];
       await c.subscribe('/c/restore', (m) => got.push(m.data));
       const first = c.clientId as string;
+      const restored = callback<void>(
+        (done) => server.bayeux.on('subscribe', (e) => e.channel === '/c/restore' && e.clientId !== first && done()),
+        'the subscription restored on a new session',
+      );
       const reconnected = new Promise<void>((resolve) => {
         const off = c.on('state', (s) => {
           if (s === 'connected') {
@@ -155,15 +159,10 @@ for (const transport of ['websocket', 'long-polling'] as const) {
       assert.notEqual(c.clientId, first);
       await until(async () => (await server.bayeux.stats()).sessions > 0 && c.clientId !== undefined, 'the new session');
       // The subscription was restored on the new session: a server publish reaches it.
-      await until(
-        async () => {
-          await server.bayeux.publish('/c/restore', 'back');
-          return got.length > 0;
-        },
-        'a delivery on the restored subscription',
-        10_000,
-      );
-      assert.equal(got[0], 'back');
+      await restored;
+      await server.bayeux.publish('/c/restore', 'back');
+      await until(() => got.length > 0, 'a delivery on the restored subscription');
+      assert.deepEqual(got, ['back']);
     });
   });
 }
@@ -217,27 +216,40 @@ describe('the client and its server', () => {
     const port = server.port;
     const c = new BayeuxClient(server.url, { backoff: { initial: 20, max: 160 } });
     const errors: BayeuxClientError[] = [];
-    c.on('error', (e) => errors.push(e));
+    const failedAt: number[] = [];
+    c.on('error', (e) => {
+      errors.push(e);
+      failedAt.push(performance.now());
+    });
     try {
       await c.connect();
       const got: unknown[] = [];
       await c.subscribe('/restart/a', (m) => got.push(m.data));
+      const before = errors.length;
       await server.close();
-      // While the server is down the client retries with a growing delay, not in a loop.
-      await until(() => errors.length >= 5, 'five failed attempts', 10_000);
-      const attemptsAtFive = errors.length;
-      assert.ok(attemptsAtFive < 20, `${attemptsAtFive} attempts`);
+      // While the server is down the client retries with a growing delay, not in a loop:
+      // a loaded machine can only make the gaps longer, never shorter than the backoff.
+      await until(() => errors.length >= before + 6, 'six failed attempts', 10_000);
+      const gaps = failedAt.slice(before, before + 6).map((t, i, all) => (i === 0 ? 0 : t - (all[i - 1] as number)));
+      console.log(`gaps between failed attempts (ms): ${gaps.map((g) => g.toFixed(1)).join(', ')}`);
+      const backoff = [20, 40, 80, 160, 160];
+      gaps.slice(1).forEach((gap, i) => {
+        assert.ok(
+          gap >= (backoff[i] as number) - 1,
+          `attempt ${i + 2} came ${gap.toFixed(1)} ms after the previous one, under the backoff ${backoff[i]} ms`,
+        );
+      });
       assert.equal(c.state, 'reconnecting');
       server = await startServer({}, { websocket: true, port });
-      await until(() => c.state === 'connected', 'the reconnection', 10_000);
-      await until(
-        async () => {
-          await server.bayeux.publish('/restart/a', 'after');
-          return got.length > 0;
-        },
-        'a delivery after the restart',
-        10_000,
+      // Listening before any client I/O can reach the new server: the restored subscription shows as a subscribe event.
+      const restored = callback<void>(
+        (done) => server.bayeux.on('subscribe', (e) => e.channel === '/restart/a' && done()),
+        'the subscription restored on the new server',
       );
+      await until(() => c.state === 'connected', 'the reconnection', 10_000);
+      await restored;
+      await server.bayeux.publish('/restart/a', 'after');
+      await until(() => got.length > 0, 'a delivery after the restart');
       assert.equal(got[0], 'after');
       assert.ok(
         errors.every((e) => e.code === 0 || e.code === 402),

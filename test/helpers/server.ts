@@ -59,16 +59,21 @@ export async function startServer<User = unknown>(options: BayeuxOptions<User> =
   };
 }
 
+// Real timers and clock, taken before any test fakes them (fakeTime): waits and bounds run on real time.
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+const realNow = () => performance.now();
+
 /**
  * Resolves once `check` returns true, testing it every `every` ms (not on
  * every event-loop turn: a busy spin starves the server it waits on under
  * load); rejects after `ms` so a broken test fails instead of hanging.
  */
 export async function until(check: () => boolean | Promise<boolean>, what = 'condition', ms = 10_000, every = 10): Promise<void> {
-  const deadline = Date.now() + ms;
+  const deadline = realNow() + ms;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, every));
+    if (realNow() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => realSetTimeout(resolve, every));
   }
 }
 
@@ -76,9 +81,9 @@ export async function until(check: () => boolean | Promise<boolean>, what = 'con
 export function bounded<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    timer = realSetTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
   });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, expired]).finally(() => realClearTimeout(timer));
 }
 
 /** Calls `run` with a callback and resolves with what it is called with; rejects after `ms`. */
