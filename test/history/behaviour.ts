@@ -28,6 +28,12 @@ export async function collect(client: RawClient, count: number): Promise<Message
   return got;
 }
 
+/** Waits until what this node published was routed back to it (the Redis engine routes through Redis). */
+async function settled(server: TestServer): Promise<void> {
+  const engine = server.bayeux.engine as Engine & { sync?: () => Promise<void> };
+  if (engine.sync !== undefined) await engine.sync();
+}
+
 export function replayBehaviour(name: string, engine: () => Engine): void {
   describe(`replay on subscribe (${name} engine)`, () => {
     let server: TestServer;
@@ -40,6 +46,7 @@ export function replayBehaviour(name: string, engine: () => Engine): void {
         positions.push(positionOf(m));
       });
       for (let n = 1; n <= 7; n++) await server.bayeux.publish(channel, { n });
+      await settled(server);
       stop();
     });
     after(() => server.close());

@@ -26,17 +26,20 @@
 import { randomBytes } from 'node:crypto';
 // Loaded in open(): applications without Redis never load ioredis.
 import type { Redis } from 'ioredis';
+import { isWildcard } from '../../protocol/channel.js';
 import { ChannelIndex } from '../../protocol/channel-index.js';
 import type { Message } from '../../protocol/message.js';
 import { AckState } from '../ack.js';
 import { queueFor } from '../deliver.js';
 import { type Engine, type EngineHealth, type EngineHost, EngineUnavailableError, type Envelope, SessionLimitError } from '../engine.js';
+import { keepsHistory, type ReplayFrom } from '../history/config.js';
 import { type DisconnectReason, Session, type SessionInit } from '../session.js';
 import { checkTopology, createClients, type RedisTopology } from './connection.js';
 import { GuardedEngine } from './guarded.js';
 import { RedisHealth } from './health.js';
+import { RedisHistory } from './history.js';
 import { CLAIM, CREATE, DESTROY } from './scripts.js';
-import { decode, encode, type StreamEvent } from './stream.js';
+import { type BroadcastEvent, decode, encode, type StreamEvent } from './stream.js';
 
 /** Options of `redisEngine()`: where Redis is (`url`, or `sentinels` and `name`), and bounds. */
 export interface RedisEngineOptions extends RedisTopology {
@@ -67,10 +70,12 @@ interface Handover {
   queue: string[];
   unacked: string[];
   batch: number;
+  /** Set when no old owner answered (it died): its queue is lost, history re-sends what it can. */
+  lost?: boolean;
 }
 
-function noHandover(id: string): Handover {
-  return { id, queue: [], unacked: [], batch: 0 };
+function noHandover(id: string, lost = false): Handover {
+  return lost ? { id, queue: [], unacked: [], batch: 0, lost } : { id, queue: [], unacked: [], batch: 0 };
 }
 
 interface Claiming {
@@ -98,6 +103,11 @@ class RedisEngineImpl implements RedisEngine {
   private readonly timeout: number;
   private ticking = false;
   private readonly deliverTo = (session: Session, json: string): void => this.deliver(session, json);
+  /** Channel history (Streams), when the server keeps some. */
+  private history: RedisHistory | undefined;
+  private readonly deliverLive = (session: Session, event: BroadcastEvent): void => {
+    if (!this.history?.keep(session.id, event.channel, event.json)) this.deliver(session, event.json);
+  };
 
   constructor(
     private readonly options: RedisEngineOptions,
@@ -117,6 +127,17 @@ class RedisEngineImpl implements RedisEngine {
   async open(host: EngineHost): Promise<void> {
     if (this.host !== undefined) throw new Error('redisEngine: an engine serves one server; create one per bayeux()');
     this.host = host;
+    if (host.history !== undefined) {
+      this.history = new RedisHistory(host.history, {
+        logger: host.logger,
+        redis: () => this.redis(),
+        key: (...parts) => this.key(...parts),
+        deliver: (session, json) => this.deliver(session, json),
+        owned: (id) => this.owned.get(id),
+        change: (session, channels, type) => this.changeSubscriptions(session, channels, type),
+        attach: (session, channel) => this.applySubscriptions(session, [channel], 's'),
+      });
+    }
     const health = this.state;
     health.attach(host.logger);
     const { cmd, sub } = await createClients(this.options, this.timeout);
@@ -237,6 +258,8 @@ class RedisEngineImpl implements RedisEngine {
       },
       Date.now(),
     );
+    // When it was last seen, in case its node died: history re-sends what came after.
+    const seen = this.history === undefined ? null : await redis.zscore(this.key('sessions'), session.id);
     // Seen now: the sweeper must not expire a session while it moves (the old owner may be dead).
     await redis.zadd(this.key('sessions'), 'XX', Date.now(), session.id);
     const channels = await redis.smembers(this.key('subs', session.id));
@@ -246,7 +269,15 @@ class RedisEngineImpl implements RedisEngine {
       return local;
     }
     const oldAlive = previous !== this.nodeId && (await redis.exists(this.key('node', previous))) === 1;
-    const handed = oldAlive ? this.awaitHandover(session.id) : Promise.resolve(noHandover(session.id));
+    const handed = oldAlive ? this.awaitHandover(session.id) : Promise.resolve(noHandover(session.id, previous !== this.nodeId));
+    const history = this.history;
+    const config = this.host?.history;
+    const resume =
+      history !== undefined && seen !== null && previous !== this.nodeId
+        ? channels.filter((c) => !isWildcard(c) && keepsHistory(config, c))
+        : [];
+    // Held from before the move, so live messages come after the handed-over or re-sent ones.
+    if (resume.length > 0) history?.hold(session.id, resume);
     const activated = new Promise<void>((resolve) => {
       this.claiming.set(session.id, { session: local, channels: new Set(channels), activated: resolve });
     });
@@ -258,10 +289,13 @@ class RedisEngineImpl implements RedisEngine {
       if (!(await Promise.race([activated.then(() => true), delay(this.timeout).then(() => false)]))) {
         throw new EngineUnavailableError('redisEngine: the stream did not echo a session move in time');
       }
+    } catch (err) {
+      for (const channel of resume) history?.abort(local, channel, false);
+      throw err;
     } finally {
       this.claiming.delete(session.id);
     }
-    const { queue, unacked, batch } = await handed.finally(() => {
+    const { queue, unacked, batch, lost } = await handed.finally(() => {
       local.connections--;
       local.lastSeen = Date.now();
     });
@@ -270,6 +304,12 @@ class RedisEngineImpl implements RedisEngine {
     if (queue.length > 0) {
       local.queue = [...queue, ...local.queue];
       this.attached().wake(local);
+    }
+    if (resume.length > 0 && history !== undefined) {
+      // The dead node refreshed "last seen" every tick; re-send from two ticks and a second of clock skew before it.
+      const tick = Math.min(1000, Math.max(10, Math.floor(this.attached().limits.maxInterval / 4)));
+      if (lost === true) await history.resume(local, resume, Number(seen) - 2 * tick - 1000);
+      else for (const channel of resume) history.abort(local, channel, true);
     }
     return local;
   }
@@ -302,7 +342,10 @@ class RedisEngineImpl implements RedisEngine {
     return true;
   }
 
-  async subscribe(session: Session, channels: readonly string[]): Promise<string[]> {
+  async subscribe(session: Session, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
+    if (replay !== undefined && replay.size > 0 && this.history !== undefined && session.alive) {
+      return this.history.subscribe(session, channels, replay);
+    }
     return this.changeSubscriptions(session, channels, 's');
   }
 
@@ -329,6 +372,10 @@ class RedisEngineImpl implements RedisEngine {
 
   async publish(envelope: Envelope): Promise<void> {
     const publisher = typeof envelope.message.clientId === 'string' ? envelope.message.clientId : '';
+    if (envelope.template !== undefined && this.history !== undefined) {
+      const head = encode({ type: 'b', channel: envelope.channel, publisher, json: '' });
+      return this.history.publish(envelope, this.key('stream'), head);
+    }
     await this.redis().publish(this.key('stream'), encode({ type: 'b', channel: envelope.channel, publisher, json: envelope.json }));
   }
 
@@ -388,7 +435,8 @@ class RedisEngineImpl implements RedisEngine {
     const host = this.attached();
     switch (event.type) {
       case 'b': {
-        this.index.match(event.channel, this.deliverTo, event.json);
+        if (this.history?.holding) this.index.match(event.channel, this.deliverLive, event);
+        else this.index.match(event.channel, this.deliverTo, event.json);
         host.local(envelopeOf(event.channel, event.json, event.publisher));
         return;
       }
@@ -443,6 +491,11 @@ class RedisEngineImpl implements RedisEngine {
         }
         return;
       }
+      case 'r': {
+        this.claiming.get(event.id)?.channels.add(event.channel);
+        if (this.history !== undefined) this.track(this.history.replayed(event));
+        return;
+      }
       case 'x':
         if (event.node === this.nodeId) {
           this.syncs.get(event.token)?.();
@@ -483,7 +536,7 @@ class RedisEngineImpl implements RedisEngine {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.handovers.delete(id);
-        resolve(noHandover(id));
+        resolve(noHandover(id, true));
       }, timeout);
       this.handovers.set(id, (handover) => {
         clearTimeout(timer);

@@ -44,7 +44,16 @@ export interface SyncEvent {
   token: string;
 }
 
-export type StreamEvent = BroadcastEvent | PushEvent | SubscriptionEvent | HandoverEvent | EndEvent | SyncEvent;
+/** Subscribe a session to a history channel from a position: done by its owner, which replays then goes live. */
+export interface ReplayEvent {
+  type: 'r';
+  id: string;
+  channel: string;
+  /** The `ReplayFrom`, as JSON. */
+  from: string;
+}
+
+export type StreamEvent = BroadcastEvent | PushEvent | SubscriptionEvent | HandoverEvent | EndEvent | SyncEvent | ReplayEvent;
 
 export function encode(event: StreamEvent): string {
   switch (event.type) {
@@ -61,6 +70,8 @@ export function encode(event: StreamEvent): string {
       return `d${event.id}\n${event.reason}`;
     case 'x':
       return `x${event.node}\n${event.token}`;
+    case 'r':
+      return `r${event.id}\n${event.channel}\n${event.from}`;
   }
 }
 
@@ -91,6 +102,11 @@ export function decode(payload: string): StreamEvent | undefined {
       return { type, id: head, reason: rest };
     case 'x':
       return { type, node: head, token: rest };
+    case 'r': {
+      const second = rest.indexOf('\n');
+      if (second === -1) return undefined;
+      return { type, id: head, channel: rest.slice(0, second), from: rest.slice(second + 1) };
+    }
     default:
       return undefined;
   }
