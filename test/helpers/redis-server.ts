@@ -5,7 +5,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** Undefined when `binary` runs; otherwise why the test skips (an Error when CI requires Redis). */
@@ -86,4 +89,50 @@ export async function startRedis(port?: number, extra: string[] = []): Promise<O
       child = await spawnReady('redis-server', redisArgs(p, extra), /Ready to accept connections/);
     },
   };
+}
+
+export interface OwnSentinels {
+  /** Sentinel addresses, for `redisEngine({ sentinels })`. */
+  addresses: { host: string; port: number }[];
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts `count` Sentinels (as `redis-server <conf> --sentinel`, so only
+ * redis-server is needed) watching the primary `name` on `primaryPort`, with
+ * short failure detection (1 s) so a failover takes seconds, not a minute.
+ */
+export async function startSentinels(name: string, primaryPort: number, count = 3): Promise<OwnSentinels> {
+  const dir = await mkdtemp(join(tmpdir(), 'bayeux-sentinel-'));
+  const children: ChildProcess[] = [];
+  const addresses: { host: string; port: number }[] = [];
+  const kill = async (): Promise<void> => {
+    await Promise.all(children.map((c) => stopProcess(c)));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < count; i++) {
+      const port = await freePort();
+      const conf = join(dir, `sentinel-${port}.conf`);
+      await writeFile(
+        conf,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${dir}`,
+          `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 2`,
+          `sentinel down-after-milliseconds ${name} 1000`,
+          `sentinel failover-timeout ${name} 5000`,
+          `sentinel parallel-syncs ${name} 1`,
+          '',
+        ].join('\n'),
+      );
+      children.push(await spawnReady('redis-server', [conf, '--sentinel'], /\+monitor master/));
+      addresses.push({ host: '127.0.0.1', port });
+    }
+  } catch (err) {
+    await kill();
+    throw err;
+  }
+  return { addresses, kill };
 }

@@ -1,0 +1,93 @@
+/**
+ * The Redis engine through Sentinel: a primary, a replica and three
+ * Sentinels of the test's own; the primary is killed under publish load and
+ * delivery resumes on the promoted replica. The loss window is measured.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { redisEngine } from '../../lib/index.js';
+import { PublishLoad, report, Subscriber } from '../helpers/load.js';
+import { binaryMissing, startRedis, startSentinels } from '../helpers/redis-server.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+const missing = binaryMissing('redis-server');
+
+/** Polls `check` every 100 ms until true; throws after `ms`. */
+async function eventually(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('the Redis engine with Sentinel', { skip: missing }, () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  after(async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => undefined);
+  });
+
+  it('validates the Sentinel options', () => {
+    assert.throws(() => redisEngine({ sentinels: [] }), /"sentinels" must be a non-empty array/);
+    assert.throws(() => redisEngine({ sentinels: [{ host: '127.0.0.1', port: 26379 }] }), /option "name"/);
+    assert.throws(() => redisEngine({ name: 'mymaster' }), /only applies with "sentinels"/);
+  });
+
+  it('delivers again after the primary is killed under publish load', async (t) => {
+    const primary = await startRedis();
+    cleanup.push(() => primary.kill());
+    const replica = await startRedis(undefined, ['--replicaof', '127.0.0.1', String(primary.port)]);
+    cleanup.push(() => replica.kill());
+    const admin = new Redis(replica.url);
+    cleanup.push(async () => admin.disconnect());
+    await eventually(async () => /master_link_status:up/.test(await admin.info('replication')), 'the replica to sync');
+    const sentinels = await startSentinels('bayeux', primary.port);
+    cleanup.push(() => sentinels.kill());
+    // A failover needs the Sentinels to know the replica and each other (they meet through the primary).
+    for (const address of sentinels.addresses) {
+      const sentinel = new Redis(address.port, address.host);
+      cleanup.push(async () => sentinel.disconnect());
+      await eventually(async () => {
+        const peers = (await sentinel.call('SENTINEL', 'SENTINELS', 'bayeux')) as unknown[];
+        const replicas = (await sentinel.call('SENTINEL', 'REPLICAS', 'bayeux')) as unknown[];
+        return peers.length === 2 && replicas.length === 1;
+      }, 'the Sentinels to meet');
+    }
+    const options = { sentinels: sentinels.addresses, name: 'bayeux', namespace: 'failover', commandTimeout: 1000 };
+    const nodes: TestServer[] = [];
+    for (let i = 0; i < 2; i++) {
+      const node = await startServer({ timeout: 2000, engine: redisEngine(options) });
+      cleanup.push(() => node.close());
+      nodes.push(node);
+    }
+    const [a, b] = nodes as [TestServer, TestServer];
+    const subscriber = new Subscriber(b.url, '/failover/a');
+    await subscriber.start();
+    cleanup.push(() => subscriber.stop());
+    const load = new PublishLoad(a.url, '/failover/a', 20);
+    load.start();
+    await subscriber.count(20);
+    const killedAt = Date.now();
+    await primary.kill();
+    // Delivery resumes: a message published after the kill arrives.
+    await eventually(
+      async () => [...subscriber.received.keys()].some((seq) => (load.accepted.get(seq) ?? 0) > killedAt),
+      'a delivery after the failover',
+      60_000,
+    );
+    await load.stop();
+    await subscriber.end();
+    const result = report(load, subscriber, killedAt);
+    t.diagnostic(`sentinel failover: ${JSON.stringify(result)}, subscriber handshakes ${subscriber.handshakes}`);
+    const sentinel = new Redis(sentinels.addresses[0]?.port ?? 0, '127.0.0.1');
+    cleanup.push(async () => sentinel.disconnect());
+    const [, port] = (await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'bayeux')) as [string, string];
+    assert.equal(Number(port), replica.port, 'the replica was promoted');
+    assert.ok(result.delivered > 20, JSON.stringify(result));
+    // Only publishes in flight at the kill can be lost: a handful at 50 msg/s.
+    assert.ok(result.lost <= 10, JSON.stringify(result));
+    assert.ok(result.recoveryMs < 60_000, JSON.stringify(result));
+    assert.ok(a.bayeux.health().ok && b.bayeux.health().ok);
+  });
+});
