@@ -73,6 +73,8 @@ export function createChatApp(options = {}) {
   /** @type {import('express-bayeux').BayeuxServer<User>} */
   const server = bayeux({
     ...(options.engine === undefined ? {} : { engine: options.engine }),
+    // The room keeps its last 200 messages for an hour: a page that was away resumes where it was.
+    history: { channels: [CHAT], size: 200, ttl: 60 * 60 * 1000 },
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     messageACL(client, message, ctx) {
       switch (message.channel) {

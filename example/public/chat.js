@@ -9,18 +9,42 @@ const STATES = {
   reconnecting: 'Reconnecting…',
 };
 let client;
+/** While the page is away (reconnecting): messages published then are marked as missed when they arrive. */
+let awaySince;
+let backAt;
+let missedShown = false;
 
 function showState() {
   const state = client?.state ?? 'disconnected';
+  if (state === 'reconnecting' && awaySince === undefined) {
+    awaySince = Date.now();
+    backAt = undefined;
+    missedShown = false;
+  }
+  if (state === 'connected' && awaySince !== undefined && backAt === undefined) backAt = Date.now();
   const el = $('state');
   el.dataset.state = state;
   el.dataset.transport = client?.transport ?? '';
   el.textContent = state === 'connected' ? `Connected via ${client.transport}` : STATES[state];
 }
 
+function notice(text, className) {
+  const li = document.createElement('li');
+  li.className = className;
+  li.textContent = text;
+  $('messages').append(li);
+}
+
 function addMessage({ user, text, time }) {
+  // Replayed from the room's history after the page came back (express-bayeux/client resumes by itself).
+  const missed = awaySince !== undefined && time >= awaySince && (backAt === undefined || time < backAt);
+  if (missed && !missedShown) {
+    notice('While you were away', 'away');
+    missedShown = true;
+  }
   const li = document.createElement('li');
   if (user === 'Autobot') li.className = 'bot';
+  if (missed) li.classList.add('missed');
   const meta = document.createElement('span');
   meta.className = 'meta';
   meta.textContent = new Date(time ?? Date.now()).toLocaleTimeString();
@@ -46,6 +70,8 @@ async function enter(name, loggedIn) {
   client = new BayeuxClient(new URL('/cometd', location.href).href, { ext: { name } });
   client.on('state', showState);
   client.on('transport', showState);
+  // The room's history no longer holds what the page missed: say so rather than pretend.
+  client.on('gap', () => notice('Some messages were missed while you were away (reload to see the room as it is)', 'gap'));
   await client.connect();
   await client.subscribe('/chat/demo', (m) => addMessage(m.data));
   await client.subscribe('/chat/presence', (m) => showPresence(m.data.online));

@@ -9,6 +9,7 @@ import { Backoff } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { BayeuxClientError } from './errors.js';
 import { LongPollingTransport } from './long-polling.js';
+import { type GapEvent, gapOf, Positions, type ReplayStart } from './positions.js';
 import { type MessageHandler, Subscriptions } from './subscriptions.js';
 import {
   type ClientTransport,
@@ -57,6 +58,14 @@ export interface ClientEvents extends Record<string, unknown[]> {
   transport: [ClientTransportName];
   error: [BayeuxClientError];
   message: [Message];
+  /** A history position could not be resumed from: messages were lost; reload what the channel carries. */
+  gap: [GapEvent];
+}
+
+/** Options of `client.subscribe()`. */
+export interface SubscribeOptions {
+  /** Where to start on a history channel: -1 new messages only, -2 everything kept, or after a position. */
+  replay?: ReplayStart;
 }
 
 /** A subscription; `cancel()` removes its handler (and unsubscribes when it was the channel's last). */
@@ -101,6 +110,9 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   private ackId = -1;
   private readonly seen: string[] = [];
   private readonly cookies = new CookieJar();
+  /** Last position per history channel, to resume from after a new handshake and to drop re-sends. */
+  private readonly positions = new Positions();
+  private replayOffered = false;
 
   constructor(url: string, options: BayeuxClientOptions = {}) {
     super();
@@ -135,11 +147,13 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   }
 
   /** Subscribes a handler to a channel or pattern; resolves when the server confirms. */
-  async subscribe(channel: string, handler: MessageHandler): Promise<Subscription> {
+  async subscribe(channel: string, handler: MessageHandler, options: SubscribeOptions = {}): Promise<Subscription> {
     if (!isValidChannel(channel)) throw new BayeuxClientError(`invalid channel ${JSON.stringify(channel)}`, 405, { channel });
     if (this.subscriptions.add(channel, handler)) {
+      const message: Message = { channel: '/meta/subscribe', subscription: channel };
+      if (options.replay !== undefined) message.ext = { replay: { [channel]: options.replay } };
       try {
-        await this.request({ channel: '/meta/subscribe', subscription: channel });
+        await this.request(message);
       } catch (err) {
         this.subscriptions.remove(channel, handler);
         throw err;
@@ -148,8 +162,9 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     return {
       channel,
       cancel: async () => {
-        if (this.subscriptions.remove(channel, handler) && this.clientId !== undefined) {
-          await this.request({ channel: '/meta/unsubscribe', subscription: channel });
+        if (this.subscriptions.remove(channel, handler)) {
+          this.positions.forget(channel);
+          if (this.clientId !== undefined) await this.request({ channel: '/meta/unsubscribe', subscription: channel });
         }
       },
     };
@@ -312,6 +327,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     }
     this.clientId = reply.clientId;
     this.ackEnabled = this.options.ack && reply.ext?.ack === true;
+    this.replayOffered = reply.ext?.replay === true;
     this.ackId = -1;
     const offered = reply.supportedConnectionTypes ?? ['long-polling'];
     const usable = this.options.transports.filter((t) => offered.includes(t));
@@ -334,11 +350,19 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     // Restore every subscription, then send what waited for the session, then connect.
     const patterns = this.subscriptions.patterns();
     if (patterns.length > 0) {
-      const restore = patterns.map((subscription) => ({ channel: '/meta/subscribe', subscription, id: String(++this.nextId) }));
+      const restore = patterns.map((subscription) => this.resubscription(subscription));
       this.outbox.unshift(...restore);
     }
     void this.flush();
     this.sendConnect(0);
+  }
+
+  /** A subscribe restoring `pattern` on a new session, from the last position delivered when history is offered. */
+  private resubscription(pattern: string): Message {
+    const message: Message = { channel: '/meta/subscribe', subscription: pattern, id: String(++this.nextId) };
+    const position = this.replayOffered ? this.positions.of(pattern) : undefined;
+    if (position !== undefined) message.ext = { replay: { [pattern]: position } };
+    return message;
   }
 
   private sendConnect(timeout?: number): void {
@@ -429,6 +453,17 @@ export class BayeuxClient extends Emitter<ClientEvents> {
       // The server forgot the session: start over (the request itself fails).
       this.takeAdvice(reply.advice ?? { reconnect: 'handshake' });
     }
+    if (reply.channel === '/meta/subscribe' && reply.successful === true) this.positions.started(reply);
+    const gap = reply.channel === '/meta/subscribe' && reply.successful === false ? gapOf(reply) : undefined;
+    if (gap !== undefined) {
+      this.positions.forget(gap.channel);
+      this.emit('gap', gap);
+      // A restored subscription goes on live; one the application asked for fails and is its to retry.
+      if (pending === undefined && this.subscriptions.patterns().includes(gap.channel)) {
+        this.outbox.push({ channel: '/meta/subscribe', subscription: gap.channel, id: String(++this.nextId) });
+        this.scheduleFlush();
+      }
+    }
     if (pending === undefined || id === undefined) return;
     this.pending.delete(id);
     if (reply.successful === true) pending.resolve(reply);
@@ -436,6 +471,8 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   }
 
   private deliver(message: Message): void {
+    // History channels: a position at or before the last one delivered is a re-send (after a node death).
+    if (!this.positions.record(message)) return;
     if (this.ackEnabled && message.id !== undefined) {
       // Re-deliveries after a lost reply carry the same id: the application sees each once.
       const key = `${message.channel}\n${String(message.id)}`;

@@ -10,9 +10,11 @@ export {
   type ClientEvents,
   type ClientExtension,
   type ClientState,
+  type SubscribeOptions,
   type Subscription,
 } from './client.js';
 export { BayeuxClientError } from './errors.js';
+export type { GapEvent, ReplayPosition, ReplayStart } from './positions.js';
 export type { MessageHandler } from './subscriptions.js';
 export type { ClientTransportName } from './transport.js';
 export type { WebSocketConstructor, WebSocketLike } from './websocket.js';

@@ -127,6 +127,30 @@ export function replayBehaviour(name: string, engine: () => Engine): void {
       assert.equal(reply.successful, true, '-1 needs no history');
     });
 
+    it('tells a live subscriber its position, from which a later session resumes, even before any message', async () => {
+      const fresh = `/history/${Math.random().toString(36).slice(2)}`;
+      const first = await subscriber(undefined, fresh);
+      assert.deepEqual((first.reply.ext as { position: unknown }).position, { [fresh]: { offset: 0, epoch: '' } });
+      await server.bayeux.publish(fresh, { n: 1 });
+      await server.bayeux.publish(fresh, { n: 2 });
+      const later = await subscriber({ offset: 0, epoch: '' }, fresh);
+      assert.equal(later.reply.successful, true);
+      assert.deepEqual(
+        (await collect(later.client, 2)).map((m) => m.data),
+        [{ n: 1 }, { n: 2 }],
+      );
+      const live = await subscriber(undefined, channel);
+      const at = (live.reply.ext as { position: Record<string, Position> }).position[channel] as Position;
+      assert.equal(at.epoch, positions[0]?.epoch);
+      assert.ok(at.offset > (positions[positions.length - 1]?.offset as number));
+      await server.bayeux.publish(channel, { n: 10 });
+      const resumed = await subscriber(at);
+      assert.deepEqual(
+        (await collect(resumed.client, 1)).map((m) => m.data),
+        [{ n: 10 }],
+      );
+    });
+
     it('keeps the last value only with size 1', async () => {
       const last = `/last/${Math.random().toString(36).slice(2)}`;
       const small = await startServer({ engine: engine(), history: { channels: ['/last/*'], size: 1 } });

@@ -3,6 +3,7 @@
  * messages, how many and for how long, and how a message shows its position.
  */
 import { matches } from '../../protocol/channel.js';
+import type { Position } from './position.js';
 
 /** The resolved `history` option. */
 export interface HistoryConfig {
@@ -23,8 +24,16 @@ export function keepsHistory(config: HistoryConfig | undefined, channel: string)
   return false;
 }
 
-/** Where a subscriber starts: new messages only, everything kept, or after a position. */
-export type ReplayFrom = { kind: 'new' } | { kind: 'all' } | { kind: 'after'; offset: number; epoch: string | undefined };
+/**
+ * Where a subscriber starts: new messages only, everything kept, or after a
+ * position. For `new`, the engine sets `at` to the position the subscriber
+ * starts after (offset 0 and epoch '' when the channel has had no message),
+ * for the client to resume from later.
+ */
+export type ReplayFrom = { kind: 'new'; at?: Position } | { kind: 'all' } | { kind: 'after'; offset: number; epoch: string | undefined };
+
+/** The position before a channel's first message: resuming from it replays everything, if nothing was evicted yet. */
+export const BEFORE_ANY: Position = { offset: 0, epoch: '' };
 
 /** Why a position cannot be honoured. */
 export type RefusalReason = 'unknown' | 'evicted' | 'epoch';

@@ -3,7 +3,7 @@
  * when the engine is created, so a restart (which loses everything) changes it.
  */
 import { randomBytes } from 'node:crypto';
-import { epochBase, type HistoryConfig, type ReplayFrom, ReplayRefusedError } from './config.js';
+import { BEFORE_ANY, epochBase, type HistoryConfig, type ReplayFrom, ReplayRefusedError } from './config.js';
 import { fill, type Position, type PositionTemplate } from './position.js';
 
 interface Entry {
@@ -15,6 +15,8 @@ interface Entry {
 /** One channel's kept messages, oldest first, in a ring of `size` slots. */
 class ChannelLog {
   top: number;
+  /** The offset of the log's first message ever: what was kept from it on is complete. */
+  readonly first: number;
   private readonly ring: (Entry | undefined)[];
   private start = 0;
   private count = 0;
@@ -24,6 +26,7 @@ class ChannelLog {
     private readonly size: number,
   ) {
     this.top = base;
+    this.first = base + 1;
     this.ring = new Array<Entry | undefined>(size);
   }
 
@@ -68,13 +71,28 @@ export class MemoryHistory {
     return { position, json };
   }
 
+  /** The position of the newest message, or `BEFORE_ANY` for a channel without one. */
+  top(channel: string): Position {
+    const log = this.logs.get(channel);
+    return log === undefined ? { ...BEFORE_ANY } : { offset: log.top, epoch: this.epoch };
+  }
+
   /** The messages to replay from `from`, oldest first; throws `ReplayRefusedError` when the position is gone. */
   read(channel: string, from: ReplayFrom, now: number): string[] {
-    if (from.kind === 'new') return [];
+    if (from.kind === 'new') {
+      from.at = this.top(channel);
+      return [];
+    }
     const log = this.logs.get(channel);
     const since = now - this.config.ttl;
     if (from.kind === 'all') return log === undefined ? [] : log.kept(since).map((e) => e.json);
     const { offset, epoch } = from;
+    if (epoch === BEFORE_ANY.epoch && offset === BEFORE_ANY.offset) {
+      // Subscribed before the channel had a message: everything is missed, if all of it is still kept.
+      const kept = log?.kept(since) ?? [];
+      if (kept.length > 0 && kept[0]?.offset !== log?.first) throw new ReplayRefusedError(channel, offset, 'evicted');
+      return kept.map((e) => e.json);
+    }
     if (epoch !== undefined && epoch !== this.epoch) throw new ReplayRefusedError(channel, offset, 'epoch');
     if (log === undefined) throw new ReplayRefusedError(channel, offset, epoch === undefined ? 'unknown' : 'evicted');
     if (offset > log.top) throw new ReplayRefusedError(channel, offset, 'unknown');

@@ -18,7 +18,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Envelope, Logger } from '../engine.js';
-import { type HistoryConfig, type ReplayFrom, ReplayRefusedError } from '../history/config.js';
+import { BEFORE_ANY, type HistoryConfig, type ReplayFrom, ReplayRefusedError } from '../history/config.js';
+import type { Position } from '../history/position.js';
 import type { Session } from '../session.js';
 import { encode, type ReplayEvent } from './stream.js';
 
@@ -40,7 +41,7 @@ if not epoch then
   epoch = ARGV[2]
   top = tonumber(t[1]) * 1000000 + tonumber(t[2])
   redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[2], 'epoch', epoch)
+  redis.call('HSET', KEYS[2], 'epoch', epoch, 'base', string.format('%.0f', top))
 else
   top = tonumber(redis.call('HGET', KEYS[2], 'top'))
 end
@@ -126,7 +127,17 @@ export class RedisHistory {
     const replayed = [...replay.keys()];
     const mine = this.engine.owned(session.id);
     if (mine === undefined) {
-      for (const [channel, from] of replay) await this.read(channel, from);
+      // The owner goes live later than this node reads: a live start becomes "after the newest now".
+      const forOwner: [string, ReplayFrom][] = [];
+      for (const [channel, from] of replay) {
+        if (from.kind === 'new') {
+          from.at = await this.top(channel);
+          forOwner.push([channel, { kind: 'after', offset: from.at.offset, epoch: from.at.epoch }]);
+        } else {
+          await this.read(channel, from);
+          forOwner.push([channel, from]);
+        }
+      }
       const added = await this.engine.change(
         session,
         channels.filter((c) => !replay.has(c)),
@@ -136,7 +147,7 @@ export class RedisHistory {
       const pipeline = redis.pipeline();
       for (const channel of replayed) pipeline.sadd(this.engine.key('subs', session.id), channel);
       const results = (await pipeline.exec()) ?? [];
-      for (const [channel, from] of replay) {
+      for (const [channel, from] of forOwner) {
         const event: ReplayEvent = { type: 'r', id: session.id, channel, from: JSON.stringify(from) };
         await redis.publish(this.engine.key('stream'), encode(event));
       }
@@ -146,9 +157,14 @@ export class RedisHistory {
     let added: string[] = [];
     try {
       added = await this.engine.change(mine, channels, 's');
-      const reads: Kept[][] = [];
-      for (const [channel, from] of replay) reads.push(await this.read(channel, from));
-      for (let i = 0; i < replayed.length; i++) this.finish(mine, replayed[i] as string, reads[i] as Kept[]);
+      const reads: (Kept[] | Position)[] = [];
+      for (const [channel, from] of replay) reads.push(from.kind === 'new' ? await this.top(channel) : await this.read(channel, from));
+      let i = 0;
+      for (const [channel, from] of replay) {
+        const read = reads[i++] as Kept[] | Position;
+        if (Array.isArray(read)) this.finish(mine, channel, read);
+        else if (from.kind === 'new') from.at = this.goLive(mine, channel, read);
+      }
       return added;
     } catch (err) {
       // Refused: what this request subscribed is undone; a subscription held before stays, with its live messages.
@@ -157,6 +173,24 @@ export class RedisHistory {
       if (fresh.length > 0) await this.engine.change(mine, fresh, 'u');
       throw err;
     }
+  }
+
+  /**
+   * Ends holding for a live start and returns the position it starts after:
+   * the newest read, or just before the first held message when that one was
+   * published before the read (it is delivered, so the position must precede it).
+   */
+  private goLive(session: Session, channel: string, top: Position): Position {
+    const held = this.release(session.id, channel);
+    for (const json of held) this.engine.deliver(session, json);
+    const first = held.length > 0 ? offsetOf(held[0] as string) : Number.POSITIVE_INFINITY;
+    return first <= top.offset ? { offset: first - 1, epoch: top.epoch } : top;
+  }
+
+  /** The newest position of `channel`, or `BEFORE_ANY` when it has had no message (or its history is gone). */
+  async top(channel: string): Promise<Position> {
+    const [epoch, top] = await this.engine.redis().hmget(this.engine.key('history-meta', channel), 'epoch', 'top');
+    return typeof epoch !== 'string' || typeof top !== 'string' ? { ...BEFORE_ANY } : { offset: Number(top), epoch };
   }
 
   /** The owner's part of a subscribe with replay that another node took. */
@@ -188,11 +222,21 @@ export class RedisHistory {
 
   /** What to replay from `from`; throws `ReplayRefusedError` when the position cannot be honoured. */
   async read(channel: string, from: ReplayFrom): Promise<Kept[]> {
-    if (from.kind === 'new') return [];
+    if (from.kind === 'new') {
+      from.at = await this.top(channel);
+      return [];
+    }
     const since = Date.now() - this.config.ttl;
     if (from.kind === 'all') return this.range(channel, '-', since);
     const { offset, epoch } = from;
-    const [current, top] = await this.engine.redis().hmget(this.engine.key('history-meta', channel), 'epoch', 'top');
+    const [current, top, base] = await this.engine.redis().hmget(this.engine.key('history-meta', channel), 'epoch', 'top', 'base');
+    if (epoch === BEFORE_ANY.epoch && offset === BEFORE_ANY.offset) {
+      // Subscribed before the channel had a message: everything is missed, if all of it is still kept.
+      if (current === null || top === null) return [];
+      const kept = await this.range(channel, '-', since);
+      if (Number(top) > Number(base) && kept[0]?.offset !== Number(base) + 1) throw new ReplayRefusedError(channel, offset, 'evicted');
+      return kept;
+    }
     if (current === null || top === null) throw new ReplayRefusedError(channel, offset, epoch === undefined ? 'unknown' : 'epoch');
     if (epoch !== undefined && epoch !== current) throw new ReplayRefusedError(channel, offset, 'epoch');
     if (offset > Number(top)) throw new ReplayRefusedError(channel, offset, 'unknown');

@@ -6,12 +6,27 @@
  * as jsforce's add their one channel's entry to every subscribe.
  */
 import { type HistoryConfig, keepsHistory, type ReplayFrom } from '../../engines/history/config.js';
+import type { Position } from '../../engines/history/position.js';
 import { isWildcard } from '../../protocol/channel.js';
 import { bayeuxError } from '../../protocol/errors.js';
 import type { Message } from '../../protocol/message.js';
 
 /** Where each channel starts, or the Bayeux error that refuses the whole request. */
 export type ReplayRequest = { replay: Map<string, ReplayFrom> | undefined; error?: undefined } | { error: string };
+
+/** The positions live subscriptions start after, for the reply's `ext.position` (undefined when none). */
+export function startPositions(replay: ReadonlyMap<string, ReplayFrom> | undefined): Record<string, Position> | undefined {
+  let positions: Record<string, Position> | undefined;
+  if (replay !== undefined) {
+    for (const [channel, from] of replay) {
+      if (from.kind === 'new' && from.at !== undefined) {
+        positions ??= {};
+        positions[channel] = from.at;
+      }
+    }
+  }
+  return positions;
+}
 
 function isOffset(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
@@ -23,24 +38,30 @@ function startOf(value: unknown): ReplayFrom | undefined {
   if (isOffset(value)) return { kind: 'after', offset: value, epoch: undefined };
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const { offset, epoch } = value as Record<string, unknown>;
-    if (isOffset(offset) && typeof epoch === 'string' && epoch.length > 0) return { kind: 'after', offset, epoch };
+    // Epoch '' with offset 0 is the position before a channel's first message.
+    if (isOffset(offset) && typeof epoch === 'string' && (epoch.length > 0 || offset === 0)) return { kind: 'after', offset, epoch };
   }
   return undefined;
 }
 
 export function replayRequest(message: Message, channels: readonly string[], history: HistoryConfig | undefined): ReplayRequest {
-  const asked = message.ext?.replay;
-  if (asked === undefined) return { replay: undefined };
+  const asked = message.ext?.replay ?? {};
   if (typeof asked !== 'object' || asked === null || Array.isArray(asked)) return { error: bayeuxError('invalidParameter', 'ext.replay') };
   const map = asked as Record<string, unknown>;
   let replay: Map<string, ReplayFrom> | undefined;
   for (const channel of channels) {
-    if (!Object.hasOwn(map, channel)) continue;
-    const from = startOf(map[channel]);
-    if (from === undefined)
+    const kept = !isWildcard(channel) && keepsHistory(history, channel);
+    const named = Object.hasOwn(map, channel);
+    // Concrete history channels always get an entry: a live start still learns its position.
+    const from = named ? startOf(map[channel]) : kept ? { kind: 'new' as const } : undefined;
+    if (from === undefined) {
+      if (!named) continue;
       return { error: bayeuxError('invalidParameter', channel, 'ext.replay must be -1, -2, an offset or { offset, epoch }') };
-    if (from.kind === 'new') continue;
-    if (isWildcard(channel) || !keepsHistory(history, channel)) return { error: bayeuxError('noHistory', channel) };
+    }
+    if (!kept) {
+      if (from.kind === 'new') continue;
+      return { error: bayeuxError('noHistory', channel) };
+    }
     replay ??= new Map();
     replay.set(channel, from);
   }

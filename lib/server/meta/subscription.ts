@@ -13,7 +13,7 @@ import { bayeuxError } from '../../protocol/errors.js';
 import { type Message, replyTo, subscriptionsOf } from '../../protocol/message.js';
 import type { ServerCore } from '../core.js';
 import { authorize } from '../extensions.js';
-import { replayRequest } from './replay.js';
+import { replayRequest, startPositions } from './replay.js';
 
 /** Why a subscription channel cannot be subscribed to, or undefined. */
 function refuseChannel(channel: string): string | undefined {
@@ -70,6 +70,9 @@ export async function subscribe<User>(
     return reply;
   }
   reply.successful = true;
+  // Where each live start is, so a client can later resume from there (history channels only).
+  const positions = startPositions(request.replay);
+  if (positions !== undefined) reply.ext = { ...reply.ext, position: positions };
   for (const channel of added) core.emit('subscribe', { clientId: session.id, channel, user: ctx.user });
   return reply;
 }
