@@ -12,7 +12,9 @@ import type { ConnectionStats } from './server/connections.js';
 import { ServerCore } from './server/core.js';
 import type { BayeuxEvents } from './server/events.js';
 import { checkLocalChannel, type LocalHandler, type PublishOptions, publishLocal, pushLocal } from './server/local.js';
-import { createHttpHandler, type RequestHandler } from './transports/http.js';
+import { createHttpEndpoint, type RequestHandler } from './transports/http.js';
+import { PollLane } from './transports/lane.js';
+import { type ExpressLike, isExpressApp, MountPoint } from './transports/mount.js';
 import type { UpgradeMiddleware } from './transports/upgrade.js';
 import { type AttachOptions, WebSocketTransport } from './transports/websocket.js';
 
@@ -74,10 +76,27 @@ export interface BayeuxServer<User = unknown> extends EventEmitter<BayeuxEvents<
 
 const CORE = Symbol('express-bayeux.core');
 const SOCKETS = Symbol('express-bayeux.websocket');
+const LANE = Symbol('express-bayeux.lane');
 
 interface Internals {
   [CORE]: ServerCore<unknown>;
   [SOCKETS]: WebSocketTransport<unknown>;
+  [LANE]: PollLane<unknown>;
+}
+
+function checkAttachOptions(options: unknown): AttachOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw new TypeError('server.attach(): options must be an object');
+  const o = options as AttachOptions;
+  for (const name of Object.keys(o)) {
+    if (!['path', 'app', 'lane'].includes(name)) throw new TypeError(`server.attach(): unknown option "${name}"`);
+  }
+  if (o.path !== undefined && (typeof o.path !== 'string' || !o.path.startsWith('/'))) {
+    throw new TypeError('server.attach(): path must start with "/"');
+  }
+  if (o.lane !== undefined && typeof o.lane !== 'boolean') throw new TypeError('server.attach(): lane must be a boolean');
+  if (o.app !== undefined && !isExpressApp(o.app)) throw new TypeError('server.attach(): app must be an Express application');
+  return o;
 }
 
 /** Methods of every server object; `this` is the server function. */
@@ -120,7 +139,17 @@ const api = {
     return { ok: status === 'up' && core.opened, status, engine };
   },
   attach(this: Internals, httpServer: HttpServer | HttpsServer, options?: AttachOptions): void {
-    this[SOCKETS].attach(httpServer, options);
+    const o = checkAttachOptions(options);
+    const app: ExpressLike | undefined = o.app ?? (httpServer.listeners('request') as unknown[]).find(isExpressApp);
+    const mount = new MountPoint(app, this);
+    const given = this[CORE].options.websocket;
+    const path = o.path ?? (given.pathSet ? given.path : undefined);
+    this[SOCKETS].attach(httpServer, {
+      path: path !== undefined && path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path,
+      app,
+      mount,
+    });
+    if (o.lane !== false && app !== undefined) this[LANE].install(httpServer, app, mount);
   },
   useOnUpgrade(this: Internals, ...middleware: UpgradeMiddleware[]): void {
     this[SOCKETS].use(...middleware);
@@ -161,9 +190,15 @@ export function bayeux<User = unknown>(options?: BayeuxOptions<User>): BayeuxSer
   });
   const core = new ServerCore<User>(resolved, server as unknown as EventEmitter);
   const sockets = new WebSocketTransport<User>(core);
-  core.onClose(() => sockets.close());
+  const endpoint = createHttpEndpoint(core);
+  const lane = new PollLane<User>(core, endpoint);
+  core.onClose(async () => {
+    lane.uninstall();
+    await sockets.close();
+  });
   Object.defineProperty(server, CORE, { value: core });
   Object.defineProperty(server, SOCKETS, { value: sockets });
-  handle = createHttpHandler(core);
+  Object.defineProperty(server, LANE, { value: lane });
+  handle = endpoint.handle;
   return server as unknown as BayeuxServer<User>;
 }

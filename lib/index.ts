@@ -58,5 +58,6 @@ export type {
 } from './server/events.js';
 export type { LocalHandler, PublishOptions } from './server/local.js';
 export type { RequestHandler } from './transports/http.js';
-export type { ExpressLike, UpgradeMiddleware } from './transports/upgrade.js';
+export type { ExpressLike } from './transports/mount.js';
+export type { UpgradeMiddleware } from './transports/upgrade.js';
 export type { AttachOptions } from './transports/websocket.js';

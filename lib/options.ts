@@ -104,7 +104,11 @@ export type UpgradeVerdict = boolean | Record<string, unknown> | undefined;
 
 /** The WebSocket transport (`server.attach(httpServer)`). */
 export interface WebSocketOptions {
-  /** Path of the upgrade requests to take; default `/cometd`. Other paths are left to other handlers. */
+  /**
+   * Path of the upgrade requests to take. Default: the path the Express app
+   * mounts the server on (`app.use('/live', server)`), else `/cometd`.
+   * Other paths are left to other handlers.
+   */
   path?: string;
   /** Largest incoming frame in bytes (larger: close 1009). Default: `maxBodySize`. */
   maxPayload?: number;
@@ -185,6 +189,8 @@ export interface BayeuxOptions<User = unknown> {
 /** WebSocket options after defaults and checks. */
 export interface ResolvedWebSocketOptions {
   path: string;
+  /** True when `websocket.path` was given: it then overrides the path the app mounts the server on. */
+  pathSet: boolean;
   maxPayload: number;
   pingInterval: number;
   maxBufferedBytes: number;
@@ -412,6 +418,7 @@ function resolveWebSocket(value: unknown, maxBodySize: number): ResolvedWebSocke
   const sub = (name: string, fallback: number, min: number) => integer(o, name, fallback, min, 'websocket.');
   return {
     path: path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path,
+    pathSet: o.path !== undefined,
     maxPayload: sub('maxPayload', maxBodySize, 64),
     pingInterval: sub('pingInterval', WEBSOCKET_DEFAULTS.pingInterval, 0),
     maxBufferedBytes: sub('maxBufferedBytes', WEBSOCKET_DEFAULTS.maxBufferedBytes, 1024),

@@ -21,6 +21,8 @@ export interface SessionInit<User = unknown> {
   data: Record<string, unknown>;
   /** The client asked for acknowledged delivery (ack extension) and the server allows it. */
   ack?: boolean;
+  /** Browser id (BAYEUX_BROWSER cookie) a logged-in session is bound to, for polls that carry no user. */
+  browser?: string | undefined;
 }
 
 /** Why a session ended; carried by the `disconnect` event. */
@@ -55,6 +57,8 @@ export class Session<User = unknown> implements ClientInfo<User> {
   readonly ip: string;
   readonly data: Record<string, unknown>;
   readonly createdAt: number;
+  /** Browser id the session is bound to (see `SessionInit.browser`). */
+  readonly browser: string | undefined;
   /** Connection type of the latest request. */
   transport: string;
   /** Subscription patterns, as the client sent them. */
@@ -80,6 +84,7 @@ export class Session<User = unknown> implements ClientInfo<User> {
     this.transport = init.transport;
     this.data = init.data;
     this.createdAt = now;
+    this.browser = init.browser;
     this.ack = init.ack === true ? new AckState() : undefined;
     this.lastSeen = now;
   }

@@ -11,6 +11,12 @@ export class RequestState<User = unknown> {
   connect: PendingConnect | undefined;
   /** A /meta/disconnect of this request ended its session (a socket then closes). */
   disconnected = false;
+  /** Browser id (BAYEUX_BROWSER cookie) the request presents; a logged-in handshake binds its session to it. */
+  browser: string | undefined;
+  /** True when the reply can set a cookie (HTTP), so a handshake may issue a browser id. */
+  canSetCookie = false;
+  /** A browser id the handshake issued, for the transport to set as a cookie. */
+  issuedBrowser: string | undefined;
   /** Sessions looked up by this request, so a batch looks each up once. */
   private readonly sessions = new Map<string, Session | undefined>();
 

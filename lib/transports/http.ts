@@ -13,6 +13,7 @@ import type { ServerCore } from '../server/core.js';
 import { BodyReader } from './body.js';
 import { readJsonp } from './callback-polling.js';
 import { longPolling } from './long-polling.js';
+import { ENDPOINT_SUFFIXES, pathOf } from './mount.js';
 import { originAllowed } from './origin.js';
 import { type Framing, serveBatch } from './polling.js';
 import { sendHttpError } from './respond.js';
@@ -20,22 +21,30 @@ import { sendHttpError } from './respond.js';
 /** An Express (or plain `http`) request handler. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
 
-/** Paths under the mount point that are the endpoint: its root and the message types CometD appends. */
-const ENDPOINT_PATHS = new Set(['', '/', '/handshake', '/connect', '/disconnect', '/subscribe', '/unsubscribe']);
-
-function pathOf(url: string | undefined): string {
-  if (url === undefined) return '/';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
+/** The HTTP side of the server: the router, and what the lane shares with it. */
+export interface HttpEndpoint {
+  /** The Express-compatible router. */
+  readonly handle: RequestHandler;
+  /** Reads POST bodies under `maxBodySize`. */
+  readonly reader: BodyReader;
+  /** Applies the CORS rules (when configured), then runs `then`. */
+  withCors(req: IncomingMessage, res: ServerResponse, then: () => void): void;
+  /** Answers a failed request as JSON. */
+  fail(res: ServerResponse, err: unknown): void;
 }
 
-function toHttpError(err: unknown): unknown {
+function isUpgrade(req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  return typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket';
+}
+
+export function toHttpError(err: unknown): unknown {
   if (!(err instanceof InvalidMessagesError)) return err;
   const tooMany = err.message.includes('more than the limit');
   return createError(tooMany ? 413 : 400, err.message, { type: tooMany ? 'bayeux.messages.too.many' : 'bayeux.messages.invalid' });
 }
 
-export function createHttpHandler<User>(core: ServerCore<User>): RequestHandler {
+export function createHttpEndpoint<User>(core: ServerCore<User>): HttpEndpoint {
   const { options } = core;
   const reader = new BodyReader(options.maxBodySize);
   const corsRules = options.cors;
@@ -54,6 +63,16 @@ export function createHttpHandler<User>(core: ServerCore<User>): RequestHandler 
         });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Node hands upgrades to 'request' listeners when nobody listens for 'upgrade': the usual missing attach().
+    if (isUpgrade(req)) {
+      throw createError(
+        400,
+        core.supports('websocket')
+          ? 'this WebSocket upgrade was not taken: its path is not the one server.attach() listens on (attach(httpServer, { path }))'
+          : 'WebSocket upgrades need server.attach(httpServer) (the server app.listen() returned)',
+        { type: 'bayeux.websocket.not.attached' },
+      );
+    }
     if (core.closed) throw createError(503, 'the Bayeux server is closed', { type: 'bayeux.closed' });
     if (!core.opened) {
       try {
@@ -76,29 +95,36 @@ export function createHttpHandler<User>(core: ServerCore<User>): RequestHandler 
     await serveBatch(core, req, res, messages, framing);
   }
 
-  function dispatch(req: IncomingMessage, res: ServerResponse): void {
-    serve(req, res).catch((err: unknown) => {
-      const httpError = toHttpError(err);
-      if ((httpError as { status?: number }).status === undefined) {
-        core.logger.error({ err }, 'express-bayeux: request failed');
-      }
-      sendHttpError(res, httpError);
-    });
+  function fail(res: ServerResponse, err: unknown): void {
+    const httpError = toHttpError(err);
+    if ((httpError as { status?: number }).status === undefined) {
+      core.logger.error({ err }, 'express-bayeux: request failed');
+    }
+    sendHttpError(res, httpError);
   }
 
-  return (req, res, next) => {
-    if (!ENDPOINT_PATHS.has(pathOf(req.url))) {
-      if (next !== undefined) next();
-      else sendHttpError(res, createError(404, 'not a Bayeux endpoint path', { type: 'bayeux.path' }));
-      return;
-    }
+  function dispatch(req: IncomingMessage, res: ServerResponse): void {
+    serve(req, res).catch((err: unknown) => fail(res, err));
+  }
+
+  function withCors(req: IncomingMessage, res: ServerResponse, then: () => void): void {
     if (corsHandler === undefined) {
-      dispatch(req, res);
+      then();
       return;
     }
     corsHandler(req, res, (err?: unknown) => {
       if (err !== undefined) sendHttpError(res, err);
-      else dispatch(req, res);
+      else then();
     });
+  }
+
+  const handle: RequestHandler = (req, res, next) => {
+    if (!ENDPOINT_SUFFIXES.has(pathOf(req.url))) {
+      if (next !== undefined) next();
+      else sendHttpError(res, createError(404, 'not a Bayeux endpoint path', { type: 'bayeux.path' }));
+      return;
+    }
+    withCors(req, res, () => dispatch(req, res));
   };
+  return { handle, reader, withCors, fail };
 }

@@ -10,6 +10,7 @@ import type { Message } from '../protocol/message.js';
 import type { Connection } from '../server/connections.js';
 import type { ServerCore } from '../server/core.js';
 import { RequestState } from '../server/request.js';
+import { browserOf, setBrowserCookie } from './browser.js';
 import { clientIp, requestUser } from './origin.js';
 import { send, sendHttpError } from './respond.js';
 
@@ -39,6 +40,14 @@ class HttpConnection implements Connection {
 /** Advice sent with a 503 for too many held requests from one IP. */
 const OVER_CAP_ADVICE = { reconnect: 'retry', interval: 1000 } as const;
 
+/**
+ * Who a lane poll speaks for: it has no `req.user`, but proved with its
+ * browser cookie that it comes from the browser the session's user handshook in.
+ */
+export interface LaneIdentity {
+  userKey: string | undefined;
+}
+
 /** Processes a batch and answers it, holding the response for a `/meta/connect`. */
 export async function serveBatch<User>(
   core: ServerCore<User>,
@@ -46,6 +55,7 @@ export async function serveBatch<User>(
   res: ServerResponse,
   messages: Message[],
   framing: Framing,
+  lane?: LaneIdentity,
 ): Promise<void> {
   const ip = clientIp(req);
   const connect = messages.find((m) => m.channel === '/meta/connect');
@@ -62,10 +72,16 @@ export async function serveBatch<User>(
       return;
     }
   }
-  const user = requestUser(req, core.options.cors?.origin) as User | undefined;
-  const userKey = user === undefined ? undefined : core.options.identify(user);
+  const origins = core.options.cors?.origin;
+  const user = lane === undefined ? (requestUser(req, origins) as User | undefined) : undefined;
+  const userKey = lane !== undefined ? lane.userKey : user === undefined ? undefined : core.options.identify(user);
   const request = new RequestState<User>({ ip, user, req, transport: framing.transport }, userKey);
+  if (lane === undefined && userKey !== undefined) {
+    request.browser = browserOf(req, origins);
+    request.canSetCookie = true;
+  }
   await core.process(messages, request);
+  if (request.issuedBrowser !== undefined) setBrowserCookie(req, res, request.issuedBrowser);
   const held = core.registry.respond(new HttpConnection(ip, res, framing), request.replies, request.connect);
   if (held === undefined) return;
   // The client may have gone while the batch was processed; otherwise wait for it to go.

@@ -20,33 +20,10 @@ export type UpgradeMiddleware = {
   middleware(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void;
 }['middleware'];
 
-/** An Express application, as far as upgrades need it: its request prototype (req.ip, trust proxy). */
-export interface ExpressLike {
-  request: object;
-}
-
-/** True for an Express app (`app.listen()` makes it the server's request listener). */
-export function isExpressApp(value: unknown): value is ExpressLike {
-  const app = value as { request?: unknown; get?: unknown; handle?: unknown } | undefined;
-  return (
-    typeof value === 'function' && typeof app?.request === 'object' && typeof app.get === 'function' && typeof app.handle === 'function'
-  );
-}
-
 /** An accepted upgrade: who it is from and what the hook returned. */
 export interface Admission {
   ip: string;
   upgrade: Record<string, unknown> | undefined;
-}
-
-const ENDPOINT_SUFFIXES = ['', '/', '/handshake', '/connect', '/disconnect', '/subscribe', '/unsubscribe'];
-
-/** True when the upgrade is addressed to the Bayeux endpoint at `path`. */
-export function isEndpoint(req: IncomingMessage, path: string): boolean {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const requested = q === -1 ? url : url.slice(0, q);
-  return ENDPOINT_SUFFIXES.some((suffix) => requested === path + suffix);
 }
 
 /** Answers an upgrade request with a plain HTTP error and closes the socket cleanly. */

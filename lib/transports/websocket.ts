@@ -15,20 +15,37 @@ import { InvalidMessagesError, type Message, toMessages } from '../protocol/mess
 import type { Connection } from '../server/connections.js';
 import type { ServerCore } from '../server/core.js';
 import { RequestState } from '../server/request.js';
+import { type ExpressLike, type MountPoint, pathOf, underPath } from './mount.js';
 import { requestUser } from './origin.js';
 import { jsonArray } from './respond.js';
-import { admit, type ExpressLike, isEndpoint, isExpressApp, refuseUpgrade, type UpgradeMiddleware } from './upgrade.js';
+import { admit, refuseUpgrade, type UpgradeMiddleware } from './upgrade.js';
 
 /** Options of `server.attach()`. */
 export interface AttachOptions {
-  /** Upgrade path; default: the `websocket.path` option (`/cometd`). */
+  /**
+   * Upgrade path; default: the `websocket.path` option when given, else the
+   * path the app mounts the server on, else `/cometd`.
+   */
   path?: string;
   /**
    * The Express app, so upgrade requests get its request prototype (`req.ip`
-   * with `trust proxy`, `req.get`, ...). Found on its own when the server was
-   * made by `app.listen()`.
+   * with `trust proxy`, `req.get`, ...) and the mount path is found. Found on
+   * its own when the server was made by `app.listen()`.
    */
   app?: ExpressLike;
+  /**
+   * Answer long-polling `/meta/connect` requests before the app's middleware
+   * (the poll lane); default true. False: every request goes through Express.
+   */
+  lane?: boolean;
+}
+
+/** Where an attached transport takes upgrades. */
+export interface UpgradeRoute {
+  /** A path given to attach() or as `websocket.path`; overrides the mount. */
+  path: string | undefined;
+  app: ExpressLike | undefined;
+  mount: MountPoint;
 }
 
 /** Close codes used by the transport. */
@@ -108,14 +125,31 @@ export class WebSocketTransport<User = unknown> {
     }
   }
 
-  /** Takes WebSocket upgrades on `path` from `server`; leaves other upgrades to other listeners. */
-  attach(server: HttpServer | HttpsServer, options: AttachOptions = {}): void {
+  /** Takes WebSocket upgrades on the endpoint's path from `server`; leaves other upgrades to other listeners. */
+  attach(server: HttpServer | HttpsServer, route: UpgradeRoute): void {
     if (this.attached.some((a) => a.server === server)) return;
-    const path = options.path ?? this.core.options.websocket.path;
-    if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError('server.attach(): path must start with "/"');
-    const app: ExpressLike | undefined = options.app ?? (server.listeners('request') as unknown[]).find(isExpressApp);
+    const { app, mount } = route;
+    const fallback = this.core.options.websocket.path;
     const listener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-      if (!isEndpoint(req, path)) return;
+      const ours =
+        route.path !== undefined
+          ? underPath(req, route.path)
+          : mount.isEndpoint(pathOf(req.url)) || (!mount.mounted() && underPath(req, fallback));
+      if (!ours) {
+        // Nobody else listens: say where the endpoint is instead of leaving the socket hanging.
+        if (server.listenerCount('upgrade') === 1) {
+          const where = route.path ?? (mount.mounted() ? 'the path the app mounts the Bayeux server on' : fallback);
+          refuseUpgrade(
+            socket,
+            Object.assign(new Error(`no WebSocket endpoint here; the Bayeux endpoint is ${where}`), {
+              status: 404,
+              expose: true,
+              type: 'websocket.path',
+            }),
+          );
+        }
+        return;
+      }
       if (app !== undefined) Object.setPrototypeOf(req, app.request);
       this.upgrade(req, socket, head);
     };

@@ -42,7 +42,8 @@ for (const transport of ['long-polling', 'websocket'] as const) {
           services: { echo: (m) => ({ echoed: m.data }) },
           messageACL: (_client, message) => (message.channel === '/forbidden' ? 'No posting here' : true),
         },
-        { websocket: transport === 'websocket' },
+        // Attached in both cases: long-polling then takes the poll lane.
+        { websocket: true },
       );
     });
     after(async () => {

@@ -20,6 +20,7 @@ declare module 'faye' {
   export class Client {
     constructor(endpoint: string, options?: { timeout?: number; retry?: number; interval?: number });
     disable(feature: string): void;
+    setHeader(name: string, value: string): void;
     addExtension(extension: FayeExtension): void;
     connect(callback?: () => void): void;
     subscribe(channel: string, callback: (data: unknown) => void): Deferred & { cancel(): void };

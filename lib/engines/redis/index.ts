@@ -84,7 +84,7 @@ interface Claiming {
   activated(): void;
 }
 
-const FIELDS = ['user', 'userKey', 'ip', 'transport', 'data', 'owner', 'ack'] as const;
+const FIELDS = ['user', 'userKey', 'ip', 'transport', 'data', 'owner', 'ack', 'browser'] as const;
 
 class RedisEngineImpl implements RedisEngine {
   readonly name = 'redis';
@@ -214,6 +214,8 @@ class RedisEngineImpl implements RedisEngine {
       this.nodeId,
       'ack',
       init.ack === true ? '1' : '0',
+      'browser',
+      init.browser ?? '',
     ];
     const result = await this.redis().eval(
       CREATE,
@@ -255,6 +257,7 @@ class RedisEngineImpl implements RedisEngine {
         transport: session.transport,
         data: session.data,
         ack: session.ack !== undefined,
+        browser: session.browser,
       },
       Date.now(),
     );
@@ -625,7 +628,7 @@ class RedisEngineImpl implements RedisEngine {
 
 /** A session as stored in Redis (user, userKey, ip, transport, data, owner), as a non-owned view. */
 function viewOf(id: string, values: (string | null)[]): Session {
-  const [user, userKey, ip, transport, data, , ack] = values;
+  const [user, userKey, ip, transport, data, , ack, browser] = values;
   return new Session(
     {
       id,
@@ -635,6 +638,7 @@ function viewOf(id: string, values: (string | null)[]): Session {
       transport: transport ?? '',
       data: data ? (JSON.parse(data) as Record<string, unknown>) : {},
       ack: ack === '1',
+      browser: browser ? browser : undefined,
     },
     Date.now(),
   );

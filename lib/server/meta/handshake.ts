@@ -54,9 +54,17 @@ export async function handshake<User>(
   const refused = await authorize(core.options.messageACL, message, { ...ctx, client }, 'handshakeDenied', '');
   if (refused !== undefined) return fail(refused);
 
+  // A logged-in session is bound to the browser that handshook: lane polls prove that browser instead of a user.
+  let browser = request.userKey === undefined ? undefined : request.browser;
+  if (browser === undefined && request.userKey !== undefined && request.canSetCookie) browser = core.clientIds.next();
   let session: Session;
   try {
-    session = await core.engine.createSession({ ...client, userKey: request.userKey, ack: core.options.ack && message.ext?.ack === true });
+    session = await core.engine.createSession({
+      ...client,
+      userKey: request.userKey,
+      ack: core.options.ack && message.ext?.ack === true,
+      browser,
+    });
   } catch (err) {
     if (!(err instanceof SessionLimitError)) throw err;
     core.logger.warn({ ip: ctx.ip }, `express-bayeux: handshake refused: ${err.message}`);
@@ -65,6 +73,7 @@ export async function handshake<User>(
     return reply;
   }
   request.remember(session.id, session);
+  if (browser !== undefined && browser !== request.browser) request.issuedBrowser = browser;
   reply.clientId = session.id;
   reply.successful = true;
   reply.advice = core.advice();
