@@ -15,9 +15,9 @@ import { InvalidMessagesError, type Message, toMessages } from '../protocol/mess
 import type { Connection } from '../server/connections.js';
 import type { ServerCore } from '../server/core.js';
 import { RequestState } from '../server/request.js';
+import { FrameCache } from './frames.js';
 import { type ExpressLike, type MountPoint, pathOf, underPath } from './mount.js';
 import { requestUser } from './origin.js';
-import { jsonArray } from './respond.js';
 import { admit, refuseUpgrade, type UpgradeMiddleware } from './upgrade.js';
 
 /** Options of `server.attach()`. */
@@ -80,11 +80,12 @@ class SocketConnection implements Connection {
     readonly userKey: string | undefined,
     private readonly maxBufferedBytes: number,
     private readonly resume: (session: Session) => void,
+    private readonly frames: FrameCache,
   ) {}
 
   write(messages: string[]): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    this.ws.send(jsonArray(messages), this.onSent);
+    this.frames.write(this.ws, messages, this.onSent);
     if (this.ws.bufferedAmount > this.maxBufferedBytes) this.writable = false;
   }
 
@@ -102,6 +103,8 @@ export class WebSocketTransport<User = unknown> {
     listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   }[] = [];
   private pinger: NodeJS.Timeout | undefined;
+  /** Shared by every socket: recipients of one broadcast get the same frame bytes. */
+  private readonly frames = new FrameCache();
 
   constructor(private readonly core: ServerCore<User>) {
     const options = core.options.websocket;
@@ -182,8 +185,16 @@ export class WebSocketTransport<User = unknown> {
     const core = this.core;
     const user = requestUser(req, this.origins()) as User | undefined;
     const userKey = user === undefined ? undefined : core.options.identify(user);
-    const connection = new SocketConnection(ip, ws, req, upgrade, user, userKey, core.options.websocket.maxBufferedBytes, (s) =>
-      core.registry.wake(s),
+    const connection = new SocketConnection(
+      ip,
+      ws,
+      req,
+      upgrade,
+      user,
+      userKey,
+      core.options.websocket.maxBufferedBytes,
+      (s) => core.registry.wake(s),
+      this.frames,
     );
     this.sockets.add(connection);
     core.registry.acquire(ip);
