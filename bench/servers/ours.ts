@@ -1,7 +1,8 @@
 /**
  * express-bayeux as the example app would run it (no logging), for the
  * benchmark: the memory engine, or the Redis engine with ENGINE=redis
- * (REDIS_URL, NAMESPACE) for the multi-node run.
+ * (REDIS_URL, NAMESPACE; REDIS_CLUSTER, a JSON list of { host, port }, for a
+ * Redis Cluster) for the multi-node run.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +18,15 @@ const server = bayeux({
   maxSessionsPerIp: 1_000_000,
   maxSessions: 1_000_000,
   timeout: 25_000,
-  ...(process.env.ENGINE === 'redis' ? { engine: redisEngine({ url: process.env.REDIS_URL, namespace: process.env.NAMESPACE }) } : {}),
+  ...(process.env.ENGINE === 'redis'
+    ? {
+        engine: redisEngine(
+          process.env.REDIS_CLUSTER
+            ? { cluster: JSON.parse(process.env.REDIS_CLUSTER), namespace: process.env.NAMESPACE }
+            : { url: process.env.REDIS_URL, namespace: process.env.NAMESPACE },
+        ),
+      }
+    : {}),
 });
 app.use('/cometd', server);
 const http = createServer(app);

@@ -136,3 +136,64 @@ export async function startSentinels(name: string, primaryPort: number, count = 
   }
   return { addresses, kill };
 }
+
+export interface OwnCluster {
+  /** One node per primary. */
+  nodes: OwnRedis[];
+  /** Seed addresses, for `redisEngine({ cluster })`. */
+  addresses: { host: string; port: number }[];
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts a Redis Cluster of `primaries` nodes (no replicas) of the test's own
+ * and joins them with `redis-cli --cluster create`. Slots of a dead node are
+ * not required for the others to serve (`cluster-require-full-coverage no`).
+ */
+export async function startCluster(primaries = 3): Promise<OwnCluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'bayeux-cluster-'));
+  const nodes: OwnRedis[] = [];
+  const kill = async (): Promise<void> => {
+    await Promise.all(nodes.map((n) => n.kill()));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < primaries; i++) {
+      const port = await freePort();
+      const extra = [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        '2000',
+        '--cluster-require-full-coverage',
+        'no',
+        '--dir',
+        dir,
+      ];
+      nodes.push(await startRedis(port, extra));
+    }
+    const create = spawn(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    create.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    create.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const [code] = (await once(create, 'exit')) as [number | null];
+    if (code !== 0 || !/All 16384 slots covered/.test(output))
+      throw new Error(`redis-cli --cluster create failed (${code}): ${output.slice(-500)}`);
+  } catch (err) {
+    await kill();
+    throw err;
+  }
+  return { nodes, addresses: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), kill };
+}

@@ -1,12 +1,15 @@
 /**
  * Opens the engine's two Redis connections (commands, and the subscriber that
- * receives the stream) for the configured topology: one Redis by URL, or a
- * primary found through Sentinel. Every command is bounded: no offline queue
+ * receives the stream) for the configured topology: one Redis by URL, a
+ * primary found through Sentinel, or a Redis Cluster (sharded pub/sub). Every command is bounded: no offline queue
  * (a request during an outage fails at once instead of waiting in a queue that
  * grows with every retry), a command timeout for a Redis that hangs, and
  * reconnection with capped exponential backoff.
  */
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+
+/** A connection to one Redis or to a Redis Cluster: the engine uses the commands both speak. */
+export type RedisClient = Redis | Cluster;
 
 /** A Redis or Sentinel address. */
 export interface RedisAddress {
@@ -22,6 +25,8 @@ export interface RedisTopology {
   sentinels?: readonly RedisAddress[];
   /** The primary's name known to the Sentinels (with `sentinels`). */
   name?: string;
+  /** Some nodes of a Redis Cluster (instead of `url`): keys share one hash tag, messages use sharded pub/sub. */
+  cluster?: readonly RedisAddress[];
   /** Extra ioredis options (TLS, password...). */
   redis?: RedisOptions;
 }
@@ -34,6 +39,13 @@ export function backoff(attempt: number): number {
 
 /** Checks the topology options; throws a TypeError naming the option. */
 export function checkTopology(options: RedisTopology): void {
+  const given = (['url', 'sentinels', 'cluster'] as const).filter((k) => options[k] !== undefined);
+  if (given.length > 1) throw new TypeError(`redisEngine: give one of "url", "sentinels" or "cluster", not ${given.join(' and ')}`);
+  if (options.cluster !== undefined) {
+    if (!Array.isArray(options.cluster) || options.cluster.length === 0 || !options.cluster.every(isAddress)) {
+      throw new TypeError('redisEngine: option "cluster" must be a non-empty array of { host, port }');
+    }
+  }
   if (options.sentinels !== undefined) {
     if (!Array.isArray(options.sentinels) || options.sentinels.length === 0 || !options.sentinels.every(isAddress)) {
       throw new TypeError('redisEngine: option "sentinels" must be a non-empty array of { host, port }');
@@ -41,7 +53,6 @@ export function checkTopology(options: RedisTopology): void {
     if (typeof options.name !== 'string' || options.name === '') {
       throw new TypeError('redisEngine: option "name" (the primary\'s name known to the Sentinels) is required with "sentinels"');
     }
-    if (options.url !== undefined) throw new TypeError('redisEngine: give either "url" or "sentinels", not both');
   } else if (options.name !== undefined) {
     throw new TypeError('redisEngine: option "name" only applies with "sentinels"');
   }
@@ -53,8 +64,8 @@ function isAddress(value: unknown): value is RedisAddress {
 }
 
 /** The commands connection and its subscriber twin, not connected yet. */
-export async function createClients(options: RedisTopology, commandTimeout: number): Promise<{ cmd: Redis; sub: Redis }> {
-  const { Redis: RedisClient } = await import('ioredis');
+export async function createClients(options: RedisTopology, commandTimeout: number): Promise<{ cmd: RedisClient; sub: RedisClient }> {
+  const { Redis: RedisClient, Cluster } = await import('ioredis');
   const bounded: RedisOptions = {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -66,6 +77,20 @@ export async function createClients(options: RedisTopology, commandTimeout: numb
     // After a failover the old primary comes back as a replica: reconnect to find the new one.
     reconnectOnError: (err) => err.message.startsWith('READONLY'),
   };
+  if (options.cluster !== undefined) {
+    const { retryStrategy: _, enableOfflineQueue: __, ...node } = bounded;
+    const seeds = options.cluster.map((a) => ({ host: a.host, port: a.port }));
+    const cluster = (sharded: boolean): Cluster =>
+      new Cluster(seeds, {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        clusterRetryStrategy: backoff,
+        // One subscriber per primary, so SSUBSCRIBE reaches the shard that owns the channel.
+        shardedSubscribers: sharded,
+        redisOptions: { ...node, ...options.redis },
+      });
+    return { cmd: cluster(false), sub: cluster(true) };
+  }
   const cmd =
     options.sentinels !== undefined
       ? new RedisClient({

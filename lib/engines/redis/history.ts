@@ -16,11 +16,11 @@
  * read already had.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Envelope, Logger } from '../engine.js';
 import { BEFORE_ANY, type HistoryConfig, type ReplayFrom, ReplayRefusedError } from '../history/config.js';
 import type { Position } from '../history/position.js';
 import type { Session } from '../session.js';
+import type { RedisClient } from './connection.js';
 import { encode, type ReplayEvent } from './stream.js';
 
 /** The meta hash outlives the Stream so that offsets go on after a quiet spell: 30 days, or ttl if longer. */
@@ -33,7 +33,7 @@ const PAGE = 100;
  * event head, hole letters ('o' offset, 'e' epoch), then the template's parts.
  * Returns the offset given to the message.
  */
-const PUBLISH = `
+const script = (publish: 'PUBLISH' | 'SPUBLISH'): string => `
 local t = redis.call('TIME')
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
 local top
@@ -57,9 +57,12 @@ local now = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[
 redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], offset .. '-0', 't', now, 'm', json)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
-redis.call('PUBLISH', ARGV[1], ARGV[6] .. json)
+redis.call('${publish}', ARGV[1], ARGV[6] .. json)
 return offset
 `;
+// On a Redis Cluster the stream is a sharded channel (see connection.ts).
+const PUBLISH = script('PUBLISH');
+const SPUBLISH = script('SPUBLISH');
 
 /** A kept message. */
 export interface Kept {
@@ -70,8 +73,12 @@ export interface Kept {
 /** What the history needs from the engine. */
 export interface HistoryEngine {
   readonly logger: Logger;
-  redis(): Redis;
+  redis(): RedisClient;
   key(...parts: string[]): string;
+  /** True on a Redis Cluster: the stream is published with SPUBLISH. */
+  readonly sharded: boolean;
+  /** Publishes on one of the namespace's channels (sharded on a cluster). */
+  send(channel: string, payload: string): Promise<unknown>;
   deliver(session: Session, json: string): void;
   /** The session when this node delivers to it. */
   owned(id: string): Session | undefined;
@@ -103,7 +110,7 @@ export class RedisHistory {
     await this.engine
       .redis()
       .eval(
-        PUBLISH,
+        this.engine.sharded ? SPUBLISH : PUBLISH,
         2,
         key('history', envelope.channel),
         key('history-meta', envelope.channel),
@@ -149,7 +156,7 @@ export class RedisHistory {
       const results = (await pipeline.exec()) ?? [];
       for (const [channel, from] of forOwner) {
         const event: ReplayEvent = { type: 'r', id: session.id, channel, from: JSON.stringify(from) };
-        await redis.publish(this.engine.key('stream'), encode(event));
+        await this.engine.send(this.engine.key('stream'), encode(event));
       }
       return [...added, ...replayed.filter((_, i) => results[i]?.[1] === 1)];
     }

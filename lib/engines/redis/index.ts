@@ -24,8 +24,6 @@
  * fires once in the cluster, also for sessions of a node that died.
  */
 import { randomBytes } from 'node:crypto';
-// Loaded in open(): applications without Redis never load ioredis.
-import type { Redis } from 'ioredis';
 import { isWildcard } from '../../protocol/channel.js';
 import { ChannelIndex } from '../../protocol/channel-index.js';
 import type { Message } from '../../protocol/message.js';
@@ -34,7 +32,7 @@ import { queueFor } from '../deliver.js';
 import { type Engine, type EngineHealth, type EngineHost, EngineUnavailableError, type Envelope, SessionLimitError } from '../engine.js';
 import { keepsHistory, type ReplayFrom } from '../history/config.js';
 import { type DisconnectReason, Session, type SessionInit } from '../session.js';
-import { checkTopology, createClients, type RedisTopology } from './connection.js';
+import { checkTopology, createClients, type RedisClient, type RedisTopology } from './connection.js';
 import { GuardedEngine } from './guarded.js';
 import { RedisHealth } from './health.js';
 import { RedisHistory } from './history.js';
@@ -90,8 +88,8 @@ class RedisEngineImpl implements RedisEngine {
   readonly name = 'redis';
   readonly nodeId = randomBytes(9).toString('base64url');
   private host: EngineHost | undefined;
-  private cmd: Redis | undefined;
-  private sub: Redis | undefined;
+  private cmd: RedisClient | undefined;
+  private sub: RedisClient | undefined;
   private readonly owned = new Map<string, Session>();
   private readonly claiming = new Map<string, Claiming>();
   private readonly handovers = new Map<string, (handover: Handover) => void>();
@@ -100,6 +98,10 @@ class RedisEngineImpl implements RedisEngine {
   private readonly inflight = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | undefined;
   private readonly ns: string;
+  /** Key prefix: on a Redis Cluster `{ns}`, a hash tag that puts every key and channel of the namespace in one slot. */
+  private readonly prefix: string;
+  /** On a Redis Cluster, sharded pub/sub: a message travels to one shard, not over the whole cluster bus. */
+  private readonly sharded: boolean;
   private readonly timeout: number;
   private ticking = false;
   private readonly deliverTo = (session: Session, json: string): void => this.deliver(session, json);
@@ -118,10 +120,19 @@ class RedisEngineImpl implements RedisEngine {
     this.timeout = options.commandTimeout ?? 2000;
     if (!(this.timeout > 0)) throw new TypeError('redisEngine: option "commandTimeout" must be a positive number of milliseconds');
     checkTopology(options);
+    this.sharded = options.cluster !== undefined;
+    this.prefix = this.sharded ? `{${this.ns}}` : this.ns;
   }
 
-  private key(...parts: string[]): string {
-    return [this.ns, ...parts].join(':');
+  /** Every key and channel name goes through here, so the cluster hash tag applies to all of them. */
+  key(...parts: string[]): string {
+    return [this.prefix, ...parts].join(':');
+  }
+
+  /** Publishes on one of the namespace's channels (sharded on a cluster). */
+  private send(channel: string, payload: string): Promise<unknown> {
+    const redis = this.redis();
+    return this.sharded ? redis.spublish(channel, payload) : redis.publish(channel, payload);
   }
 
   async open(host: EngineHost): Promise<void> {
@@ -132,6 +143,8 @@ class RedisEngineImpl implements RedisEngine {
         logger: host.logger,
         redis: () => this.redis(),
         key: (...parts) => this.key(...parts),
+        sharded: this.sharded,
+        send: (channel, payload) => this.send(channel, payload),
         deliver: (session, json) => this.deliver(session, json),
         owned: (id) => this.owned.get(id),
         change: (session, channels, type) => this.changeSubscriptions(session, channels, type),
@@ -163,13 +176,16 @@ class RedisEngineImpl implements RedisEngine {
     sub.on('ready', () => {
       if (subscribed) return health.connected('subscriber');
       this.track(
-        sub.subscribe(this.key('stream'), this.key('to', this.nodeId)).then(() => {
+        (this.sharded
+          ? sub.ssubscribe(this.key('stream'), this.key('to', this.nodeId))
+          : sub.subscribe(this.key('stream'), this.key('to', this.nodeId))
+        ).then(() => {
           subscribed = true;
           health.connected('subscriber');
         }),
       );
     });
-    sub.on('message', (channel: string, payload: string) => this.received(channel, payload));
+    sub.on(this.sharded ? 'smessage' : 'message', (channel: string, payload: string) => this.received(channel, payload));
     cmd.connect().catch(() => undefined);
     sub.connect().catch(() => undefined);
     const every = Math.min(1000, Math.max(10, Math.floor(host.limits.maxInterval / 4)));
@@ -287,7 +303,7 @@ class RedisEngineImpl implements RedisEngine {
     // Counted as connected while the old owner hands over, so the sweeper leaves it alone.
     local.connections++;
     try {
-      await redis.publish(this.key('stream'), encode({ type: 'h', id: session.id, owner: this.nodeId }));
+      await this.send(this.key('stream'), encode({ type: 'h', id: session.id, owner: this.nodeId }));
       // Our own marker comes back on the stream unless the subscriber is cut off: bounded by the command timeout.
       if (!(await Promise.race([activated.then(() => true), delay(this.timeout).then(() => false)]))) {
         throw new EngineUnavailableError('redisEngine: the stream did not echo a session move in time');
@@ -333,7 +349,7 @@ class RedisEngineImpl implements RedisEngine {
     const host = this.attached();
     const mine = this.owned.get(clientId);
     if (mine !== undefined) this.release(mine, reason);
-    else await this.redis().publish(this.key('stream'), encode({ type: 'd', id: clientId, reason }));
+    else await this.send(this.key('stream'), encode({ type: 'd', id: clientId, reason }));
     host.ended(
       mine ??
         viewOf(
@@ -369,7 +385,7 @@ class RedisEngineImpl implements RedisEngine {
     if (changed.length === 0) return changed;
     const mine = this.owned.get(session.id);
     if (mine !== undefined) this.applySubscriptions(mine, changed, type);
-    else await this.redis().publish(this.key('stream'), encode({ type, id: session.id, channels: changed }));
+    else await this.send(this.key('stream'), encode({ type, id: session.id, channels: changed }));
     return changed;
   }
 
@@ -379,7 +395,7 @@ class RedisEngineImpl implements RedisEngine {
       const head = encode({ type: 'b', channel: envelope.channel, publisher, json: '' });
       return this.history.publish(envelope, this.key('stream'), head);
     }
-    await this.redis().publish(this.key('stream'), encode({ type: 'b', channel: envelope.channel, publisher, json: envelope.json }));
+    await this.send(this.key('stream'), encode({ type: 'b', channel: envelope.channel, publisher, json: envelope.json }));
   }
 
   async push(clientId: string, envelope: Envelope): Promise<boolean> {
@@ -389,7 +405,7 @@ class RedisEngineImpl implements RedisEngine {
       return true;
     }
     if ((await this.redis().exists(this.key('session', clientId))) === 0) return false;
-    await this.redis().publish(this.key('stream'), encode({ type: 'p', id: clientId, json: envelope.json }));
+    await this.send(this.key('stream'), encode({ type: 'p', id: clientId, json: envelope.json }));
     return true;
   }
 
@@ -409,7 +425,7 @@ class RedisEngineImpl implements RedisEngine {
       }, timeout);
     });
     try {
-      await this.redis().publish(this.key('stream'), encode({ type: 'x', node: this.nodeId, token }));
+      await this.send(this.key('stream'), encode({ type: 'x', node: this.nodeId, token }));
       await seen;
     } finally {
       clearTimeout(timer);
@@ -471,7 +487,7 @@ class RedisEngineImpl implements RedisEngine {
             unacked: session.ack?.unacked ?? [],
             batch: session.ack?.batch ?? 0,
           };
-          this.track(this.redis().publish(this.key('to', event.owner), JSON.stringify(handover)));
+          this.track(this.send(this.key('to', event.owner), JSON.stringify(handover)));
           host.moved(session);
         }
         const claiming = this.claiming.get(event.id);
@@ -615,7 +631,7 @@ class RedisEngineImpl implements RedisEngine {
     void tracked.finally(() => this.inflight.delete(tracked));
   }
 
-  private redis(): Redis {
+  private redis(): RedisClient {
     if (this.cmd === undefined) throw new Error('redisEngine: used before the server opened it');
     return this.cmd;
   }
