@@ -63,20 +63,36 @@ export class PublishLoad {
   }
 }
 
-/** Long-polls `channel` on `url`, re-handshaking and resubscribing when told to; records each `seq` received. */
+/**
+ * Long-polls `channel`, re-handshaking and resubscribing when told to, and
+ * moving to the next of `urls` (another node) when one stops answering;
+ * records each `seq` received.
+ */
 export class Subscriber {
   readonly received = new Map<number, number>();
   handshakes = 0;
   private running = false;
   private loop: Promise<void> | undefined;
   private ended: (() => void) | undefined;
-  private readonly client: RawClient;
+  private client: RawClient;
+  private readonly urls: string[];
+  private at = 0;
 
   constructor(
-    url: string,
+    urls: string | string[],
     private readonly channel: string,
   ) {
-    this.client = new RawClient(url);
+    this.urls = typeof urls === 'string' ? [urls] : urls;
+    this.client = new RawClient(this.urls[0] as string);
+  }
+
+  /** The same session through the next node. */
+  private move(): void {
+    if (this.urls.length < 2) return;
+    this.at = (this.at + 1) % this.urls.length;
+    const next = new RawClient(this.urls[this.at] as string);
+    next.clientId = this.client.clientId;
+    this.client = next;
   }
 
   /** Resolves once subscribed, then keeps polling. */
@@ -125,7 +141,9 @@ export class Subscriber {
       let messages: Message[];
       try {
         messages = await this.client.connect(this.running ? undefined : 0);
-      } catch {
+      } catch (err) {
+        // The node is gone (not a 503: those are answered): carry on through another.
+        if (err instanceof TypeError) this.move();
         await pause(100);
         continue;
       }

@@ -1,0 +1,213 @@
+/**
+ * Chaos scenarios shared by `test/redis/chaos.test.ts` (short) and
+ * `npm run chaos` (long): subscribers and a publisher under load while Redis
+ * is killed and restarted, frozen with CLIENT PAUSE, or a node is killed.
+ * Each run reports what was delivered and lost, how long recovery took, and
+ * how memory and sockets behaved during the fault.
+ */
+import { Redis } from 'ioredis';
+import { redisEngine } from '../../lib/index.js';
+import { PublishLoad, Subscriber } from './load.js';
+import { startNodeProcess } from './node-process.js';
+import { startRedis } from './redis-server.js';
+import { startServer, type TestServer } from './server.js';
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface ChaosOptions {
+  /** Long-polling subscribers. */
+  subscribers: number;
+  /** Publishes per second. */
+  rate: number;
+  /** How long the fault lasts (ms); a node kill is instant. */
+  faultMs: number;
+}
+
+export interface ChaosResult {
+  scenario: string;
+  subscribers: number;
+  faultMs: number;
+  accepted: number;
+  refused: number;
+  /** Deliveries over accepted publishes × subscribers. */
+  deliveredShare: number;
+  /** Accepted publishes a subscriber never got (summed over subscribers). */
+  lost: number;
+  /** Of those, published after every subscriber was receiving again (should be 0). */
+  lostAfterRecovery: number;
+  /** From the end of the fault to every subscriber receiving a message published after it. */
+  recoveryMs: number;
+  /** Heap (MB) before the fault and the most seen during it (servers and clients of this process). */
+  heapMB: { before: number; max: number };
+  /** Open sockets on the in-process servers before and at most during the fault (-1: not measured). */
+  sockets: { before: number; max: number };
+}
+
+interface Setup {
+  urlsFor(i: number): string[];
+  publishUrl: string;
+  fault(): Promise<void>;
+  heal(): Promise<void>;
+  sockets(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const mb = (): number => Math.round(process.memoryUsage().heapUsed / 1e5) / 10;
+
+async function run(scenario: string, setup: Setup, options: ChaosOptions): Promise<ChaosResult> {
+  const channel = `/chaos/${scenario}`;
+  const subscribers = Array.from({ length: options.subscribers }, (_, i) => new Subscriber(setup.urlsFor(i), channel));
+  const load = new PublishLoad(setup.publishUrl, channel, Math.round(1000 / options.rate));
+  try {
+    await Promise.all(subscribers.map((s) => s.start()));
+    load.start();
+    await Promise.all(subscribers.map((s) => s.count(1)));
+    const heap = { before: mb(), max: mb() };
+    const sockets = { before: await setup.sockets(), max: 0 };
+    sockets.max = sockets.before;
+    const sampler = setInterval(() => {
+      heap.max = Math.max(heap.max, mb());
+      void setup.sockets().then((n) => {
+        sockets.max = Math.max(sockets.max, n);
+      });
+    }, 250);
+    await setup.fault();
+    await pause(options.faultMs);
+    await setup.heal();
+    const healedAt = Date.now();
+    clearInterval(sampler);
+    // Recovered: every subscriber got a message published after the fault ended.
+    const recovered = (s: Subscriber): number | undefined => {
+      let first: number | undefined;
+      for (const [seq, at] of s.received) {
+        if ((load.accepted.get(seq) ?? 0) > healedAt && (first === undefined || at < first)) first = at;
+      }
+      return first;
+    };
+    const deadline = Date.now() + 60_000;
+    while (subscribers.some((s) => recovered(s) === undefined)) {
+      if (Date.now() > deadline) throw new Error(`${scenario}: deliveries did not resume within 60 s`);
+      await pause(50);
+    }
+    const recoveredAt = Math.max(...subscribers.map((s) => recovered(s) as number));
+    await pause(1000);
+    await load.stop();
+    await Promise.all(subscribers.map((s) => s.end()));
+    let delivered = 0;
+    let lost = 0;
+    let lostAfterRecovery = 0;
+    for (const s of subscribers) {
+      for (const [seq, sent] of load.accepted) {
+        if (s.received.has(seq)) delivered++;
+        else {
+          lost++;
+          if (sent > recoveredAt) lostAfterRecovery++;
+        }
+      }
+    }
+    return {
+      scenario,
+      subscribers: options.subscribers,
+      faultMs: options.faultMs,
+      accepted: load.accepted.size,
+      refused: load.refused,
+      deliveredShare: Math.round((1000 * delivered) / (load.accepted.size * options.subscribers)) / 1000,
+      lost,
+      lostAfterRecovery,
+      recoveryMs: recoveredAt - healedAt,
+      heapMB: heap,
+      sockets,
+    };
+  } finally {
+    // Servers first: closing answers the polls they hold, so the subscribers stop at once.
+    const stopped = subscribers.map((s) => s.stop());
+    await setup.close();
+    await Promise.all(stopped);
+  }
+}
+
+function countSockets(servers: TestServer[]): () => Promise<number> {
+  return async () => {
+    let total = 0;
+    for (const server of servers) {
+      total += await new Promise<number>((resolve) => server.http.getConnections((_, n) => resolve(n)));
+    }
+    return total;
+  };
+}
+
+/** Two in-process nodes on a Redis of our own, which is killed and then restarted empty. */
+export async function redisRestart(options: ChaosOptions): Promise<ChaosResult> {
+  const redis = await startRedis();
+  const nodes = [
+    await startServer({ timeout: 5000, engine: redisEngine({ url: redis.url, namespace: 'chaos' }) }),
+    await startServer({ timeout: 5000, engine: redisEngine({ url: redis.url, namespace: 'chaos' }) }),
+  ];
+  return run(
+    'redis-restart',
+    {
+      urlsFor: (i) => [(nodes[i % 2] as TestServer).url],
+      publishUrl: (nodes[0] as TestServer).url,
+      fault: () => redis.kill(),
+      heal: () => redis.restart(),
+      sockets: countSockets(nodes),
+      close: async () => {
+        for (const node of nodes) await node.close();
+        await redis.kill();
+      },
+    },
+    options,
+  );
+}
+
+/** Two in-process nodes; their Redis is frozen with CLIENT PAUSE for the fault's length. */
+export async function redisPause(options: ChaosOptions): Promise<ChaosResult> {
+  const redis = await startRedis();
+  const admin = new Redis(redis.url);
+  const nodes = [
+    await startServer({ timeout: 5000, engine: redisEngine({ url: redis.url, namespace: 'chaos' }) }),
+    await startServer({ timeout: 5000, engine: redisEngine({ url: redis.url, namespace: 'chaos' }) }),
+  ];
+  return run(
+    'redis-pause',
+    {
+      urlsFor: (i) => [(nodes[i % 2] as TestServer).url],
+      publishUrl: (nodes[0] as TestServer).url,
+      fault: async () => {
+        await admin.client('PAUSE', options.faultMs, 'ALL');
+      },
+      heal: async () => {},
+      sockets: countSockets(nodes),
+      close: async () => {
+        for (const node of nodes) await node.close();
+        admin.disconnect();
+        await redis.kill();
+      },
+    },
+    options,
+  );
+}
+
+/** Two node processes; the one half of the subscribers poll is killed (SIGKILL): they carry on at the other. */
+export async function nodeKill(options: ChaosOptions): Promise<ChaosResult> {
+  const redis = await startRedis();
+  const env = { REDIS_URL: redis.url, NAMESPACE: 'chaos' };
+  const victim = await startNodeProcess(env);
+  const survivor = await startNodeProcess(env);
+  return run(
+    'node-kill',
+    {
+      urlsFor: (i) => (i % 2 === 0 ? [victim.url, survivor.url] : [survivor.url, victim.url]),
+      publishUrl: survivor.url,
+      fault: () => victim.kill('SIGKILL'),
+      heal: async () => {},
+      sockets: async () => -1,
+      close: async () => {
+        await victim.kill('SIGKILL');
+        await survivor.kill('SIGKILL');
+        await redis.kill();
+      },
+    },
+    options,
+  );
+}
