@@ -16,11 +16,21 @@ export function binaryMissing(...binaries: string[]): string | undefined {
   for (const binary of binaries) {
     const probe = spawnSync(binary, ['--version'], { encoding: 'utf8' });
     if (probe.error === undefined && probe.status === 0) continue;
-    const why = `${binary} is not installed (Debian: apt-get install redis-server${binary === 'redis-sentinel' ? ' redis-sentinel' : ''})`;
+    const why = `${binary} is not installed (Debian: apt-get install ${binary === 'redis-cli' ? 'redis-tools' : 'redis-server'})`;
     if (process.env.BAYEUX_REQUIRE_REDIS === '1') throw new Error(`BAYEUX_REQUIRE_REDIS=1 but ${why}`);
     return why;
   }
   return undefined;
+}
+
+/** Undefined when redis-server is at least `major`; otherwise why the test skips (an Error when CI requires Redis). */
+export function versionMissing(major: number): string | undefined {
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  const found = Number(/v=(\d+)\./.exec(probe.stdout ?? '')?.[1] ?? 0);
+  if (found >= major) return undefined;
+  const why = `redis-server ${found || '?'} is older than ${major} (sharded pub/sub needs Redis ${major})`;
+  if (process.env.BAYEUX_REQUIRE_REDIS === '1') throw new Error(`BAYEUX_REQUIRE_REDIS=1 but ${why}`);
+  return why;
 }
 
 /** A port nobody listens on right now (Redis cannot take port 0). */

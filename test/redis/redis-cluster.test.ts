@@ -11,11 +11,11 @@ import { type RedisEngine, redisEngine } from '../../lib/index.js';
 import { engineContract } from '../engines/contract.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
 import { testNamespace } from '../helpers/redis.js';
-import { binaryMissing, type OwnCluster, startCluster } from '../helpers/redis-server.js';
+import { binaryMissing, type OwnCluster, startCluster, versionMissing } from '../helpers/redis-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { replayBehaviour } from '../history/behaviour.js';
 
-const missing = binaryMissing('redis-server', 'redis-cli');
+const missing = binaryMissing('redis-server', 'redis-cli') ?? versionMissing(7);
 
 /** Polls `check` every 100 ms until true; throws after `ms`. */
 async function eventually(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
