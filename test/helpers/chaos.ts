@@ -37,10 +37,10 @@ export interface ChaosResult {
   lostAfterRecovery: number;
   /** From the end of the fault to every subscriber receiving a message published after it. */
   recoveryMs: number;
-  /** Heap (MB) before the fault and the most seen during it (servers and clients of this process). */
-  heapMB: { before: number; max: number };
-  /** Open sockets on the in-process servers before and at most during the fault (-1: not measured). */
-  sockets: { before: number; max: number };
+  /** Heap (MB) before the fault, the most seen during it and at its end (servers and clients of this process; after a GC with --expose-gc). */
+  heapMB: { before: number; max: number; end: number };
+  /** Open sockets on the in-process servers before, at most during, and at the end of the fault (-1: not measured). */
+  sockets: { before: number; max: number; end: number };
 }
 
 interface Setup {
@@ -52,7 +52,11 @@ interface Setup {
   close(): Promise<void>;
 }
 
-const mb = (): number => Math.round(process.memoryUsage().heapUsed / 1e5) / 10;
+const collect = (globalThis as { gc?: () => void }).gc;
+const mb = (): number => {
+  collect?.();
+  return Math.round(process.memoryUsage().heapUsed / 1e5) / 10;
+};
 
 async function run(scenario: string, setup: Setup, options: ChaosOptions): Promise<ChaosResult> {
   const channel = `/chaos/${scenario}`;
@@ -62,17 +66,18 @@ async function run(scenario: string, setup: Setup, options: ChaosOptions): Promi
     await Promise.all(subscribers.map((s) => s.start()));
     load.start();
     await Promise.all(subscribers.map((s) => s.count(1)));
-    const heap = { before: mb(), max: mb() };
-    const sockets = { before: await setup.sockets(), max: 0 };
-    sockets.max = sockets.before;
-    const sampler = setInterval(() => {
-      heap.max = Math.max(heap.max, mb());
-      void setup.sockets().then((n) => {
-        sockets.max = Math.max(sockets.max, n);
-      });
-    }, 250);
+    const heap = { before: mb(), max: 0, end: 0 };
+    const sockets = { before: await setup.sockets(), max: 0, end: 0 };
+    const sample = async (): Promise<void> => {
+      heap.end = mb();
+      heap.max = Math.max(heap.max, heap.end);
+      sockets.end = await setup.sockets();
+      sockets.max = Math.max(sockets.max, sockets.end);
+    };
+    const sampler = setInterval(() => void sample(), 1000);
     await setup.fault();
     await pause(options.faultMs);
+    await sample();
     await setup.heal();
     const healedAt = Date.now();
     clearInterval(sampler);
