@@ -145,7 +145,14 @@ export function createChatApp(options = {}) {
       req.logIn(user, (loginError) => (loginError ? next(loginError) : res.json({ username: user.username })));
     })(req, res, next);
   });
-  app.post('/logout', (req, res, next) => {
+  app.post('/logout', async (req, res, next) => {
+    // Signing out ends the user's Bayeux sessions too, on every node; their clients handshake again as guests.
+    const user = /** @type {User | undefined} */ (req.user);
+    try {
+      if (user) await server.disconnectUser(user);
+    } catch (err) {
+      return next(err);
+    }
     req.logOut((err) => (err ? next(err) : res.json({ ok: true })));
   });
   app.get('/me', (req, res) => {

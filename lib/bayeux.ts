@@ -55,6 +55,12 @@ export interface BayeuxServer<User = unknown> extends EventEmitter<BayeuxEvents<
   push(clientId: string, channel: string, data: unknown): Promise<boolean>;
   /** Ends a client's session (reason `server`); resolves false when it was unknown. */
   disconnect(clientId: string): Promise<boolean>;
+  /**
+   * Signs a user out of Bayeux: ends every session bound to `user` (compared
+   * with `identify`) on every node; each client is told to handshake again.
+   * Resolves with how many sessions ended.
+   */
+  disconnectUser(user: User): Promise<number>;
   /** Counts of sessions, held requests and sockets. */
   stats(): Promise<ServerStats>;
   /** Whether this node can serve now (without touching Redis): for load balancers' health checks. */
@@ -122,6 +128,14 @@ const api = {
     const core = this[CORE];
     await core.ready;
     return core.engine.destroySession(clientId, 'server');
+  },
+  async disconnectUser(this: Internals, user: unknown): Promise<number> {
+    const core = this[CORE];
+    if (user === undefined || user === null) throw new TypeError('server.disconnectUser(): user is required');
+    const key = core.options.identify(user);
+    if (key === undefined) return 0;
+    await core.ready;
+    return core.engine.destroyUserSessions(key, 'revoked');
   },
   async stats(this: Internals): Promise<ServerStats> {
     const core = this[CORE];

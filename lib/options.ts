@@ -49,6 +49,18 @@ export type MessageACL<User = unknown> = (
 ) => boolean | string | undefined | Promise<boolean | string | undefined>;
 
 /**
+ * When the credentials a handshake presents expire (e.g. a JWT's `exp * 1000`,
+ * the login cookie's expiry): a `Date` or milliseconds since the epoch, or
+ * undefined for never. The session ends at that time and the client is told to
+ * handshake again; a handshake whose credentials already expired is refused.
+ */
+export type SessionExpiry<User = unknown> = (
+  client: ClientInfo<User>,
+  message: Message,
+  ctx: RequestContext<User>,
+) => Date | number | undefined | Promise<Date | number | undefined>;
+
+/**
  * Handles messages on `/service/<name>`. The return value (or resolved value)
  * is the `data` of the reply, sent to the sender only with the request's `id`;
  * returning nothing sends a bare success. Throw a `BayeuxError` to fail with a
@@ -170,6 +182,8 @@ export interface BayeuxOptions<User = unknown> {
   services?: Record<string, ServiceHandler<User>>;
   /** Authorisation of every incoming message (seed: MessageACL). */
   messageACL?: MessageACL<User>;
+  /** Gives a session an expiry at handshake, from its credentials; it ends then. */
+  sessionExpiry?: SessionExpiry<User>;
   /** Incoming/outgoing message hooks, run in order. */
   extensions?: Extension<User>[];
   /** Session storage and routing; `memoryEngine()` by default. */
@@ -217,6 +231,7 @@ export interface ResolvedOptions<User = unknown> {
   ack: boolean;
   services: ReadonlyMap<string, ServiceHandler<User>>;
   messageACL: MessageACL<User> | undefined;
+  sessionExpiry: SessionExpiry<User> | undefined;
   extensions: readonly Extension<User>[];
   engine: Engine;
   logger: Logger;
@@ -377,6 +392,7 @@ function resolveEngine(value: unknown): Engine {
     'session',
     'claim',
     'destroySession',
+    'destroyUserSessions',
     'subscribe',
     'unsubscribe',
     'publish',
@@ -473,6 +489,7 @@ const KNOWN = new Set<string>([
   'ack',
   'services',
   'messageACL',
+  'sessionExpiry',
   'extensions',
   'engine',
   'logger',
@@ -510,6 +527,7 @@ export function resolveOptions<User>(input: BayeuxOptions<User> = {}): ResolvedO
     ack: boolean(o, 'ack', DEFAULTS.ack),
     services: resolveServices<User>(o.services),
     messageACL: optionalFunction<MessageACL<User>>(o, 'messageACL'),
+    sessionExpiry: optionalFunction<SessionExpiry<User>>(o, 'sessionExpiry'),
     extensions: resolveExtensions<User>(o.extensions),
     engine: resolveEngine(o.engine),
     logger: resolveLogger(o.logger),

@@ -60,6 +60,10 @@ export interface ClientEvents extends Record<string, unknown[]> {
   message: [Message];
   /** A history position could not be resumed from: messages were lost; reload what the channel carries. */
   gap: [GapEvent];
+  /** The server ended the session because the credentials it was opened with expired; the client handshakes again once. */
+  expired: [BayeuxClientError];
+  /** The server signed the user out (`server.disconnectUser()`); the client handshakes again once. */
+  revoked: [BayeuxClientError];
 }
 
 /** Options of `client.subscribe()`. */
@@ -395,6 +399,9 @@ export class BayeuxClient extends Emitter<ClientEvents> {
       return;
     }
     const error = BayeuxClientError.fromReply(reply);
+    // 401: the server ended the session over its credentials; the re-handshake goes through the host's auth again.
+    if (error.code === 401 && error.args[0] === 'expired') this.emit('expired', error);
+    else if (error.code === 401 && error.args[0] === 'revoked') this.emit('revoked', error);
     const reconnect = reply.advice?.reconnect ?? (error.code === 402 ? 'handshake' : this.advice.reconnect);
     if (reconnect === 'none') {
       this.stop(error);

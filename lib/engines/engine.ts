@@ -124,6 +124,11 @@ export interface Engine {
   /** Ends a session everywhere; false when it did not exist. */
   destroySession(clientId: string, reason: DisconnectReason): Promise<boolean>;
   /**
+   * Ends, on every node, every session bound to the user identity `userKey`
+   * (the `identify()` result kept at handshake); resolves with how many ended.
+   */
+  destroyUserSessions(userKey: string, reason: DisconnectReason): Promise<number>;
+  /**
    * Adds subscription patterns; returns those that were new. With `replay`,
    * the kept messages of those channels from the given positions are queued
    * first, then live ones, with no gap and no duplicate; a position that

@@ -26,6 +26,8 @@ class MemoryEngine implements Engine {
   private host: EngineHost | undefined;
   private readonly sessions = new Map<string, Session>();
   private readonly sessionsPerIp = new Map<string, number>();
+  /** Sessions by bound user identity, for `destroyUserSessions`. */
+  private readonly byUser = new Map<string, Set<Session>>();
   private readonly index = new ChannelIndex<Session>();
   private sweeper: NodeJS.Timeout | undefined;
   private history: MemoryHistory | undefined;
@@ -63,6 +65,11 @@ class MemoryEngine implements Engine {
     const session = new Session(init, Date.now());
     this.sessions.set(session.id, session);
     this.sessionsPerIp.set(init.ip, fromIp + 1);
+    if (session.userKey !== undefined) {
+      const mine = this.byUser.get(session.userKey);
+      if (mine === undefined) this.byUser.set(session.userKey, new Set([session]));
+      else mine.add(session);
+    }
     return session;
   }
 
@@ -79,6 +86,12 @@ class MemoryEngine implements Engine {
     if (session === undefined) return false;
     this.destroy(session, reason);
     return true;
+  }
+
+  async destroyUserSessions(userKey: string, reason: DisconnectReason): Promise<number> {
+    const sessions = [...(this.byUser.get(userKey) ?? [])];
+    for (const session of sessions) this.destroy(session, reason);
+    return sessions.length;
   }
 
   async subscribe(session: Session, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
@@ -144,6 +157,11 @@ class MemoryEngine implements Engine {
     const fromIp = (this.sessionsPerIp.get(session.ip) ?? 1) - 1;
     if (fromIp === 0) this.sessionsPerIp.delete(session.ip);
     else this.sessionsPerIp.set(session.ip, fromIp);
+    if (session.userKey !== undefined) {
+      const mine = this.byUser.get(session.userKey);
+      mine?.delete(session);
+      if (mine?.size === 0) this.byUser.delete(session.userKey);
+    }
     for (const channel of session.channels) this.index.remove(channel, session);
     session.channels.clear();
     session.queue = [];
@@ -155,10 +173,12 @@ class MemoryEngine implements Engine {
   private sweep(): void {
     const host = this.host;
     if (host === undefined) return;
-    this.history?.sweep(Date.now());
-    const deadline = Date.now() - host.limits.maxInterval;
+    const now = Date.now();
+    this.history?.sweep(now);
+    const deadline = now - host.limits.maxInterval;
     for (const session of this.sessions.values()) {
-      if (session.connections === 0 && session.lastSeen < deadline) this.destroy(session, 'expired');
+      if (session.expiresAt !== undefined && session.expiresAt <= now) this.destroy(session, 'credentials-expired');
+      else if (session.connections === 0 && session.lastSeen < deadline) this.destroy(session, 'expired');
     }
   }
 

@@ -23,6 +23,8 @@ export interface SessionInit<User = unknown> {
   ack?: boolean;
   /** Browser id (BAYEUX_BROWSER cookie) a logged-in session is bound to, for polls that carry no user. */
   browser?: string | undefined;
+  /** When (ms since the epoch) the credentials seen at handshake expire; the session ends then. */
+  expiresAt?: number | undefined;
 }
 
 /** Why a session ended; carried by the `disconnect` event. */
@@ -34,7 +36,11 @@ export type DisconnectReason =
   /** Its queue passed `maxQueue` (or a socket stayed too slow) with the `disconnect` policy. */
   | 'overflow'
   /** The server closed, or the application ended it with `server.disconnect()`. */
-  | 'server';
+  | 'server'
+  /** The application signed its user out everywhere with `server.disconnectUser()`. */
+  | 'revoked'
+  /** The expiry `sessionExpiry` gave it at handshake passed. */
+  | 'credentials-expired';
 
 /** Public, read-only view of a session handed to hooks and events. */
 export interface ClientInfo<User = unknown> {
@@ -59,6 +65,8 @@ export class Session<User = unknown> implements ClientInfo<User> {
   readonly createdAt: number;
   /** Browser id the session is bound to (see `SessionInit.browser`). */
   readonly browser: string | undefined;
+  /** When (ms since the epoch) its credentials expire, if they do. */
+  readonly expiresAt: number | undefined;
   /** Connection type of the latest request. */
   transport: string;
   /** Subscription patterns, as the client sent them. */
@@ -85,6 +93,7 @@ export class Session<User = unknown> implements ClientInfo<User> {
     this.data = init.data;
     this.createdAt = now;
     this.browser = init.browser;
+    this.expiresAt = init.expiresAt;
     this.ack = init.ack === true ? new AckState() : undefined;
     this.lastSeen = now;
   }

@@ -25,6 +25,9 @@ export const BAYEUX_ERRORS = {
   sessionExpired: { code: 402, message: 'Session expired' },
   noHistory: { code: 400, message: 'Channel keeps no history: only -1 (new messages) can be replayed' },
   replayRefused: { code: 400, message: 'Replay position not available' },
+  credentialsExpired: { code: 401, message: 'Credentials expired: handshake again to re-authenticate' },
+  sessionRevoked: { code: 401, message: 'Session revoked: the user was signed out' },
+  rateLimited: { code: 429, message: 'Rate limit exceeded: slow down' },
 } as const;
 
 /** Name of an entry in the error table. */

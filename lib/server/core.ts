@@ -28,6 +28,22 @@ import { publish } from './publish.js';
 import type { RequestState } from './request.js';
 import { service } from './service.js';
 
+/** The error a held connect is answered with when its session ends. */
+function endError(reason: DisconnectReason): string {
+  switch (reason) {
+    case 'overflow':
+      return bayeuxError('sessionOverflow');
+    case 'expired':
+      return bayeuxError('sessionExpired');
+    case 'revoked':
+      return bayeuxError('sessionRevoked', 'revoked');
+    case 'credentials-expired':
+      return bayeuxError('credentialsExpired', 'expired');
+    default:
+      return bayeuxError('unknownClient');
+  }
+}
+
 export class ServerCore<User = unknown> implements EngineHost {
   readonly engine: Engine;
   readonly limits: EngineLimits;
@@ -259,8 +275,7 @@ export class ServerCore<User = unknown> implements EngineHost {
 
   drop(session: Session, reason: DisconnectReason): void {
     const advice = reason === 'client' ? noneAdvice() : handshakeAdvice(this.options.interval);
-    const error = bayeuxError(reason === 'overflow' ? 'sessionOverflow' : reason === 'expired' ? 'sessionExpired' : 'unknownClient');
-    this.registry.drop(session, { channel: '/meta/connect', successful: false, error, advice });
+    this.registry.drop(session, { channel: '/meta/connect', successful: false, error: endError(reason), advice });
   }
 
   moved(session: Session): void {

@@ -62,6 +62,11 @@ export class GuardedEngine implements RedisEngine {
     return this.inner.destroySession(...args).catch(this.rethrow);
   }
 
+  async destroyUserSessions(...args: Parameters<RedisEngine['destroyUserSessions']>): Promise<number> {
+    this.state.check();
+    return this.inner.destroyUserSessions(...args).catch(this.rethrow);
+  }
+
   async subscribe(...args: Parameters<RedisEngine['subscribe']>): Promise<string[]> {
     this.state.check();
     return this.inner.subscribe(...args).catch(this.rethrow);

@@ -38,6 +38,7 @@ import { RedisHealth } from './health.js';
 import { RedisHistory } from './history.js';
 import { CLAIM, CREATE, DESTROY } from './scripts.js';
 import { type BroadcastEvent, decode, encode, type StreamEvent } from './stream.js';
+import { UserIndex } from './user-index.js';
 
 /** Options of `redisEngine()`: where Redis is (`url`, or `sentinels` and `name`), and bounds. */
 export interface RedisEngineOptions extends RedisTopology {
@@ -104,6 +105,10 @@ class RedisEngineImpl implements RedisEngine {
   private readonly sharded: boolean;
   private readonly timeout: number;
   private ticking = false;
+  private readonly users = new UserIndex(
+    () => this.redis(),
+    (...parts) => this.key(...parts),
+  );
   private readonly deliverTo = (session: Session, json: string): void => this.deliver(session, json);
   /** Channel history (Streams), when the server keeps some. */
   private history: RedisHistory | undefined;
@@ -233,6 +238,7 @@ class RedisEngineImpl implements RedisEngine {
       'browser',
       init.browser ?? '',
     ];
+    await this.users.add(init);
     const result = await this.redis().eval(
       CREATE,
       3,
@@ -246,6 +252,7 @@ class RedisEngineImpl implements RedisEngine {
       init.ip,
       ...fields,
     );
+    if (result !== 'ok') await this.users.remove(init.id, init.userKey);
     if (result === 'max') throw new SessionLimitError(`the cluster holds ${limits.maxSessions} sessions, its limit`);
     if (result === 'ip') throw new SessionLimitError(`${init.ip} holds ${limits.maxSessionsPerIp} sessions, the limit per IP`);
     const session = new Session(init, now);
@@ -346,6 +353,7 @@ class RedisEngineImpl implements RedisEngine {
     if (fields === null) return false;
     const record: Record<string, string> = {};
     for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
+    await this.users.remove(clientId, record.userKey);
     const host = this.attached();
     const mine = this.owned.get(clientId);
     if (mine !== undefined) this.release(mine, reason);
@@ -359,6 +367,15 @@ class RedisEngineImpl implements RedisEngine {
       reason,
     );
     return true;
+  }
+
+  async destroyUserSessions(userKey: string, reason: DisconnectReason): Promise<number> {
+    const ids = await this.users.sessionsOf(userKey);
+    const ended = await Promise.all(ids.map((id) => this.destroySession(id, reason)));
+    // Members whose session had already ended are stale: drop them.
+    const stale = ids.filter((_, i) => !ended[i]);
+    if (stale.length > 0) await this.redis().srem(this.key('user', userKey), ...stale);
+    return ended.length - stale.length;
   }
 
   async subscribe(session: Session, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
@@ -596,6 +613,9 @@ class RedisEngineImpl implements RedisEngine {
       const mine = this.owned.get(id);
       if ((mine !== undefined && mine.connections > 0) || this.claiming.has(id)) continue;
       await this.destroySession(id, 'expired');
+    }
+    for (const id of await this.users.expired(now)) {
+      if (!(await this.destroySession(id, 'credentials-expired'))) await this.users.remove(id, undefined);
     }
   }
 

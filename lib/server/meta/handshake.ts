@@ -11,6 +11,7 @@ import { BAYEUX_VERSION, handshakeAdvice, noneAdvice } from '../../protocol/advi
 import { bayeuxError } from '../../protocol/errors.js';
 import { type Message, replyTo } from '../../protocol/message.js';
 import type { ServerCore } from '../core.js';
+import { sessionExpiry } from '../expiry.js';
 import { authorize } from '../extensions.js';
 import type { RequestState } from '../request.js';
 
@@ -53,6 +54,9 @@ export async function handshake<User>(
   };
   const refused = await authorize(core.options.messageACL, message, { ...ctx, client }, 'handshakeDenied', '');
   if (refused !== undefined) return fail(refused);
+  // Credentials that already expired cannot get better by retrying: refused with reconnect "none".
+  const expiry = await sessionExpiry(core.options.sessionExpiry, client, message, ctx, Date.now());
+  if (expiry.error !== undefined) return fail(expiry.error);
 
   // A logged-in session is bound to the browser that handshook: lane polls prove that browser instead of a user.
   let browser = request.userKey === undefined ? undefined : request.browser;
@@ -64,6 +68,7 @@ export async function handshake<User>(
       userKey: request.userKey,
       ack: core.options.ack && message.ext?.ack === true,
       browser,
+      expiresAt: expiry.expiresAt,
     });
   } catch (err) {
     if (!(err instanceof SessionLimitError)) throw err;

@@ -1,0 +1,117 @@
+/** sessionExpiry: a session lives as long as the credentials it was opened with. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BayeuxClient, BayeuxClientError, type ClientState } from '../../lib/client/index.js';
+import { type DisconnectReason, type Logger, parseBayeuxError } from '../../lib/index.js';
+import { nextEvent } from '../helpers/login.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { until, withServer } from '../helpers/server.js';
+
+/** Long enough for a loaded machine to handshake and connect before it passes. */
+const SHORT = 3000;
+
+/** A client whose handshake carries `tokens[n]` on its n-th handshake (the last one repeats). */
+function tokenClient(url: string, tokens: string[]): { client: BayeuxClient; handshakes: () => number } {
+  let count = 0;
+  const client = new BayeuxClient(url, {
+    transports: ['long-polling'],
+    extensions: [
+      {
+        outgoing(message) {
+          if (message.channel !== '/meta/handshake') return message;
+          const token = tokens[Math.min(count, tokens.length - 1)];
+          count++;
+          return { ...message, ext: { ...message.ext, token } };
+        },
+      },
+    ],
+  });
+  return { client, handshakes: () => count };
+}
+
+/** Tokens as a host would check them: `short` lasts SHORT ms, `long` an hour, `revoked` is refused. */
+const tokenOptions = {
+  messageACL: (_client: unknown, message: { channel: string; ext?: Record<string, unknown> }) =>
+    message.channel !== '/meta/handshake' || message.ext?.token !== 'revoked' || 'Token revoked',
+  sessionExpiry: (_client: unknown, message: { ext?: Record<string, unknown> }) =>
+    message.ext?.token === 'short' ? Date.now() + SHORT : new Date(Date.now() + 3_600_000),
+};
+
+describe('sessionExpiry', () => {
+  it('ends the session when its credentials expire: the held connect gets 401 and handshake advice', async () => {
+    const reasons: DisconnectReason[] = [];
+    await withServer(tokenOptions, async (server) => {
+      server.bayeux.on('disconnect', (e) => reasons.push(e.reason));
+      const client = new RawClient(server.url);
+      assert.equal((await client.handshake({ ext: { token: 'short' } })).successful, true);
+      await client.connect(0);
+      const [reply] = await client.connect();
+      assert.equal(reply?.successful, false);
+      assert.deepEqual(parseBayeuxError(reply?.error ?? ''), {
+        code: 401,
+        args: ['expired'],
+        message: 'Credentials expired: handshake again to re-authenticate',
+      });
+      assert.equal(reply?.advice?.reconnect, 'handshake');
+      assert.deepEqual(reasons, ['credentials-expired']);
+    });
+  });
+
+  it('refuses a handshake whose credentials already expired, with reconnect "none"', async () => {
+    await withServer({ sessionExpiry: () => Date.now() - 1 }, async (server) => {
+      const reply = await new RawClient(server.url).handshake();
+      assert.equal(reply.successful, false);
+      assert.equal(parseBayeuxError(reply.error ?? '').code, 401);
+      assert.equal(reply.advice?.reconnect, 'none');
+      assert.equal((await server.bayeux.stats()).sessions, 0);
+    });
+  });
+
+  it('refuses a handshake when the hook returns seconds, and the log names the fix', async () => {
+    const logged: string[] = [];
+    const logger: Logger = { debug() {}, info() {}, warn() {}, error: (obj) => logged.push(String((obj as { err?: Error }).err?.message)) };
+    await withServer({ logger, sessionExpiry: () => Math.floor(Date.now() / 1000) + 60 }, async (server) => {
+      const reply = await new RawClient(server.url).handshake();
+      assert.equal(reply.successful, false);
+      assert.equal(parseBayeuxError(reply.error ?? '').code, 500);
+      assert.match(logged.join('\n'), /looks like seconds.*exp \* 1000/);
+    });
+  });
+
+  it('our client emits "expired" and re-authenticates once', async () => {
+    await withServer(tokenOptions, async (server) => {
+      const { client, handshakes } = tokenClient(server.url, ['short', 'long']);
+      try {
+        await client.connect();
+        const first = client.clientId;
+        const [error] = await nextEvent(client, 'expired', SHORT + 10_000);
+        assert.ok(error instanceof BayeuxClientError);
+        assert.equal(error.code, 401);
+        await until(() => client.state === 'connected' && client.clientId !== first, 'the new session', 10_000);
+        assert.equal(handshakes(), 2);
+      } finally {
+        await client.disconnect();
+      }
+    });
+  });
+
+  it('our client stops, without a retry loop, when the re-handshake is refused', async () => {
+    await withServer(tokenOptions, async (server) => {
+      const { client, handshakes } = tokenClient(server.url, ['short', 'revoked']);
+      const states: ClientState[] = [];
+      client.on('state', (s) => states.push(s));
+      const errors: BayeuxClientError[] = [];
+      client.on('error', (e) => errors.push(e));
+      try {
+        await client.connect();
+        await nextEvent(client, 'expired', SHORT + 10_000);
+        await until(() => client.state === 'disconnected', 'the client to stop', 10_000);
+        assert.equal(handshakes(), 2);
+        assert.deepEqual(states, ['connecting', 'connected', 'reconnecting', 'disconnected']);
+        assert.equal(errors.at(-1)?.message, 'Token revoked');
+      } finally {
+        await client.disconnect();
+      }
+    });
+  });
+});
