@@ -266,5 +266,26 @@ export function engineContract(name: string, make: () => Engine | Promise<Engine
       await session(engine, '10.1.1.3');
       assert.equal(await engine.countSessions(), 3);
     });
+
+    it('ends every session of one user, and only theirs, on destroyUserSessions', async () => {
+      const { engine, host } = await open();
+      const userSession = (userKey: string) =>
+        engine.createSession({ id: newId(), user: { id: userKey }, userKey, ip: '10.2.2.2', transport: 'long-polling', data: {} });
+      const ann1 = await userSession('id:ann');
+      const ann2 = await userSession('id:ann');
+      const bob = await userSession('id:bob');
+      assert.equal(await engine.destroyUserSessions('id:ann', 'revoked'), 2);
+      await settle();
+      assert.deepEqual(
+        host.endings.map(([id, reason]) => [id, reason]).sort(),
+        [
+          [ann1.id, 'revoked'],
+          [ann2.id, 'revoked'],
+        ].sort(),
+      );
+      assert.equal(await engine.session(ann1.id), undefined);
+      assert.equal((await engine.session(bob.id))?.id, bob.id);
+      assert.equal(await engine.destroyUserSessions('id:ann', 'revoked'), 0);
+    });
   });
 }
