@@ -93,6 +93,24 @@ export interface OutgoingContext<User = unknown> {
   readonly request: MessageContext<User> | undefined;
 }
 
+/** A token bucket: `rate` messages per second on average, bursts of up to `burst`. */
+export interface RateLimit {
+  rate: number;
+  burst: number;
+}
+
+/**
+ * Messages per second (every message but `/meta/connect`, whose pace the
+ * server sets). `false` turns a limit off. With the Redis engine each bucket
+ * is shared by every node.
+ */
+export interface RateLimitOptions {
+  /** Per session. */
+  session?: RateLimit | false;
+  /** Per client IP (`req.ip`), all its sessions and handshakes together. */
+  ip?: RateLimit | false;
+}
+
 /** Allowed cross-origin callers: an origin, a pattern, a list of them, or a predicate. */
 export type OriginRule = string | RegExp | ReadonlyArray<string | RegExp> | ((origin: string) => boolean);
 
@@ -182,6 +200,8 @@ export interface BayeuxOptions<User = unknown> {
   services?: Record<string, ServiceHandler<User>>;
   /** Authorisation of every incoming message (seed: MessageACL). */
   messageACL?: MessageACL<User>;
+  /** Messages per second per session and per IP; `false` turns both off. */
+  rateLimit?: RateLimitOptions | false;
   /** Gives a session an expiry at handshake, from its credentials; it ends then. */
   sessionExpiry?: SessionExpiry<User>;
   /** Incoming/outgoing message hooks, run in order. */
@@ -232,6 +252,7 @@ export interface ResolvedOptions<User = unknown> {
   services: ReadonlyMap<string, ServiceHandler<User>>;
   messageACL: MessageACL<User> | undefined;
   sessionExpiry: SessionExpiry<User> | undefined;
+  rateLimit: { session: RateLimit | undefined; ip: RateLimit | undefined };
   extensions: readonly Extension<User>[];
   engine: Engine;
   logger: Logger;
@@ -257,6 +278,12 @@ export const DEFAULTS = {
   callbackPolling: true,
   ack: false,
 } as const satisfies Partial<BayeuxOptions>;
+
+/** Default rate limits: far above what a normal client sends, low enough to stop a flood. */
+export const RATE_LIMIT_DEFAULTS = {
+  session: { rate: 200, burst: 1000 },
+  ip: { rate: 5000, burst: 20_000 },
+} as const satisfies Required<RateLimitOptions>;
 
 /** Defaults of the `websocket` options (`maxPayload` defaults to `maxBodySize`). */
 export const WEBSOCKET_DEFAULTS = {
@@ -398,11 +425,34 @@ function resolveEngine(value: unknown): Engine {
     'publish',
     'push',
     'countSessions',
+    'takeTokens',
   ];
   if (typeof engine !== 'object' || engine === null || methods.some((m) => typeof engine[m] !== 'function')) {
     fail('engine', 'an Engine (e.g. memoryEngine() or redisEngine())', value);
   }
   return value as Engine;
+}
+
+function resolveRateLimit(value: unknown): ResolvedOptions['rateLimit'] {
+  if (value === false) return { session: undefined, ip: undefined };
+  if (value === undefined) value = {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('rateLimit', 'false or { session?, ip? }', value);
+  const o = value as Record<string, unknown>;
+  for (const name of Object.keys(o)) {
+    if (name !== 'session' && name !== 'ip') throw new TypeError(`bayeux(): unknown option "rateLimit.${name}"`);
+  }
+  const one = (name: 'session' | 'ip'): RateLimit | undefined => {
+    const limit = o[name];
+    if (limit === false) return undefined;
+    if (limit === undefined) return { ...RATE_LIMIT_DEFAULTS[name] };
+    const l = limit as Record<string, unknown> | null;
+    if (typeof l !== 'object' || l === null) fail(`rateLimit.${name}`, 'false or { rate, burst }', limit);
+    if (typeof l.rate !== 'number' || !Number.isFinite(l.rate) || l.rate <= 0) {
+      fail(`rateLimit.${name}.rate`, 'a positive number of messages per second', l.rate);
+    }
+    return { rate: l.rate, burst: integer(l, 'burst', Math.max(1, Math.ceil(l.rate)), 1, `rateLimit.${name}.`) };
+  };
+  return { session: one('session'), ip: one('ip') };
 }
 
 function resolveLogger(value: unknown): Logger {
@@ -490,6 +540,7 @@ const KNOWN = new Set<string>([
   'services',
   'messageACL',
   'sessionExpiry',
+  'rateLimit',
   'extensions',
   'engine',
   'logger',
@@ -528,6 +579,7 @@ export function resolveOptions<User>(input: BayeuxOptions<User> = {}): ResolvedO
     services: resolveServices<User>(o.services),
     messageACL: optionalFunction<MessageACL<User>>(o, 'messageACL'),
     sessionExpiry: optionalFunction<SessionExpiry<User>>(o, 'sessionExpiry'),
+    rateLimit: resolveRateLimit(o.rateLimit),
     extensions: resolveExtensions<User>(o.extensions),
     engine: resolveEngine(o.engine),
     logger: resolveLogger(o.logger),

@@ -8,6 +8,7 @@ import type { Message } from '../protocol/message.js';
 import type { HistoryConfig, ReplayFrom } from './history/config.js';
 import type { PositionTemplate } from './history/position.js';
 import type { ClientInfo, DisconnectReason, Session, SessionInit } from './session.js';
+import type { RateBucket, RateTake } from './token-bucket.js';
 
 /** A broadcast or pushed message, serialized once for every recipient. */
 export interface Envelope {
@@ -145,4 +146,9 @@ export interface Engine {
   countSessions(): Promise<number>;
   /** Whether the engine can serve now; engines without it are always up. */
   health?(): EngineHealth;
+  /**
+   * Takes up to `cost` tokens from every bucket at once (rate limits; shared
+   * by every node with a shared engine); `now` is the caller's clock in ms.
+   */
+  takeTokens(buckets: readonly RateBucket[], cost: number, now: number): Promise<RateTake>;
 }

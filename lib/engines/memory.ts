@@ -11,6 +11,7 @@ import { MemoryHistory } from './history/memory.js';
 import { positioned } from './history/position.js';
 import type { DisconnectReason, SessionInit } from './session.js';
 import { Session } from './session.js';
+import { type RateBucket, type RateTake, TokenBuckets } from './token-bucket.js';
 
 /** Options of the in-memory engine. */
 export interface MemoryEngineOptions {
@@ -28,6 +29,7 @@ class MemoryEngine implements Engine {
   private readonly sessionsPerIp = new Map<string, number>();
   /** Sessions by bound user identity, for `destroyUserSessions`. */
   private readonly byUser = new Map<string, Set<Session>>();
+  private readonly buckets = new TokenBuckets();
   private readonly index = new ChannelIndex<Session>();
   private sweeper: NodeJS.Timeout | undefined;
   private history: MemoryHistory | undefined;
@@ -146,6 +148,10 @@ class MemoryEngine implements Engine {
     return this.sessions.size;
   }
 
+  async takeTokens(buckets: readonly RateBucket[], cost: number, now: number): Promise<RateTake> {
+    return this.buckets.take(buckets, cost, now);
+  }
+
   private deliver(session: Session, json: string): void {
     if (queueFor(this.attached(), session, json)) this.destroy(session, 'overflow');
   }
@@ -175,6 +181,7 @@ class MemoryEngine implements Engine {
     if (host === undefined) return;
     const now = Date.now();
     this.history?.sweep(now);
+    this.buckets.sweep(now);
     const deadline = now - host.limits.maxInterval;
     for (const session of this.sessions.values()) {
       if (session.expiresAt !== undefined && session.expiresAt <= now) this.destroy(session, 'credentials-expired');

@@ -25,6 +25,7 @@ import { disconnect } from './meta/disconnect.js';
 import { handshake } from './meta/handshake.js';
 import { subscribe, unsubscribe } from './meta/subscription.js';
 import { publish } from './publish.js';
+import { RateLimiter } from './rate-limit.js';
 import type { RequestState } from './request.js';
 import { service } from './service.js';
 
@@ -63,6 +64,12 @@ export class ServerCore<User = unknown> implements EngineHost {
   closed = false;
   /** When the server was created (the health of engines that report none starts here). */
   readonly createdAt = Date.now();
+  /** Message rate limits; undefined when both are off. */
+  private readonly limiter: RateLimiter | undefined;
+  private readonly limiterFailed = (err: unknown): undefined => {
+    this.logger.debug({ err }, 'express-bayeux: rate limit not checked (engine unavailable)');
+    return undefined;
+  };
   private types: ConnectionType[] = ['long-polling', 'callback-polling'];
   private readonly timing: AdviceTiming;
 
@@ -83,6 +90,13 @@ export class ServerCore<User = unknown> implements EngineHost {
       maxSessionsPerIp: options.maxSessionsPerIp,
     };
     if (!options.callbackPolling) this.types = ['long-polling'];
+    const { session, ip } = options.rateLimit;
+    this.limiter =
+      session === undefined && ip === undefined
+        ? undefined
+        : new RateLimiter(this.engine, options.rateLimit, (scope, refused) =>
+            this.logger.debug({ scope, refused }, `express-bayeux: ${refused} message(s) refused by the ${scope} rate limit`),
+          );
     this.registry = new ConnectionRegistry(
       (session, reply) => this.finishConnect(session, reply),
       options.clientMaxConnections,
@@ -125,8 +139,12 @@ export class ServerCore<User = unknown> implements EngineHost {
 
   /** Processes the messages of one request in order, filling `request.replies` and `request.connect`. */
   async process(messages: readonly Message[], request: RequestState<User>): Promise<void> {
+    // An engine that cannot count (Redis down) lets the messages through: each then meets the outage on its own.
+    const admission = this.limiter === undefined ? undefined : await this.limiter.admit(messages, request).catch(this.limiterFailed);
+    let counted = 0;
     for (const message of messages) {
-      const reply = await this.handle(message, request);
+      const refused = admission !== undefined && RateLimiter.counts(message) && counted++ >= admission.allowed;
+      const reply = refused ? admission.refuse(message) : await this.handle(message, request);
       if (reply !== undefined) request.replies.push(JSON.stringify(reply));
     }
   }

@@ -7,6 +7,7 @@
  */
 import type { EngineHealth, EngineHost } from '../engine.js';
 import type { Session } from '../session.js';
+import type { RateTake } from '../token-bucket.js';
 import type { RedisHealth } from './health.js';
 import type { RedisEngine } from './index.js';
 
@@ -85,6 +86,11 @@ export class GuardedEngine implements RedisEngine {
   async push(...args: Parameters<RedisEngine['push']>): Promise<boolean> {
     this.state.check();
     return this.inner.push(...args).catch(this.rethrow);
+  }
+
+  async takeTokens(...args: Parameters<RedisEngine['takeTokens']>): Promise<RateTake> {
+    this.state.check();
+    return this.inner.takeTokens(...args).catch(this.rethrow);
   }
 
   async countSessions(...args: Parameters<RedisEngine['countSessions']>): Promise<number> {

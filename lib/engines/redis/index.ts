@@ -32,10 +32,12 @@ import { queueFor } from '../deliver.js';
 import { type Engine, type EngineHealth, type EngineHost, EngineUnavailableError, type Envelope, SessionLimitError } from '../engine.js';
 import { keepsHistory, type ReplayFrom } from '../history/config.js';
 import { type DisconnectReason, Session, type SessionInit } from '../session.js';
+import type { RateBucket, RateTake } from '../token-bucket.js';
 import { checkTopology, createClients, type RedisClient, type RedisTopology } from './connection.js';
 import { GuardedEngine } from './guarded.js';
 import { RedisHealth } from './health.js';
 import { RedisHistory } from './history.js';
+import { takeTokens } from './rate-limit.js';
 import { CLAIM, CREATE, DESTROY } from './scripts.js';
 import { type BroadcastEvent, decode, encode, type StreamEvent } from './stream.js';
 import { UserIndex } from './user-index.js';
@@ -428,6 +430,10 @@ class RedisEngineImpl implements RedisEngine {
 
   async countSessions(): Promise<number> {
     return this.redis().zcard(this.key('sessions'));
+  }
+
+  takeTokens(buckets: readonly RateBucket[], cost: number, now: number): Promise<RateTake> {
+    return takeTokens(this.redis(), (...parts) => this.key(...parts), buckets, cost, now);
   }
 
   async sync(timeout = 5000): Promise<void> {

@@ -5,8 +5,9 @@
  * at handshake expire). Both are written beside the session hash, never read
  * on the message path; a stale member only costs a no-op destroy.
  */
-import type { Redis } from 'ioredis';
+
 import type { SessionInit } from '../session.js';
+import type { RedisClient } from './connection.js';
 
 /** Builds a key in the engine's namespace (the engine's own `key()`). */
 export type KeyOf = (...parts: string[]) => string;
@@ -16,7 +17,7 @@ const SWEEP_BATCH = 500;
 
 export class UserIndex {
   constructor(
-    private readonly redis: () => Redis,
+    private readonly redis: () => RedisClient,
     private readonly key: KeyOf,
   ) {}
 
