@@ -67,9 +67,6 @@ export function createChatApp(options = {}) {
   passport.serializeUser((user, done) => done(null, /** @type {User} */ (user).id));
   passport.deserializeUser((/** @type {string} */ id, done) => done(null, findUser(id) ?? false));
 
-  /** Who is online: clientId -> display name. */
-  const online = new Map();
-
   /** @type {import('express-bayeux').BayeuxServer<User>} */
   const server = bayeux({
     ...(options.engine === undefined ? {} : { engine: options.engine }),
@@ -110,18 +107,21 @@ export function createChatApp(options = {}) {
     ],
     services: {
       echo: (message) => message.data,
-      who: () => [...new Set(online.values())].sort(),
+      who: () => online(),
     },
   });
 
-  server.on('connect', (e) => {
-    online.set(e.clientId, String(e.data.name ?? 'guest'));
-    void server.publish(PRESENCE, { online: [...new Set(online.values())].sort() });
-  });
-  server.on('disconnect', (e) => {
-    online.delete(e.clientId);
-    void server.publish(PRESENCE, { online: [...new Set(online.values())].sort() });
-  });
+  /** Who is in the room: the names of the subscribers of the chat channel, on every node. */
+  async function online() {
+    const present = await server.presence(CHAT);
+    return [...new Set(present.map((entry) => String(entry.data.name ?? 'guest')))].sort();
+  }
+  /** @param {{ channel: string }} event */
+  async function announce(event) {
+    if (event.channel === CHAT) await server.publish(PRESENCE, { online: await online() });
+  }
+  server.on('join', announce);
+  server.on('leave', announce);
 
   // The Autobot from the seed's synopsis: a local client that answers every post, never itself.
   server.subscribe(CHAT, (message) => {
@@ -164,5 +164,5 @@ export function createChatApp(options = {}) {
   // The bundled client (npm run build writes it).
   app.use(express.static(join(here, '../dist/browser'), { index: false, setHeaders }));
 
-  return { app, server, online };
+  return { app, server };
 }

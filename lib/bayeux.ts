@@ -6,8 +6,9 @@
 import { EventEmitter } from 'node:events';
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { Engine, EngineHealth } from './engines/engine.js';
+import type { Engine, EngineHealth, PresenceEntry } from './engines/engine.js';
 import { type BayeuxOptions, resolveOptions } from './options.js';
+import { isValidChannel } from './protocol/channel.js';
 import type { ConnectionStats } from './server/connections.js';
 import { ServerCore } from './server/core.js';
 import type { BayeuxEvents } from './server/events.js';
@@ -36,6 +37,14 @@ export interface ServerHealth {
   engine: EngineHealth;
 }
 
+/** Options of `server.presence()`. */
+export interface PresenceOptions {
+  /** Most entries returned (a bounded read). Default 1000. */
+  limit?: number;
+}
+
+const DEFAULT_PRESENCE_LIMIT = 1000;
+
 /** The object `bayeux()` returns: mount it with `app.use(path, server)`. */
 export interface BayeuxServer<User = unknown> extends EventEmitter<BayeuxEvents<User>> {
   /** Handles a Bayeux request; other paths go to `next`. */
@@ -61,6 +70,11 @@ export interface BayeuxServer<User = unknown> extends EventEmitter<BayeuxEvents<
    * Resolves with how many sessions ended.
    */
   disconnectUser(user: User): Promise<number>;
+  /**
+   * The sessions subscribed to exactly `channel` (a channel or pattern, as
+   * clients subscribed to it), on every node: at most `limit` (default 1000).
+   */
+  presence(channel: string, options?: PresenceOptions): Promise<PresenceEntry[]>;
   /** Counts of sessions, held requests and sockets. */
   stats(): Promise<ServerStats>;
   /** Whether this node can serve now (without touching Redis): for load balancers' health checks. */
@@ -136,6 +150,16 @@ const api = {
     if (key === undefined) return 0;
     await core.ready;
     return core.engine.destroyUserSessions(key, 'revoked');
+  },
+  async presence(this: Internals, channel: string, options: PresenceOptions = {}): Promise<PresenceEntry[]> {
+    if (typeof channel !== 'string' || !isValidChannel(channel)) {
+      throw new TypeError(`server.presence(): ${JSON.stringify(channel)} is not a valid channel`);
+    }
+    const limit = options.limit ?? DEFAULT_PRESENCE_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1) throw new TypeError('server.presence(): option "limit" must be an integer >= 1');
+    const core = this[CORE];
+    await core.ready;
+    return core.engine.presence(channel, limit);
   },
   async stats(this: Internals): Promise<ServerStats> {
     const core = this[CORE];

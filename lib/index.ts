@@ -2,9 +2,9 @@
  * express-bayeux: a Bayeux 1.0 (CometD) publish/subscribe server as Express
  * middleware. Start with `bayeux(options)`.
  */
-export { type BayeuxServer, bayeux, type ServerHealth, type ServerStats } from './bayeux.js';
+export { type BayeuxServer, bayeux, type PresenceOptions, type ServerHealth, type ServerStats } from './bayeux.js';
 export { AckState } from './engines/ack.js';
-export type { Engine, EngineHealth, EngineHost, EngineLimits, Envelope, Logger } from './engines/engine.js';
+export type { Engine, EngineHealth, EngineHost, EngineLimits, Envelope, Logger, PresenceEntry } from './engines/engine.js';
 export { EngineUnavailableError, SessionLimitError } from './engines/engine.js';
 export { type HistoryConfig, type RefusalReason, type ReplayFrom, ReplayRefusedError } from './engines/history/config.js';
 export type { Position, PositionTemplate } from './engines/history/position.js';
@@ -12,6 +12,7 @@ export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js';
 export type { RedisAddress, RedisTopology } from './engines/redis/connection.js';
 export { type RedisEngine, type RedisEngineOptions, redisEngine } from './engines/redis/index.js';
 export { type ClientInfo, type DisconnectReason, type EnqueueResult, Session, type SessionInit } from './engines/session.js';
+export type { RateBucket, RateTake } from './engines/token-bucket.js';
 export { timesyncExtension } from './extensions/index.js';
 export {
   type BayeuxOptions,
@@ -27,10 +28,14 @@ export {
   type OriginRule,
   type OutgoingContext,
   type OutgoingKind,
+  RATE_LIMIT_DEFAULTS,
+  type RateLimit,
+  type RateLimitOptions,
   type RequestContext,
   type ResolvedOptions,
   resolveOptions,
   type ServiceHandler,
+  type SessionExpiry,
   type UpgradeVerdict,
   WEBSOCKET_DEFAULTS,
   type WebSocketOptions,
@@ -52,6 +57,7 @@ export type {
   ConnectEvent,
   DisconnectEvent,
   OverflowEvent,
+  PresenceEvent,
   PublishEvent,
   PushEvent,
   SubscriptionEvent,

@@ -422,6 +422,7 @@ function resolveEngine(value: unknown): Engine {
     'destroyUserSessions',
     'subscribe',
     'unsubscribe',
+    'presence',
     'publish',
     'push',
     'countSessions',

@@ -26,6 +26,15 @@ export interface Envelope {
   template?: PositionTemplate | undefined;
 }
 
+/** One subscriber of a channel, as `server.presence()` lists it. */
+export interface PresenceEntry {
+  clientId: string;
+  /** The identity of the user bound at handshake (`identify()`), if any. */
+  userKey: string | undefined;
+  /** The session's `client.data` (what `messageACL` set at handshake). */
+  data: Record<string, unknown>;
+}
+
 /** Limits the engine enforces, resolved from the server options. */
 export interface EngineLimits {
   /** Messages queued per session before `queuePolicy` applies. */
@@ -60,8 +69,11 @@ export interface EngineHost {
   drop(session: Session, reason: DisconnectReason): void;
   /** Another node now delivers to this session: answer its held connect normally, release its socket. */
   moved(session: Session): void;
-  /** A session ended; called once in the whole cluster, for the `disconnect` event. */
-  ended(client: ClientInfo, reason: DisconnectReason): void;
+  /**
+   * A session ended; called once in the whole cluster, for the `disconnect`
+   * event, with the channels it was subscribed to (for `leave` events).
+   */
+  ended(client: ClientInfo, reason: DisconnectReason, channels?: readonly string[]): void;
   /** A broadcast routed through this node, for the local subscribers of this node. */
   local(envelope: Envelope): void;
   /** Messages were dropped from a session's queue by the `drop-oldest` policy. */
@@ -138,6 +150,8 @@ export interface Engine {
   subscribe(session: Session, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]>;
   /** Removes subscription patterns; returns those that were present. */
   unsubscribe(session: Session, channels: readonly string[]): Promise<string[]>;
+  /** Up to `limit` sessions subscribed to exactly `channel` (the pattern as subscribed), on every node. */
+  presence(channel: string, limit: number): Promise<PresenceEntry[]>;
   /** Routes a broadcast to every matching subscriber (and to `host.local` on every node). */
   publish(envelope: Envelope): Promise<void>;
   /** Queues a message for one session; false when the session does not exist. */

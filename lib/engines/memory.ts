@@ -4,7 +4,7 @@
  */
 import { ChannelIndex } from '../protocol/channel-index.js';
 import { queueFor } from './deliver.js';
-import type { Engine, EngineHost, Envelope } from './engine.js';
+import type { Engine, EngineHost, Envelope, PresenceEntry } from './engine.js';
 import { SessionLimitError } from './engine.js';
 import type { ReplayFrom } from './history/config.js';
 import { MemoryHistory } from './history/memory.js';
@@ -144,6 +144,15 @@ class MemoryEngine implements Engine {
     return true;
   }
 
+  async presence(channel: string, limit: number): Promise<PresenceEntry[]> {
+    const entries: PresenceEntry[] = [];
+    for (const session of this.index.subscribers(channel) ?? []) {
+      if (entries.length >= limit) break;
+      entries.push({ clientId: session.id, userKey: session.userKey, data: session.data });
+    }
+    return entries;
+  }
+
   async countSessions(): Promise<number> {
     return this.sessions.size;
   }
@@ -168,12 +177,13 @@ class MemoryEngine implements Engine {
       mine?.delete(session);
       if (mine?.size === 0) this.byUser.delete(session.userKey);
     }
-    for (const channel of session.channels) this.index.remove(channel, session);
+    const channels = [...session.channels];
+    for (const channel of channels) this.index.remove(channel, session);
     session.channels.clear();
     session.queue = [];
     const host = this.attached();
     host.drop(session, reason);
-    host.ended(session, reason);
+    host.ended(session, reason, channels);
   }
 
   private sweep(): void {

@@ -300,8 +300,10 @@ export class ServerCore<User = unknown> implements EngineHost {
     this.registry.relinquish(session);
   }
 
-  ended(client: ClientInfo, reason: DisconnectReason): void {
-    this.emit('disconnect', { clientId: client.id, ip: client.ip, user: client.user as User | undefined, data: client.data, reason });
+  ended(client: ClientInfo, reason: DisconnectReason, channels: readonly string[] = []): void {
+    const user = client.user as User | undefined;
+    for (const channel of channels) this.emit('leave', { channel, clientId: client.id, user });
+    this.emit('disconnect', { clientId: client.id, ip: client.ip, user, data: client.data, reason });
   }
 
   local(envelope: Envelope): void {

@@ -30,6 +30,17 @@ export interface SubscriptionEvent<User = unknown> {
   user: User | undefined;
 }
 
+/**
+ * A session joined or left a channel (`server.presence()` changed): `join` on
+ * subscribe; `leave` on unsubscribe and when the session ends, for each
+ * channel it was in. Once in the whole cluster.
+ */
+export interface PresenceEvent<User = unknown> {
+  channel: string;
+  clientId: string;
+  user: User | undefined;
+}
+
 /** A message was accepted for broadcast (from a remote client or `server.publish`). */
 export interface PublishEvent<User = unknown> {
   channel: string;
@@ -66,4 +77,6 @@ export interface BayeuxEvents<User = unknown> {
   publish: [PublishEvent<User>];
   push: [PushEvent];
   overflow: [OverflowEvent<User>];
+  join: [PresenceEvent<User>];
+  leave: [PresenceEvent<User>];
 }

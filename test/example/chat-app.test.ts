@@ -95,10 +95,27 @@ describe('the example chat app', () => {
   it('answers /service/echo and lists who is online in /service/who', async () => {
     const cookie = await login('bob');
     const bob = await client('x', cookie);
-    await client('Eve');
+    const eve = await client('Eve');
+    // Who is online: who is in the room (server.presence of /chat/demo).
+    await bob.subscribe('/chat/demo', () => {});
+    await eve.subscribe('/chat/demo', () => {});
     assert.deepEqual(await bob.call('/service/echo', { a: 1 }), { a: 1 });
     const who = (await bob.call('/service/who')) as string[];
     assert.ok(who.includes('bob'));
     assert.ok(who.includes('Eve (guest)'));
+  });
+
+  it('ends the Bayeux sessions of a user who logs out; the client comes back as a guest who cannot post', async () => {
+    const cookie = await login('alice');
+    const alice = await client('x', cookie);
+    await alice.subscribe('/chat/demo', () => {});
+    assert.equal((await alice.publish('/chat/demo', { text: 'hi' })).successful, true);
+    const first = alice.clientId;
+    const revoked = new Promise<BayeuxClientError>((resolve) => alice.on('revoked', resolve));
+    const res = await fetch(`${base}/logout`, { method: 'POST', headers: { cookie } });
+    assert.equal(res.status, 200);
+    assert.equal((await revoked).code, 401);
+    await until(() => alice.state === 'connected' && alice.clientId !== first, 'the new (guest) session');
+    await assert.rejects(alice.publish('/chat/demo', { text: 'x' }), (e: BayeuxClientError) => e.message === 'Log in to post');
   });
 });

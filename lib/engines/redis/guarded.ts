@@ -5,7 +5,7 @@
  * 503 with retry advice instead of a 500 or a wait. Arguments pass through
  * untouched, so the engine's signatures stay its own.
  */
-import type { EngineHealth, EngineHost } from '../engine.js';
+import type { EngineHealth, EngineHost, PresenceEntry } from '../engine.js';
 import type { Session } from '../session.js';
 import type { RateTake } from '../token-bucket.js';
 import type { RedisHealth } from './health.js';
@@ -91,6 +91,11 @@ export class GuardedEngine implements RedisEngine {
   async takeTokens(...args: Parameters<RedisEngine['takeTokens']>): Promise<RateTake> {
     this.state.check();
     return this.inner.takeTokens(...args).catch(this.rethrow);
+  }
+
+  async presence(...args: Parameters<RedisEngine['presence']>): Promise<PresenceEntry[]> {
+    this.state.check();
+    return this.inner.presence(...args).catch(this.rethrow);
   }
 
   async countSessions(...args: Parameters<RedisEngine['countSessions']>): Promise<number> {

@@ -29,7 +29,15 @@ import { ChannelIndex } from '../../protocol/channel-index.js';
 import type { Message } from '../../protocol/message.js';
 import { AckState } from '../ack.js';
 import { queueFor } from '../deliver.js';
-import { type Engine, type EngineHealth, type EngineHost, EngineUnavailableError, type Envelope, SessionLimitError } from '../engine.js';
+import {
+  type Engine,
+  type EngineHealth,
+  type EngineHost,
+  EngineUnavailableError,
+  type Envelope,
+  type PresenceEntry,
+  SessionLimitError,
+} from '../engine.js';
 import { keepsHistory, type ReplayFrom } from '../history/config.js';
 import { type DisconnectReason, Session, type SessionInit } from '../session.js';
 import type { RateBucket, RateTake } from '../token-bucket.js';
@@ -37,6 +45,7 @@ import { checkTopology, createClients, type RedisClient, type RedisTopology } fr
 import { GuardedEngine } from './guarded.js';
 import { RedisHealth } from './health.js';
 import { RedisHistory } from './history.js';
+import { PresenceStore } from './presence.js';
 import { takeTokens } from './rate-limit.js';
 import { CLAIM, CREATE, DESTROY } from './scripts.js';
 import { type BroadcastEvent, decode, encode, type StreamEvent } from './stream.js';
@@ -108,6 +117,10 @@ class RedisEngineImpl implements RedisEngine {
   private readonly timeout: number;
   private ticking = false;
   private readonly users = new UserIndex(
+    () => this.redis(),
+    (...parts) => this.key(...parts),
+  );
+  private readonly presenceStore = new PresenceStore(
     () => this.redis(),
     (...parts) => this.key(...parts),
   );
@@ -343,6 +356,8 @@ class RedisEngineImpl implements RedisEngine {
   }
 
   async destroySession(clientId: string, reason: DisconnectReason): Promise<boolean> {
+    // Read before the script deletes them: the presence entries to clean and the `leave` events to send.
+    const channels = await this.redis().smembers(this.key('subs', clientId));
     const fields = (await this.redis().eval(
       DESTROY,
       4,
@@ -355,7 +370,10 @@ class RedisEngineImpl implements RedisEngine {
     if (fields === null) return false;
     const record: Record<string, string> = {};
     for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
-    await this.users.remove(clientId, record.userKey);
+    const cleanup = this.redis().pipeline();
+    this.users.forget(cleanup, clientId, record.userKey);
+    this.presenceStore.forget(cleanup, clientId, channels);
+    await cleanup.exec();
     const host = this.attached();
     const mine = this.owned.get(clientId);
     if (mine !== undefined) this.release(mine, reason);
@@ -367,6 +385,7 @@ class RedisEngineImpl implements RedisEngine {
           FIELDS.map((f) => record[f] ?? null),
         ),
       reason,
+      channels,
     );
     return true;
   }
@@ -399,6 +418,7 @@ class RedisEngineImpl implements RedisEngine {
       if (type === 's') pipeline.sadd(key, channel);
       else pipeline.srem(key, channel);
     }
+    this.presenceStore.write(pipeline, session, channels, type);
     const results = (await pipeline.exec()) ?? [];
     const changed = channels.filter((_, i) => results[i]?.[1] === 1);
     if (changed.length === 0) return changed;
@@ -426,6 +446,10 @@ class RedisEngineImpl implements RedisEngine {
     if ((await this.redis().exists(this.key('session', clientId))) === 0) return false;
     await this.send(this.key('stream'), encode({ type: 'p', id: clientId, json: envelope.json }));
     return true;
+  }
+
+  presence(channel: string, limit: number): Promise<PresenceEntry[]> {
+    return this.presenceStore.list(channel, limit);
   }
 
   async countSessions(): Promise<number> {

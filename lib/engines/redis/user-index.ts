@@ -5,7 +5,7 @@
  * at handshake expire). Both are written beside the session hash, never read
  * on the message path; a stale member only costs a no-op destroy.
  */
-
+import type { ChainableCommander } from 'ioredis';
 import type { SessionInit } from '../session.js';
 import type { RedisClient } from './connection.js';
 
@@ -33,9 +33,14 @@ export class UserIndex {
   /** Forgets an ended (or never created) session. */
   async remove(id: string, userKey: string | undefined): Promise<void> {
     const pipeline = this.redis().pipeline();
+    this.forget(pipeline, id, userKey);
+    await pipeline.exec();
+  }
+
+  /** Queues what `remove` does on a pipeline the caller sends. */
+  forget(pipeline: ChainableCommander, id: string, userKey: string | undefined): void {
     if (userKey !== undefined && userKey !== '') pipeline.srem(this.key('user', userKey), id);
     pipeline.zrem(this.key('credentials'), id);
-    await pipeline.exec();
   }
 
   /** ClientIds bound to a user, on every node. */

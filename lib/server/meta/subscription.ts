@@ -73,7 +73,10 @@ export async function subscribe<User>(
   // Where each live start is, so a client can later resume from there (history channels only).
   const positions = startPositions(request.replay);
   if (positions !== undefined) reply.ext = { ...reply.ext, position: positions };
-  for (const channel of added) core.emit('subscribe', { clientId: session.id, channel, user: ctx.user });
+  for (const channel of added) {
+    core.emit('subscribe', { clientId: session.id, channel, user: ctx.user });
+    core.emit('join', { clientId: session.id, channel, user: ctx.user });
+  }
   return reply;
 }
 
@@ -93,6 +96,9 @@ export async function unsubscribe<User>(
   // Unsubscribing from something never subscribed succeeds: the end state is the one asked for.
   const removed = await core.engine.unsubscribe(session, channels);
   reply.successful = true;
-  for (const channel of removed) core.emit('unsubscribe', { clientId: session.id, channel, user: ctx.user });
+  for (const channel of removed) {
+    core.emit('unsubscribe', { clientId: session.id, channel, user: ctx.user });
+    core.emit('leave', { clientId: session.id, channel, user: ctx.user });
+  }
   return reply;
 }
