@@ -159,6 +159,17 @@ export function createChatApp(options = {}) {
     const user = /** @type {User | undefined} */ (req.user);
     res.json(user ? { username: user.username } : {});
   });
+  // Prometheus scrapes this (prom-client is an optional dependency of express-bayeux).
+  const metrics = server.metrics();
+  metrics.catch(() => {});
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      const registry = await metrics;
+      res.type(registry.contentType).send(await registry.metrics());
+    } catch (err) {
+      next(err);
+    }
+  });
   app.use('/cometd', server);
   app.use(express.static(join(here, 'public'), { index: 'index.html', setHeaders }));
   // The bundled client (npm run build writes it).

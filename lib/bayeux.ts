@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import type { Registry } from 'prom-client';
 import type { Engine, EngineHealth, PresenceEntry } from './engines/engine.js';
 import { type BayeuxOptions, resolveOptions } from './options.js';
 import { isValidChannel } from './protocol/channel.js';
@@ -13,6 +14,7 @@ import type { ConnectionStats } from './server/connections.js';
 import { ServerCore } from './server/core.js';
 import type { BayeuxEvents } from './server/events.js';
 import { checkLocalChannel, type LocalHandler, type PublishOptions, publishLocal, pushLocal } from './server/local.js';
+import { registerMetrics } from './server/metrics.js';
 import { createHttpEndpoint, type RequestHandler } from './transports/http.js';
 import { PollLane } from './transports/lane.js';
 import { type ExpressLike, isExpressApp, MountPoint } from './transports/mount.js';
@@ -75,6 +77,13 @@ export interface BayeuxServer<User = unknown> extends EventEmitter<BayeuxEvents<
    * clients subscribed to it), on every node: at most `limit` (default 1000).
    */
   presence(channel: string, options?: PresenceOptions): Promise<PresenceEntry[]>;
+  /**
+   * Registers Prometheus metrics (`bayeux_*`) in `registry` (a new prom-client
+   * Registry by default) and resolves with it; serve `registry.metrics()` at
+   * `/metrics`. Needs the optional peer dependency `prom-client`. Until it is
+   * called, metrics cost nothing. Idempotent for the same registry.
+   */
+  metrics(registry?: Registry): Promise<Registry>;
   /** Counts of sessions, held requests and sockets. */
   stats(): Promise<ServerStats>;
   /** Whether this node can serve now (without touching Redis): for load balancers' health checks. */
@@ -97,10 +106,12 @@ export interface BayeuxServer<User = unknown> extends EventEmitter<BayeuxEvents<
 const CORE = Symbol('express-bayeux.core');
 const SOCKETS = Symbol('express-bayeux.websocket');
 const LANE = Symbol('express-bayeux.lane');
+const METRICS = Symbol('express-bayeux.metrics');
 
 interface Internals {
   [CORE]: ServerCore<unknown>;
   [SOCKETS]: WebSocketTransport<unknown>;
+  [METRICS]: Promise<Registry> | undefined;
   [LANE]: PollLane<unknown>;
 }
 
@@ -160,6 +171,28 @@ const api = {
     const core = this[CORE];
     await core.ready;
     return core.engine.presence(channel, limit);
+  },
+  async metrics(this: Internals, registry?: Registry): Promise<Registry> {
+    const enabled = this[METRICS];
+    if (enabled !== undefined) {
+      const current = await enabled;
+      if (registry !== undefined && registry !== current) {
+        throw new TypeError('server.metrics(): metrics are already registered in another registry');
+      }
+      return current;
+    }
+    const core = this[CORE];
+    const started = registerMetrics(core, registry).then(({ registry: used, hooks }) => {
+      core.metrics = hooks;
+      core.registry.onDelivered = hooks.delivered;
+      return used;
+    });
+    this[METRICS] = started;
+    // A failed start (no prom-client) may be retried once it is installed.
+    started.catch(() => {
+      if (this[METRICS] === started) this[METRICS] = undefined;
+    });
+    return started;
   },
   async stats(this: Internals): Promise<ServerStats> {
     const core = this[CORE];
@@ -238,5 +271,6 @@ export function bayeux<User = unknown>(options?: BayeuxOptions<User>): BayeuxSer
   Object.defineProperty(server, SOCKETS, { value: sockets });
   Object.defineProperty(server, LANE, { value: lane });
   handle = endpoint.handle;
+  Object.defineProperty(server, METRICS, { value: undefined, writable: true });
   return server as unknown as BayeuxServer<User>;
 }

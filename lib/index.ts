@@ -4,7 +4,17 @@
  */
 export { type BayeuxServer, bayeux, type PresenceOptions, type ServerHealth, type ServerStats } from './bayeux.js';
 export { AckState } from './engines/ack.js';
-export type { Engine, EngineHealth, EngineHost, EngineLimits, Envelope, Logger, PresenceEntry } from './engines/engine.js';
+export type {
+  Engine,
+  EngineHealth,
+  EngineHost,
+  EngineLimits,
+  EngineObserver,
+  Envelope,
+  LocalCounts,
+  Logger,
+  PresenceEntry,
+} from './engines/engine.js';
 export { EngineUnavailableError, SessionLimitError } from './engines/engine.js';
 export { type HistoryConfig, type RefusalReason, type ReplayFrom, ReplayRefusedError } from './engines/history/config.js';
 export type { Position, PositionTemplate } from './engines/history/position.js';
@@ -63,6 +73,7 @@ export type {
   SubscriptionEvent,
 } from './server/events.js';
 export type { LocalHandler, PublishOptions } from './server/local.js';
+export { MetricsUnavailableError } from './server/metrics.js';
 export type { RequestHandler } from './transports/http.js';
 export type { ExpressLike } from './transports/mount.js';
 export type { UpgradeMiddleware } from './transports/upgrade.js';

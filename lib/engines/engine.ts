@@ -35,6 +35,24 @@ export interface PresenceEntry {
   data: Record<string, unknown>;
 }
 
+/** What this node holds, for metrics. */
+export interface LocalCounts {
+  /** Sessions delivered to by this node. */
+  sessions: number;
+  /** Their (pattern, session) subscription pairs. */
+  subscriptions: number;
+  /** Distinct patterns they subscribe to. */
+  channels: number;
+}
+
+/** Receives what an engine measures of itself; set only while metrics are on. */
+export interface EngineObserver {
+  /** Seconds a message took through the engine's pub/sub and back (Redis). */
+  streamLag(seconds: number): void;
+  /** A session moved here: its old owner handed its queue over, did not in time, or was gone. */
+  handover(outcome: 'received' | 'timeout' | 'owner-gone'): void;
+}
+
 /** Limits the engine enforces, resolved from the server options. */
 export interface EngineLimits {
   /** Messages queued per session before `queuePolicy` applies. */
@@ -63,6 +81,8 @@ export interface EngineHost {
   readonly logger: Logger;
   /** Channel history (the `history` option); undefined when off. */
   readonly history?: HistoryConfig | undefined;
+  /** Where to report measurements; undefined unless metrics are on. */
+  readonly observer?: EngineObserver | undefined;
   /** A session held on this node went from an empty queue to a non-empty one. */
   wake(session: Session): void;
   /** A session object of this node is gone: complete its held connection, release its socket. */
@@ -158,6 +178,8 @@ export interface Engine {
   push(clientId: string, envelope: Envelope): Promise<boolean>;
   /** Number of live sessions (on all nodes). */
   countSessions(): Promise<number>;
+  /** What this node holds, for metrics; engines without it report none. */
+  localCounts?(): LocalCounts;
   /** Whether the engine can serve now; engines without it are always up. */
   health?(): EngineHealth;
   /**

@@ -4,7 +4,7 @@
  */
 import { ChannelIndex } from '../protocol/channel-index.js';
 import { queueFor } from './deliver.js';
-import type { Engine, EngineHost, Envelope, PresenceEntry } from './engine.js';
+import type { Engine, EngineHost, Envelope, LocalCounts, PresenceEntry } from './engine.js';
 import { SessionLimitError } from './engine.js';
 import type { ReplayFrom } from './history/config.js';
 import { MemoryHistory } from './history/memory.js';
@@ -142,6 +142,10 @@ class MemoryEngine implements Engine {
     if (session === undefined) return false;
     this.deliver(session, envelope.json);
     return true;
+  }
+
+  localCounts(): LocalCounts {
+    return { sessions: this.sessions.size, subscriptions: this.index.count(), channels: this.index.size };
   }
 
   async presence(channel: string, limit: number): Promise<PresenceEntry[]> {

@@ -33,6 +33,13 @@ export class ChannelIndex<T> {
     return this.byPattern.get(pattern);
   }
 
+  /** Number of (pattern, subscriber) pairs: O(patterns), for stats, not for the message path. */
+  count(): number {
+    let total = 0;
+    for (const set of this.byPattern.values()) total += set.size;
+    return total;
+  }
+
   /** Number of patterns with at least one subscriber. */
   get size(): number {
     return this.byPattern.size;

@@ -51,6 +51,8 @@ export interface ConnectionStats {
 }
 
 export class ConnectionRegistry {
+  /** Counts messages written to clients, by transport; set only while metrics are on. */
+  onDelivered: ((transport: string, count: number) => void) | undefined;
   private readonly held = new Map<string, Held>();
   private readonly sockets = new Map<string, Connection>();
   private readonly perIp = new Map<string, number>();
@@ -104,6 +106,7 @@ export class ConnectionRegistry {
       // On a socket, messages go out as they come; the connect reply waits for the hold time.
       const queued = connection.writable ? session.take() : [];
       if (queued.length > 0 || replies.length > 0) connection.write(queued.length === 0 ? replies : queued.concat(replies));
+      if (queued.length > 0 && this.onDelivered !== undefined) this.onDelivered(session.transport, queued.length);
       if (connect.hold === 0 || !session.alive) return this.send(connection, session, [], connect.reply);
       return this.hold(connection, connect);
     }
@@ -201,7 +204,11 @@ export class ConnectionRegistry {
       if (!session.alive || session.queue.length === 0) continue;
       const socket = this.sockets.get(session.id);
       if (socket !== undefined && session.ack === undefined) {
-        if (socket.writable) socket.write(session.take());
+        if (socket.writable) {
+          const queued = session.take();
+          socket.write(queued);
+          if (this.onDelivered !== undefined) this.onDelivered(session.transport, queued.length);
+        }
         continue;
       }
       const held = this.held.get(session.id);
@@ -234,6 +241,7 @@ export class ConnectionRegistry {
       queued = next.messages;
       reply.ext = { ...reply.ext, ack: next.batch };
     } else queued = connection.persistent ? [] : session.take();
+    if (queued.length > 0 && this.onDelivered !== undefined) this.onDelivered(session.transport, queued.length);
     this.write(connection, session, queued.length === 0 ? replies : queued.concat(replies), reply);
     return undefined;
   }

@@ -5,7 +5,15 @@
  * context) and keeps no state outside this instance.
  */
 import type { EventEmitter } from 'node:events';
-import { type Engine, type EngineHost, type EngineLimits, EngineUnavailableError, type Envelope, type Logger } from '../engines/engine.js';
+import {
+  type Engine,
+  type EngineHost,
+  type EngineLimits,
+  type EngineObserver,
+  EngineUnavailableError,
+  type Envelope,
+  type Logger,
+} from '../engines/engine.js';
 import type { HistoryConfig } from '../engines/history/config.js';
 import { Stamper } from '../engines/history/position.js';
 import type { ClientInfo, DisconnectReason, Session } from '../engines/session.js';
@@ -24,6 +32,7 @@ import { connect } from './meta/connect.js';
 import { disconnect } from './meta/disconnect.js';
 import { handshake } from './meta/handshake.js';
 import { subscribe, unsubscribe } from './meta/subscription.js';
+import type { MetricsHooks } from './metrics.js';
 import { publish } from './publish.js';
 import { RateLimiter } from './rate-limit.js';
 import type { RequestState } from './request.js';
@@ -64,6 +73,8 @@ export class ServerCore<User = unknown> implements EngineHost {
   closed = false;
   /** When the server was created (the health of engines that report none starts here). */
   readonly createdAt = Date.now();
+  /** Set by `server.metrics()`; every hook on the message path is one check of this field. */
+  metrics: MetricsHooks | undefined;
   /** Message rate limits; undefined when both are off. */
   private readonly limiter: RateLimiter | undefined;
   private readonly limiterFailed = (err: unknown): undefined => {
@@ -94,9 +105,10 @@ export class ServerCore<User = unknown> implements EngineHost {
     this.limiter =
       session === undefined && ip === undefined
         ? undefined
-        : new RateLimiter(this.engine, options.rateLimit, (scope, refused) =>
-            this.logger.debug({ scope, refused }, `express-bayeux: ${refused} message(s) refused by the ${scope} rate limit`),
-          );
+        : new RateLimiter(this.engine, options.rateLimit, (scope, refused) => {
+            this.metrics?.rateLimited(scope, refused);
+            this.logger.debug({ scope, refused }, `express-bayeux: ${refused} message(s) refused by the ${scope} rate limit`);
+          });
     this.registry = new ConnectionRegistry(
       (session, reply) => this.finishConnect(session, reply),
       options.clientMaxConnections,
@@ -128,6 +140,16 @@ export class ServerCore<User = unknown> implements EngineHost {
     return retryAdvice(this.timing);
   }
 
+  /** Where the engine reports measurements (EngineHost): only while metrics are on. */
+  get observer(): EngineObserver | undefined {
+    return this.metrics?.observer;
+  }
+
+  /** Listens to the server's own events (metrics count from them). */
+  on<K extends keyof BayeuxEvents<User>>(event: K, listener: (...args: BayeuxEvents<User>[K]) => void): void {
+    this.emitter.on(event, listener);
+  }
+
   /** Emits an event; a throwing listener is logged and never breaks the protocol. */
   emit<K extends keyof BayeuxEvents<User>>(event: K, ...args: BayeuxEvents<User>[K]): void {
     try {
@@ -153,6 +175,8 @@ export class ServerCore<User = unknown> implements EngineHost {
   private async handle(message: Message, request: RequestState<User>): Promise<Message | undefined> {
     let ctx: MessageContext<User> | undefined;
     let reply: Message | undefined;
+    const metrics = this.metrics;
+    const startedAt = metrics === undefined ? 0 : performance.now();
     try {
       // A client cannot pre-set the field extensions use to refuse a message.
       if (message.error !== undefined) delete message.error;
@@ -185,6 +209,7 @@ export class ServerCore<User = unknown> implements EngineHost {
         reply.error = errorFromThrown(err);
       }
     }
+    if (metrics !== undefined) metrics.handled(message, reply, startedAt);
     if (reply === undefined || this.options.extensions.length === 0) return reply;
     try {
       await runOutgoing(this.options.extensions, reply, { kind: 'reply', client: ctx?.client, request: ctx });

@@ -51,6 +51,8 @@ export interface PublishEvent<User = unknown> {
   /** The publisher's `ext`, as received (it is not forwarded to remote subscribers). */
   ext: Record<string, unknown> | undefined;
   user: User | undefined;
+  /** How it arrived: the publisher's transport, or `local` for `server.publish()`. */
+  transport: ConnectionType | 'local';
 }
 
 /** A message was queued for one client with `server.push`. */

@@ -7,7 +7,7 @@
  * tokens. Outgoing extensions may add ext to broadcasts.
  */
 import { keepsHistory } from '../engines/history/config.js';
-import type { MessageContext } from '../options.js';
+import type { ConnectionType, MessageContext } from '../options.js';
 import { isValidChannel, isWildcard } from '../protocol/channel.js';
 import { bayeuxError } from '../protocol/errors.js';
 import { extOf, type Message, replyTo } from '../protocol/message.js';
@@ -26,6 +26,8 @@ export interface Outbound<User = unknown> {
   /** The ext the publisher sent, for the `publish` event. */
   publisherExt?: Record<string, unknown> | undefined;
   user?: User | undefined;
+  /** How it arrived: the publisher's transport, or `local` for `server.publish`. */
+  transport?: ConnectionType | 'local' | undefined;
 }
 
 /** Serializes once, routes through the engine, emits `publish`. */
@@ -46,6 +48,7 @@ export async function broadcast<User>(core: ServerCore<User>, out: Outbound<User
     id: out.id,
     ext: out.publisherExt ?? out.ext,
     user: out.user,
+    transport: out.transport ?? 'local',
   });
 }
 
@@ -76,6 +79,7 @@ export async function publish<User>(core: ServerCore<User>, message: Message, ct
     clientId: ctx.client?.id,
     publisherExt: extOf(message),
     user: ctx.user,
+    transport: ctx.transport,
   });
   delete reply.error;
   reply.successful = true;

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { createChatApp } from '../../example/app.js';
 import { BayeuxClient, type BayeuxClientError } from '../../lib/client/index.js';
 import type { Message } from '../../lib/index.js';
+import { parsePrometheus } from '../helpers/prometheus.js';
 import { until } from '../helpers/server.js';
 
 describe('the example chat app', () => {
@@ -117,5 +118,15 @@ describe('the example chat app', () => {
     assert.equal((await revoked).code, 401);
     await until(() => alice.state === 'connected' && alice.clientId !== first, 'the new (guest) session');
     await assert.rejects(alice.publish('/chat/demo', { text: 'x' }), (e: BayeuxClientError) => e.message === 'Log in to post');
+  });
+
+  it('exposes Prometheus metrics at /metrics', async () => {
+    await client('Metrics reader');
+    const res = await fetch(`${base}/metrics`);
+    assert.equal(res.status, 200);
+    const samples = parsePrometheus(await res.text());
+    const handshakes = [...samples].filter(([name]) => name.startsWith('bayeux_handshakes_total{')).reduce((sum, [, n]) => sum + n, 0);
+    assert.ok(handshakes >= 1);
+    assert.ok(samples.has('bayeux_sessions'));
   });
 });

@@ -5,7 +5,7 @@
  * 503 with retry advice instead of a 500 or a wait. Arguments pass through
  * untouched, so the engine's signatures stay its own.
  */
-import type { EngineHealth, EngineHost, PresenceEntry } from '../engine.js';
+import type { EngineHealth, EngineHost, LocalCounts, PresenceEntry } from '../engine.js';
 import type { Session } from '../session.js';
 import type { RateTake } from '../token-bucket.js';
 import type { RedisHealth } from './health.js';
@@ -32,6 +32,10 @@ export class GuardedEngine implements RedisEngine {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  localCounts(): LocalCounts {
+    return this.inner.localCounts();
   }
 
   health(): EngineHealth {

@@ -35,6 +35,7 @@ import {
   type EngineHost,
   EngineUnavailableError,
   type Envelope,
+  type LocalCounts,
   type PresenceEntry,
   SessionLimitError,
 } from '../engine.js';
@@ -70,6 +71,8 @@ export interface RedisEngine extends Engine {
   readonly nodeId: string;
   /** Whether Redis can serve now (`server.health()` reports it). */
   health(): EngineHealth;
+  /** Sessions, subscriptions and channels this node delivers to. */
+  localCounts(): LocalCounts;
   /** Resolves once everything this node published before the call has been routed here too (rejects after `timeout` ms). */
   sync(timeout?: number): Promise<void>;
 }
@@ -311,6 +314,7 @@ class RedisEngineImpl implements RedisEngine {
     }
     const oldAlive = previous !== this.nodeId && (await redis.exists(this.key('node', previous))) === 1;
     const handed = oldAlive ? this.awaitHandover(session.id) : Promise.resolve(noHandover(session.id, previous !== this.nodeId));
+    if (previous !== this.nodeId && !oldAlive) this.host?.observer?.handover('owner-gone');
     const history = this.history;
     const config = this.host?.history;
     const resume =
@@ -448,6 +452,10 @@ class RedisEngineImpl implements RedisEngine {
     return true;
   }
 
+  localCounts(): LocalCounts {
+    return { sessions: this.owned.size, subscriptions: this.index.count(), channels: this.index.size };
+  }
+
   presence(channel: string, limit: number): Promise<PresenceEntry[]> {
     return this.presenceStore.list(channel, limit);
   }
@@ -461,6 +469,12 @@ class RedisEngineImpl implements RedisEngine {
   }
 
   async sync(timeout = 5000): Promise<void> {
+    await this.echo(timeout);
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  /** Publishes a marker to this node and resolves when the stream brings it back. */
+  private async echo(timeout: number): Promise<void> {
     const token = randomBytes(6).toString('hex');
     let timer: NodeJS.Timeout | undefined;
     const seen = new Promise<void>((resolve, reject) => {
@@ -477,7 +491,6 @@ class RedisEngineImpl implements RedisEngine {
     } finally {
       clearTimeout(timer);
     }
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
   // ---- the stream, in order ----
@@ -602,10 +615,12 @@ class RedisEngineImpl implements RedisEngine {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.handovers.delete(id);
+        this.host?.observer?.handover('timeout');
         resolve(noHandover(id, true));
       }, timeout);
       this.handovers.set(id, (handover) => {
         clearTimeout(timer);
+        this.host?.observer?.handover('received');
         this.handovers.delete(id);
         resolve(handover);
       });
@@ -622,6 +637,13 @@ class RedisEngineImpl implements RedisEngine {
     try {
       await this.housekeep(every);
       this.state.answered();
+      const observer = this.host?.observer;
+      if (observer !== undefined) {
+        // Pub/sub lag: how long a message of ours takes to come back through the stream.
+        const start = performance.now();
+        await this.echo(this.timeout);
+        observer.streamLag((performance.now() - start) / 1000);
+      }
     } finally {
       this.ticking = false;
     }
