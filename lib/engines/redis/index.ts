@@ -405,7 +405,14 @@ class RedisEngineImpl implements RedisEngine {
 
   async subscribe(session: Session, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
     if (replay !== undefined && replay.size > 0 && this.history !== undefined && session.alive) {
-      return this.history.subscribe(session, channels, replay);
+      const added = await this.history.subscribe(session, channels, replay);
+      // Replayed channels may be recorded without the subscription pipeline: make sure presence has them all.
+      if (added.length > 0) {
+        const pipeline = this.redis().pipeline();
+        this.presenceStore.write(pipeline, session, added, 's');
+        await pipeline.exec();
+      }
+      return added;
     }
     return this.changeSubscriptions(session, channels, 's');
   }
