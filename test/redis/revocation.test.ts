@@ -68,6 +68,15 @@ describe('server.disconnectUser() with the Redis engine', { skip: missing }, () 
       15_000,
     );
 
+    // Their subscriptions are restored by the new sessions (a poll may be answered before the subscribe is).
+    await until(
+      async () => {
+        const present = (await b.bayeux.presence('/public')).map((e) => e.clientId);
+        return [polling, socket].every((c) => present.includes(c.clientId as string));
+      },
+      'the restored subscriptions',
+      15_000,
+    );
     // In publish order: had "secret" reached a client, it would arrive before "after".
     await b.bayeux.publish('/private', 'secret');
     await b.bayeux.publish('/public', 'after');
