@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import type { Engine, EngineHealth, PresenceEntry } from './engines/engine.js';
 import { type BayeuxOptions, resolveOptions } from './options.js';
 import { isValidChannel } from './protocol/channel.js';
+import { ServerClosedError, type ServerState } from './server/closed.js';
 import type { ConnectionStats } from './server/connections.js';
 import { ServerCore } from './server/core.js';
 import type { BayeuxEvents } from './server/events.js';
@@ -56,6 +57,12 @@ export interface BayeuxServer<User = unknown> extends EventEmitter<BayeuxEvents<
   /** Resolves when the engine is open (requests wait for it on their own). */
   readonly ready: Promise<void>;
   /**
+   * `running`, then `closing` once `close()` is called, then `closed`. From
+   * `closing` on, requests get 503 and every method below throws (or rejects
+   * with) a `ServerClosedError`.
+   */
+  readonly state: ServerState;
+  /**
    * Subscribes a local handler to a channel or pattern, on this node, without
    * handshake or ACL. Returns the function that unsubscribes it.
    */
@@ -99,7 +106,11 @@ export interface BayeuxServer<User = unknown> extends EventEmitter<BayeuxEvents<
    * does for long-polling.
    */
   useOnUpgrade(...middleware: UpgradeMiddleware[]): void;
-  /** Answers held requests, closes sockets (1001), stops timers, closes the engine. Idempotent. */
+  /**
+   * Answers held requests, closes sockets (1001), stops timers, closes the
+   * engine (the memory engine ends its sessions: `disconnect` with reason
+   * `closed`). Idempotent; resolves within about twice `closeTimeout` whatever happens.
+   */
   close(): Promise<void>;
 }
 
@@ -130,6 +141,11 @@ function checkAttachOptions(options: unknown): AttachOptions {
   return o;
 }
 
+/** Throws the closed state's typed error from a method called after `close()`. */
+function running(server: Internals, method: string): void {
+  if (server[CORE].closed) throw new ServerClosedError(method);
+}
+
 /** Methods of every server object; `this` is the server function. */
 const api = {
   get engine(): Engine {
@@ -138,18 +154,25 @@ const api = {
   get ready(): Promise<void> {
     return (this as unknown as Internals)[CORE].ready;
   },
+  get state(): ServerState {
+    return (this as unknown as Internals)[CORE].state;
+  },
   subscribe(this: Internals, channel: string, handler: LocalHandler): () => void {
+    running(this, 'subscribe');
     checkLocalChannel('subscribe', channel, true);
     if (typeof handler !== 'function') throw new TypeError('server.subscribe(): handler must be a function');
     return this[CORE].subscribeLocal(channel, handler);
   },
   publish(this: Internals, channel: string, data: unknown, options?: PublishOptions): Promise<void> {
+    if (this[CORE].closed) return Promise.reject(new ServerClosedError('publish'));
     return publishLocal(this[CORE], channel, data, options);
   },
   push(this: Internals, clientId: string, channel: string, data: unknown): Promise<boolean> {
+    if (this[CORE].closed) return Promise.reject(new ServerClosedError('push'));
     return pushLocal(this[CORE], clientId, channel, data);
   },
   async disconnect(this: Internals, clientId: string): Promise<boolean> {
+    running(this, 'disconnect');
     const core = this[CORE];
     await core.ready;
     return core.engine.destroySession(clientId, 'server');
@@ -195,6 +218,7 @@ const api = {
     return started;
   },
   async stats(this: Internals): Promise<ServerStats> {
+    running(this, 'stats');
     const core = this[CORE];
     await core.ready;
     return {
@@ -210,6 +234,7 @@ const api = {
     return { ok: status === 'up' && core.opened, status, engine };
   },
   attach(this: Internals, httpServer: HttpServer | HttpsServer, options?: AttachOptions): void {
+    running(this, 'attach');
     const o = checkAttachOptions(options);
     const app: ExpressLike | undefined = o.app ?? (httpServer.listeners('request') as unknown[]).find(isExpressApp);
     const mount = new MountPoint(app, this);
@@ -223,6 +248,7 @@ const api = {
     if (o.lane !== false && app !== undefined) this[LANE].install(httpServer, app, mount);
   },
   useOnUpgrade(this: Internals, ...middleware: UpgradeMiddleware[]): void {
+    running(this, 'useOnUpgrade');
     this[SOCKETS].use(...middleware);
   },
   close(this: Internals): Promise<void> {

@@ -62,6 +62,7 @@ export {
   parseBayeuxError,
 } from './protocol/errors.js';
 export type { Advice, Message } from './protocol/message.js';
+export { ServerClosedError, type ServerState } from './server/closed.js';
 export type {
   BayeuxEvents,
   ConnectEvent,

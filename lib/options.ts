@@ -3,6 +3,8 @@
  * Nothing else reads raw options: the server works from `ResolvedOptions`.
  */
 import type { IncomingMessage } from 'node:http';
+import createDebug from 'debug';
+import { closest, distance } from 'fastest-levenshtein';
 import type { Engine, Logger } from './engines/engine.js';
 import type { HistoryConfig } from './engines/history/config.js';
 import { memoryEngine } from './engines/memory.js';
@@ -208,8 +210,13 @@ export interface BayeuxOptions<User = unknown> {
   extensions?: Extension<User>[];
   /** Session storage and routing; `memoryEngine()` by default. */
   engine?: Engine;
-  /** A pino-compatible logger, or `false` for none. Default: warnings and errors to the console. */
+  /**
+   * A pino-compatible logger, or `false` for none. Default: warnings and
+   * errors to the console, the session life cycle to `DEBUG=express-bayeux*`.
+   */
   logger?: Logger | false;
+  /** Milliseconds `server.close()` waits for sockets and the engine before it gives up on them. */
+  closeTimeout?: number;
   /** Cross-origin access; off by default (same-origin only). */
   cors?: CorsOptions | false;
   /** Stable identity of a user, compared to bind sessions to users. Default: `id`, `_id`, `username` or `email`. */
@@ -256,6 +263,7 @@ export interface ResolvedOptions<User = unknown> {
   extensions: readonly Extension<User>[];
   engine: Engine;
   logger: Logger;
+  closeTimeout: number;
   cors: Required<CorsOptions> | undefined;
   identify: (user: User) => string | undefined;
   websocket: ResolvedWebSocketOptions;
@@ -277,6 +285,7 @@ export const DEFAULTS = {
   anonPublish: false,
   callbackPolling: true,
   ack: false,
+  closeTimeout: 5000,
 } as const satisfies Partial<BayeuxOptions>;
 
 /** Default rate limits: far above what a normal client sends, low enough to stop a flood. */
@@ -303,12 +312,26 @@ export const HISTORY_DEFAULTS = {
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-function consoleLogger(): Logger {
+/** Messages name the package themselves (`express-bayeux: ...`, as pino users see them); the console prints it once. */
+const PREFIX = /^express-bayeux:\s*/;
+
+/**
+ * The logger when none is given: warnings and errors on the console, debug
+ * and info through the `debug` package (`DEBUG=express-bayeux*`), as Express does.
+ */
+function defaultLogger(): Logger {
+  const trace = createDebug('express-bayeux');
+  const line = (obj: object | string, msg?: string) => (typeof obj === 'string' ? obj : (msg ?? '')).replace(PREFIX, '');
   const write = (level: string) => (obj: object | string, msg?: string) => {
-    if (typeof obj === 'string') console.error(`express-bayeux ${level}: ${obj}`);
-    else console.error(`express-bayeux ${level}: ${msg ?? ''}`, obj);
+    if (typeof obj === 'string') console.error(`express-bayeux ${level}: ${line(obj)}`);
+    else console.error(`express-bayeux ${level}: ${line(obj, msg)}`, obj);
   };
-  return { debug() {}, info() {}, warn: write('warn'), error: write('error') };
+  const debug = (obj: object | string, msg?: string) => {
+    if (!trace.enabled) return;
+    if (typeof obj === 'string') trace(line(obj));
+    else trace('%s %o', line(obj, msg), obj);
+  };
+  return { debug, info: debug, warn: write('warn'), error: write('error') };
 }
 
 /** Default identity of a user object: its `id`, `_id`, `username` or `email`. */
@@ -335,6 +358,22 @@ function fail(name: string, expected: string, value: unknown): never {
     shown = String(value);
   }
   throw new TypeError(`bayeux(): option "${name}" must be ${expected}, got ${shown}`);
+}
+
+/** `unknown option "x"`, with the closest known name when one is near (a typo). */
+function unknownOption(name: string, known: readonly string[], prefix = ''): never {
+  const guess = closest(name, known as string[]);
+  const near = guess !== undefined && distance(name.toLowerCase(), guess.toLowerCase()) <= Math.max(1, Math.floor(name.length / 4));
+  throw new TypeError(`bayeux(): unknown option "${prefix}${name}"${near ? `; did you mean "${prefix}${guess}"?` : ''}`);
+}
+
+/**
+ * Durations are milliseconds; Faye counts seconds. A value under one second
+ * for a duration people usually set in seconds is most likely one of those.
+ */
+function secondsWarning(name: string, value: number): string | undefined {
+  if (value <= 0 || value >= 1000) return undefined;
+  return `option "${name}" is ${value} ms; durations are milliseconds (Faye counts seconds): did you mean ${value * 1000}?`;
 }
 
 function integer(options: Record<string, unknown>, name: string, fallback: number, min: number, prefix = ''): number {
@@ -457,7 +496,7 @@ function resolveRateLimit(value: unknown): ResolvedOptions['rateLimit'] {
 }
 
 function resolveLogger(value: unknown): Logger {
-  if (value === undefined) return consoleLogger();
+  if (value === undefined) return defaultLogger();
   if (value === false) return SILENT;
   const logger = value as Record<string, unknown> | null;
   if (typeof logger !== 'object' || logger === null || ['debug', 'info', 'warn', 'error'].some((m) => typeof logger[m] !== 'function')) {
@@ -472,7 +511,7 @@ function resolveWebSocket(value: unknown, maxBodySize: number): ResolvedWebSocke
   const o = value as Record<string, unknown>;
   const known = ['path', 'maxPayload', 'pingInterval', 'maxBufferedBytes', 'origins', 'handshake', 'protocols', 'maxInvalidFrames'];
   for (const name of Object.keys(o)) {
-    if (!known.includes(name)) throw new TypeError(`bayeux(): unknown option "websocket.${name}"`);
+    if (!known.includes(name)) unknownOption(name, known, 'websocket.');
   }
   const path = o.path ?? WEBSOCKET_DEFAULTS.path;
   if (typeof path !== 'string' || !path.startsWith('/')) fail('websocket.path', 'a path starting with "/"', path);
@@ -545,6 +584,7 @@ const KNOWN = new Set<string>([
   'extensions',
   'engine',
   'logger',
+  'closeTimeout',
   'cors',
   'identify',
   'websocket',
@@ -556,17 +596,29 @@ export function resolveOptions<User>(input: BayeuxOptions<User> = {}): ResolvedO
   if (typeof input !== 'object' || input === null) fail('options', 'an object', input);
   const o = input as Record<string, unknown>;
   for (const name of Object.keys(o)) {
-    if (!KNOWN.has(name)) throw new TypeError(`bayeux(): unknown option "${name}"`);
+    if (!KNOWN.has(name)) unknownOption(name, [...KNOWN]);
   }
   const maxBodySize = integer(o, 'maxBodySize', DEFAULTS.maxBodySize, 64);
   const queuePolicy = o.queuePolicy ?? DEFAULTS.queuePolicy;
   if (queuePolicy !== 'disconnect' && queuePolicy !== 'drop-oldest') {
     fail('queuePolicy', '"disconnect" or "drop-oldest"', queuePolicy);
   }
+  const timeout = integer(o, 'timeout', DEFAULTS.timeout, 0);
+  const interval = integer(o, 'interval', DEFAULTS.interval, 0);
+  const maxInterval = integer(o, 'maxInterval', DEFAULTS.maxInterval, 1);
+  const logger = resolveLogger(o.logger);
+  for (const [name, value] of [
+    ['timeout', timeout],
+    ['interval', interval],
+    ['maxInterval', maxInterval],
+  ] as const) {
+    const warning = o[name] === undefined ? undefined : secondsWarning(name, value);
+    if (warning !== undefined) logger.warn({ option: name, value }, `express-bayeux: ${warning}`);
+  }
   return {
-    timeout: integer(o, 'timeout', DEFAULTS.timeout, 0),
-    interval: integer(o, 'interval', DEFAULTS.interval, 0),
-    maxInterval: integer(o, 'maxInterval', DEFAULTS.maxInterval, 1),
+    timeout,
+    interval,
+    maxInterval,
     clientMaxConnections: integer(o, 'clientMaxConnections', DEFAULTS.clientMaxConnections, 1),
     maxBodySize,
     maxMessagesPerRequest: integer(o, 'maxMessagesPerRequest', DEFAULTS.maxMessagesPerRequest, 1),
@@ -583,7 +635,8 @@ export function resolveOptions<User>(input: BayeuxOptions<User> = {}): ResolvedO
     rateLimit: resolveRateLimit(o.rateLimit),
     extensions: resolveExtensions<User>(o.extensions),
     engine: resolveEngine(o.engine),
-    logger: resolveLogger(o.logger),
+    logger,
+    closeTimeout: integer(o, 'closeTimeout', DEFAULTS.closeTimeout, 1),
     cors: resolveCors(o.cors),
     identify: optionalFunction<(user: User) => string | undefined>(o, 'identify') ?? defaultIdentify,
     websocket: resolveWebSocket(o.websocket, maxBodySize),

@@ -20,6 +20,7 @@ describe('options', () => {
         anonPublish: o.anonPublish,
         callbackPolling: o.callbackPolling,
         ack: o.ack,
+        closeTimeout: o.closeTimeout,
       },
       { ...DEFAULTS },
     );
@@ -37,6 +38,7 @@ describe('options', () => {
       anonPublish: false,
       callbackPolling: true,
       ack: false,
+      closeTimeout: 5000,
     });
     assert.equal(o.websocket.path, WEBSOCKET_DEFAULTS.path);
     assert.equal(o.websocket.maxPayload, o.maxBodySize);

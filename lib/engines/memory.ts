@@ -50,9 +50,12 @@ class MemoryEngine implements Engine {
     this.sweeper.unref();
   }
 
+  /** Sessions live in this process only: closing ends them all (reason `closed`). */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.sweeper = undefined;
+    if (this.host === undefined) return;
+    for (const session of [...this.sessions.values()]) this.destroy(session, 'closed');
   }
 
   async createSession(init: SessionInit): Promise<Session> {

@@ -35,12 +35,14 @@ export type DisconnectReason =
   | 'expired'
   /** Its queue passed `maxQueue` (or a socket stayed too slow) with the `disconnect` policy. */
   | 'overflow'
-  /** The server closed, or the application ended it with `server.disconnect()`. */
+  /** The application ended it with `server.disconnect()` (or Redis lost it). */
   | 'server'
   /** The application signed its user out everywhere with `server.disconnectUser()`. */
   | 'revoked'
   /** The expiry `sessionExpiry` gave it at handshake passed. */
-  | 'credentials-expired';
+  | 'credentials-expired'
+  /** `server.close()` ended it (memory engine: sessions do not outlive their process). */
+  | 'closed';
 
 /** Public, read-only view of a session handed to hooks and events. */
 export interface ClientInfo<User = unknown> {

@@ -28,6 +28,7 @@ export const BAYEUX_ERRORS = {
   credentialsExpired: { code: 401, message: 'Credentials expired: handshake again to re-authenticate' },
   sessionRevoked: { code: 401, message: 'Session revoked: the user was signed out' },
   rateLimited: { code: 429, message: 'Rate limit exceeded: slow down' },
+  serverClosed: { code: 402, message: 'Session ended: the server closed' },
 } as const;
 
 /** Name of an entry in the error table. */

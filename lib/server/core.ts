@@ -24,8 +24,9 @@ import { ChannelIndex } from '../protocol/channel-index.js';
 import { bayeuxError } from '../protocol/errors.js';
 import { type Advice, type Message, replyTo } from '../protocol/message.js';
 import { ClientIds } from './client-ids.js';
+import { type ServerState, within } from './closed.js';
 import { ConnectionRegistry } from './connections.js';
-import type { BayeuxEvents } from './events.js';
+import type { BayeuxEvents, ConnectEvent } from './events.js';
 import { errorFromThrown, runIncoming, runOutgoing } from './extensions.js';
 import { deliverLocal, type LocalHandler, type LocalSubscription } from './local.js';
 import { connect } from './meta/connect.js';
@@ -49,6 +50,8 @@ function endError(reason: DisconnectReason): string {
       return bayeuxError('sessionRevoked', 'revoked');
     case 'credentials-expired':
       return bayeuxError('credentialsExpired', 'expired');
+    case 'closed':
+      return bayeuxError('serverClosed');
     default:
       return bayeuxError('unknownClient');
   }
@@ -70,7 +73,6 @@ export class ServerCore<User = unknown> implements EngineHost {
   /** Resolves once the engine is open; requests wait for it. */
   readonly ready: Promise<void>;
   opened = false;
-  closed = false;
   /** When the server was created (the health of engines that report none starts here). */
   readonly createdAt = Date.now();
   /** Set by `server.metrics()`; every hook on the message path is one check of this field. */
@@ -81,6 +83,13 @@ export class ServerCore<User = unknown> implements EngineHost {
     this.logger.debug({ err }, 'express-bayeux: rate limit not checked (engine unavailable)');
     return undefined;
   };
+  /** `running` until `close()`; then `closing`, then `closed`. */
+  state: ServerState = 'running';
+  /** Sessions handshaken here whose `connect` event waits for their first /meta/connect (its transport is the one held). */
+  private readonly announcing = new Map<string, { event: ConnectEvent<User>; at: number }>();
+  /** The `useOnUpgrade` hint is logged once per server, then refusals are debug lines. */
+  private hintedUpgrade = false;
+  private closing: Promise<void> | undefined;
   private types: ConnectionType[] = ['long-polling', 'callback-polling'];
   private readonly timing: AdviceTiming;
 
@@ -119,6 +128,11 @@ export class ServerCore<User = unknown> implements EngineHost {
     });
     // A failed open is reported by every request that waits on `ready`; keep it from being unhandled here.
     this.ready.catch((err: unknown) => this.logger.error({ err }, `express-bayeux: the ${this.engine.name} engine failed to open`));
+  }
+
+  /** True once `close()` was called: requests, upgrades and API calls are refused. */
+  get closed(): boolean {
+    return this.state !== 'running';
   }
 
   /** Connection types offered in handshake replies. */
@@ -260,11 +274,35 @@ export class ServerCore<User = unknown> implements EngineHost {
   private checkSession(message: Message, session: Session | undefined, request: RequestState<User>): Message | undefined {
     if (session === undefined) return this.sessionError(message, bayeuxError('unknownClient'));
     if (session.userKey !== request.userKey) {
-      this.logger.warn({ clientId: session.id, ip: request.ctx.ip }, 'express-bayeux: clientId presented by another user; refused');
+      this.logMismatch(session, request);
       return this.sessionError(message, bayeuxError('userMismatch'));
     }
     session.lastSeen = Date.now();
     return undefined;
+  }
+
+  /**
+   * A logged-in session refused on a login-less socket from the same address
+   * soon after its handshake is the forgotten `useOnUpgrade`, not a hijack: say so.
+   */
+  private logMismatch(session: Session, request: RequestState<User>): void {
+    const ctx = request.ctx;
+    const fields = { clientId: session.id, ip: ctx.ip, transport: ctx.transport };
+    const forgot =
+      ctx.transport === 'websocket' &&
+      request.userKey === undefined &&
+      session.ip === ctx.ip &&
+      Date.now() - session.createdAt < Math.max(60_000, this.options.maxInterval);
+    if (!forgot) {
+      this.logger.warn(fields, 'express-bayeux: clientId presented by another user; refused');
+      return;
+    }
+    const text =
+      'express-bayeux: a WebSocket arrived without the login its session was made with: upgrade requests do not run your app middleware. ' +
+      'Call server.useOnUpgrade(sessionMiddleware, passport.session()) so req.user reaches WebSocket too (clients fall back to long-polling meanwhile)';
+    if (this.hintedUpgrade) this.logger.debug(fields, text);
+    else this.logger.warn(fields, text);
+    this.hintedUpgrade = true;
   }
 
   private sessionError(message: Message, error: string): Message {
@@ -326,6 +364,13 @@ export class ServerCore<User = unknown> implements EngineHost {
   }
 
   ended(client: ClientInfo, reason: DisconnectReason, channels: readonly string[] = []): void {
+    this.logger.debug({ clientId: client.id, ip: client.ip, reason }, `express-bayeux: session ended (${reason})`);
+    // Ended before its first connect: announce it now, so every `disconnect` follows its `connect`.
+    const pending = this.announcing.get(client.id);
+    if (pending !== undefined) {
+      this.announcing.delete(client.id);
+      this.emit('connect', pending.event);
+    }
     const user = client.user as User | undefined;
     for (const channel of channels) this.emit('leave', { channel, clientId: client.id, user });
     this.emit('disconnect', { clientId: client.id, ip: client.ip, user, data: client.data, reason });
@@ -356,12 +401,56 @@ export class ServerCore<User = unknown> implements EngineHost {
     this.closers.push(closer);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  /** Records a new session; its `connect` event waits for the first /meta/connect. */
+  announce(event: ConnectEvent<User>): void {
+    const now = Date.now();
+    // Sessions whose first connect went to another node are announced late, with the handshake's transport.
+    for (const [id, entry] of this.announcing) {
+      if (now - entry.at < this.options.maxInterval) break;
+      this.announcing.delete(id);
+      this.emit('connect', entry.event);
+    }
+    this.announcing.set(event.clientId, { event, at: now });
+  }
+
+  /** The first /meta/connect of a session handshaken here: emits `connect` with the transport it holds. */
+  connected(session: Session, transport: ConnectionType): void {
+    const entry = this.announcing.get(session.id);
+    if (entry === undefined) return;
+    this.announcing.delete(session.id);
+    entry.event.transport = transport;
+    this.emit('connect', entry.event);
+  }
+
+  /**
+   * Answers held requests, closes sockets and the engine. Bounded: what does
+   * not finish within `closeTimeout` is logged and left behind.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.state = 'closing';
+    const limit = this.options.closeTimeout;
+    const stopEngine = async () => {
+      if (!(await within(this.ready, limit))) return false;
+      // The memory engine ends its sessions here: their held connects get `402::Session ended: the server closed`.
+      return within(this.engine.close(), limit);
+    };
+    const engineDone = await stopEngine();
+    // What is still held (sessions that outlive this node, e.g. with Redis) is answered as a normal timeout.
     this.registry.closeAll();
-    await Promise.all(this.closers.map((closer) => closer()));
-    await this.ready.catch(() => undefined);
-    await this.engine.close();
+    const socketsDone = await within(Promise.all(this.closers.map((closer) => closer())), limit);
+    if (!engineDone)
+      this.logger.warn(
+        { engine: this.engine.name, closeTimeout: limit },
+        `express-bayeux: the ${this.engine.name} engine did not close within ${limit} ms; gave up waiting`,
+      );
+    if (!socketsDone)
+      this.logger.warn({ closeTimeout: limit }, `express-bayeux: sockets did not close within ${limit} ms; gave up waiting`);
+    this.announcing.clear();
+    this.state = 'closed';
   }
 }

@@ -73,7 +73,7 @@ export function createHttpEndpoint<User>(core: ServerCore<User>): HttpEndpoint {
         { type: 'bayeux.websocket.not.attached' },
       );
     }
-    if (core.closed) throw createError(503, 'the Bayeux server is closed', { type: 'bayeux.closed' });
+    if (core.closed) throw createError(503, 'the Bayeux server is closed', { type: 'bayeux.closed', expose: true });
     if (!core.opened) {
       try {
         await core.ready;

@@ -18,6 +18,7 @@ describe('server events', () => {
     b.on('disconnect', (e) => log.push(`disconnect ${e.reason}`));
     const client = new RawClient(server.url);
     await client.handshake();
+    await client.connect(0);
     await client.subscribe('/ev/a');
     await client.request({ channel: '/ev/a', clientId: client.clientId, data: { x: 1 }, id: 'p1' });
     await client.unsubscribe('/ev/a');

@@ -40,9 +40,14 @@ describe('/meta/handshake', () => {
     for (const id of ids) assert.ok(Buffer.from(id, 'base64url').length >= 16, id);
   });
 
-  it('emits connect with the client, its address and transport', async () => {
+  it('emits connect with the client, its address and transport, once its first connect arrives', async () => {
     const client = new RawClient(server.url);
     await client.handshake();
+    assert.equal(
+      connects.find((e) => e.clientId === client.clientId),
+      undefined,
+    );
+    await client.connect(0);
     const event = connects.find((e) => e.clientId === client.clientId);
     assert.deepEqual(event, {
       clientId: client.clientId,

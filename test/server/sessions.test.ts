@@ -88,6 +88,7 @@ describe('sessions', () => {
     server.bayeux.on('connect', (e) => connects.push(e.user));
     const client = new RawClient(server.url);
     await client.handshake();
+    await client.connect(0);
     await client.publish('/u/a', 1);
     assert.deepEqual(connects, [{ id: 'ann' }]);
     assert.deepEqual(seen, [[{ id: 'ann' }, { id: 'ann' }]]);

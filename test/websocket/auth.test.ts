@@ -130,6 +130,7 @@ describe('login on upgrade with express-session and passport', () => {
       const connected = new Promise<string | undefined>((resolve) => server?.bayeux.once('connect', (e) => resolve(e.user?.name)));
       const again = await WsClient.open(server.url, { headers: { cookie } });
       await again.handshake();
+      await again.connected(again.connect(0));
       assert.equal(await connected, 'alice');
 
       const anonymous = await WsClient.open(server.url);

@@ -6,6 +6,7 @@
  * are queued or the hold time passes.
  */
 import type { Session } from '../../engines/session.js';
+import type { ConnectionType } from '../../options.js';
 import { holdTime } from '../../protocol/advice.js';
 import { bayeuxError } from '../../protocol/errors.js';
 import { type Message, replyTo } from '../../protocol/message.js';
@@ -37,6 +38,7 @@ export async function connect<User>(
   reply.successful = true;
   reply.advice = core.advice();
   local.transport = type;
+  core.connected(local, type as ConnectionType);
   // Two connects in one batch: the earlier one is answered at once.
   if (request.connect !== undefined) request.replies.push(JSON.stringify(request.connect.reply));
   request.connect = { session: local, reply, hold: holdTime(message.advice?.timeout, core.options.timeout) };

@@ -42,7 +42,18 @@ export async function handshake<User>(
     return fail(bayeuxError('missingParameter', 'supportedConnectionTypes'));
   }
   if (!offered.some((t) => core.supports(t))) {
-    return fail(bayeuxError('connectionTypeMismatch', offered.join(',')));
+    // A websocket-only client and a server that was never attached: name the fix, not just the code.
+    const unattached = offered.includes('websocket') && !core.supports('websocket');
+    if (unattached) {
+      core.logger.warn(
+        { ip: ctx.ip },
+        'express-bayeux: a client asked for WebSocket only, but server.attach(httpServer) was never called; it is refused',
+      );
+    }
+    const hint = unattached
+      ? 'Connection types not supported (websocket is offered once the server calls server.attach(httpServer))'
+      : undefined;
+    return fail(bayeuxError('connectionTypeMismatch', offered.join(','), hint));
   }
 
   const client: ClientInfo<User> = {
@@ -85,7 +96,8 @@ export async function handshake<User>(
   if (session.ack !== undefined) reply.ext = { ...reply.ext, ack: true };
   // Salesforce's replay convention: replay clients only send positions to a server that says it keeps them.
   if (core.history !== undefined) reply.ext = { ...reply.ext, replay: true };
-  core.emit('connect', {
+  core.logger.debug({ clientId: session.id, ip: session.ip, transport: ctx.transport }, 'express-bayeux: handshake');
+  core.announce({
     clientId: session.id,
     ip: session.ip,
     user: ctx.user,

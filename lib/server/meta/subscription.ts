@@ -73,6 +73,7 @@ export async function subscribe<User>(
   // Where each live start is, so a client can later resume from there (history channels only).
   const positions = startPositions(request.replay);
   if (positions !== undefined) reply.ext = { ...reply.ext, position: positions };
+  if (added.length > 0) core.logger.debug({ clientId: session.id, channels: added }, 'express-bayeux: subscribe');
   for (const channel of added) {
     core.emit('subscribe', { clientId: session.id, channel, user: ctx.user });
     core.emit('join', { clientId: session.id, channel, user: ctx.user });
@@ -96,6 +97,7 @@ export async function unsubscribe<User>(
   // Unsubscribing from something never subscribed succeeds: the end state is the one asked for.
   const removed = await core.engine.unsubscribe(session, channels);
   reply.successful = true;
+  if (removed.length > 0) core.logger.debug({ clientId: session.id, channels: removed }, 'express-bayeux: unsubscribe');
   for (const channel of removed) {
     core.emit('unsubscribe', { clientId: session.id, channel, user: ctx.user });
     core.emit('leave', { clientId: session.id, channel, user: ctx.user });
