@@ -49,7 +49,15 @@ export interface PresenceOptions {
 const DEFAULT_PRESENCE_LIMIT = 1000;
 
 /** The object `bayeux()` returns: mount it with `app.use(path, server)`. */
-export interface BayeuxServer<User = unknown> extends EventEmitter<BayeuxEvents<User>> {
+export interface BayeuxServer<User = Express.User> extends EventEmitter<BayeuxEvents<User>> {
+  // Listener methods over the event names, so a misspelt event says which names exist (not a bare `never`).
+  on<K extends keyof BayeuxEvents<User>>(event: K, listener: (...args: BayeuxEvents<User>[K]) => void): this;
+  once<K extends keyof BayeuxEvents<User>>(event: K, listener: (...args: BayeuxEvents<User>[K]) => void): this;
+  off<K extends keyof BayeuxEvents<User>>(event: K, listener: (...args: BayeuxEvents<User>[K]) => void): this;
+  addListener<K extends keyof BayeuxEvents<User>>(event: K, listener: (...args: BayeuxEvents<User>[K]) => void): this;
+  removeListener<K extends keyof BayeuxEvents<User>>(event: K, listener: (...args: BayeuxEvents<User>[K]) => void): this;
+  prependListener<K extends keyof BayeuxEvents<User>>(event: K, listener: (...args: BayeuxEvents<User>[K]) => void): this;
+  prependOnceListener<K extends keyof BayeuxEvents<User>>(event: K, listener: (...args: BayeuxEvents<User>[K]) => void): this;
   /** Handles a Bayeux request; other paths go to `next`. */
   (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void;
   /** The engine in use. */
@@ -275,7 +283,7 @@ for (const source of [EventEmitter.prototype, api]) {
  * client API (`subscribe`, `publish`, `push`). Throws a TypeError naming the
  * first invalid option.
  */
-export function bayeux<User = unknown>(options?: BayeuxOptions<User>): BayeuxServer<User> {
+export function bayeux<User = Express.User>(options?: BayeuxOptions<User>): BayeuxServer<User> {
   const resolved = resolveOptions(options);
   let handle: RequestHandler | undefined;
   const server = function bayeuxServer(req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void {

@@ -21,11 +21,13 @@ export type { Position, PositionTemplate } from './engines/history/position.js';
 export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js';
 export type { RedisAddress, RedisTopology } from './engines/redis/connection.js';
 export { type RedisEngine, type RedisEngineOptions, redisEngine } from './engines/redis/index.js';
+export { MissingIoredisError } from './engines/redis/load.js';
 export { type ClientInfo, type DisconnectReason, type EnqueueResult, Session, type SessionInit } from './engines/session.js';
 export type { RateBucket, RateTake } from './engines/token-bucket.js';
 export { timesyncExtension } from './extensions/index.js';
 export {
   type BayeuxOptions,
+  type BayeuxRequest,
   type ConnectionType,
   type CorsOptions,
   DEFAULTS,

@@ -12,6 +12,17 @@ import type { ClientInfo } from './engines/session.js';
 import { isMeta, isService, isValidChannel } from './protocol/channel.js';
 import type { Message } from './protocol/message.js';
 
+declare global {
+  // Express's own augmentation points (passport adds `user`, express-session `session`, ...): merged, never replaced.
+  namespace Express {
+    interface User {}
+    interface Request {}
+  }
+}
+
+/** The request a hook sees: Node's, with what Express and its middleware add (`req.session`, `req.isAuthenticated()`). */
+export type BayeuxRequest = IncomingMessage & Express.Request;
+
 /** The transports a client can name in `connectionType`. */
 export type ConnectionType = 'long-polling' | 'callback-polling' | 'websocket';
 
@@ -25,7 +36,7 @@ export interface RequestContext<User = unknown> {
    */
   readonly user: User | undefined;
   /** The HTTP request (the upgrade request for WebSocket); undefined for local calls. */
-  readonly req: IncomingMessage | undefined;
+  readonly req: BayeuxRequest | undefined;
   /** Transport of the request, or `local` for `server.publish()`. */
   readonly transport: ConnectionType | 'local';
   /** For WebSocket: what the `websocket.handshake` hook returned for this connection. */
@@ -47,7 +58,7 @@ export interface MessageContext<User = unknown> extends RequestContext<User> {
 export type MessageACL<User = unknown> = (
   client: ClientInfo<User> | undefined,
   message: Message,
-  ctx: RequestContext<User>,
+  ctx: MessageContext<User>,
 ) => boolean | string | undefined | Promise<boolean | string | undefined>;
 
 /**

@@ -31,5 +31,7 @@ await build({
   external: ['ws'],
   legalComments: 'none',
 });
+// Types for `express-bayeux/client/browser`: the same API as `express-bayeux/client`.
+writeFileSync(join(root, 'dist/browser/client.d.ts'), "export * from '../esm/client/index.js';\n");
 const bytes = readFileSync(outfile);
 console.log(`dist/browser/client.js: ${bytes.length} bytes, ${gzipSync(bytes).length} gzipped`);

@@ -47,13 +47,15 @@ export interface BayeuxClientOptions {
   maxNetworkDelay?: number;
   /** WebSocket constructor to use instead of the global one (or `ws` in Node). */
   WebSocket?: WebSocketConstructor;
+  /** Milliseconds a WebSocket may take to open before the client falls back to long-polling. Default 5000. */
+  webSocketTimeout?: number;
 }
 
 /** Where the client is in its life. */
 export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
 
 /** Events of the client: `client.on(name, listener)`. */
-export interface ClientEvents extends Record<string, unknown[]> {
+export interface ClientEvents {
   state: [ClientState];
   transport: [ClientTransportName];
   error: [BayeuxClientError];
@@ -84,7 +86,12 @@ const MAX_BATCH = 100;
 interface Pending {
   resolve(reply: Message): void;
   reject(error: BayeuxClientError): void;
+  /** What was sent, to send again over long-polling when the WebSocket is refused. */
+  message: Message;
 }
+
+/** The server refused the session on the socket: its user differs (a socket without the login, see `useOnUpgrade`). */
+const SOCKET_WITHOUT_LOGIN = '403::Session belongs to another user';
 
 export class BayeuxClient extends Emitter<ClientEvents> {
   state: ClientState = 'disconnected';
@@ -117,6 +124,8 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   /** Last position per history channel, to resume from after a new handshake and to drop re-sends. */
   private readonly positions = new Positions();
   private replayOffered = false;
+  /** Set once the server refused this client's sessions over WebSocket: long-polling from then on, no retry loop. */
+  private webSocketRefused = false;
 
   constructor(url: string, options: BayeuxClientOptions = {}) {
     super();
@@ -128,9 +137,12 @@ export class BayeuxClient extends Emitter<ClientEvents> {
       headers: options.headers ?? {},
       credentials: options.credentials ?? 'include',
       maxNetworkDelay: options.maxNetworkDelay ?? 10_000,
+      webSocketTimeout: options.webSocketTimeout ?? 5000,
       ...(options.ext === undefined ? {} : { ext: options.ext }),
       ...(options.WebSocket === undefined ? {} : { WebSocket: options.WebSocket }),
     };
+    if (!(this.options.webSocketTimeout > 0))
+      throw new TypeError('BayeuxClient: option "webSocketTimeout" must be a positive number of milliseconds');
     this.backoff = new Backoff(options.backoff?.initial ?? 1000, options.backoff?.max ?? 30_000);
   }
 
@@ -224,8 +236,9 @@ export class BayeuxClient extends Emitter<ClientEvents> {
 
   private request(message: Message): Promise<Message> {
     const id = String(++this.nextId);
-    const promise = new Promise<Message>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    this.outbox.push({ ...message, id });
+    const sent = { ...message, id };
+    const promise = new Promise<Message>((resolve, reject) => this.pending.set(id, { resolve, reject, message: sent }));
+    this.outbox.push(sent);
     this.scheduleFlush();
     return promise;
   }
@@ -292,11 +305,11 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     };
   }
 
-  private sink(): TransportSink {
+  private sink(via: ClientTransportName = 'long-polling'): TransportSink {
     return {
       messages: (messages) => {
         this.inbound = this.inbound
-          .then(() => this.receive(messages))
+          .then(() => this.receive(messages, via))
           .catch((err: unknown) => this.emit('error', new BayeuxClientError(`incoming message failed: ${String(err)}`, 0, { cause: err })));
       },
       failure: (sent, error) => this.failed(sent, error),
@@ -334,27 +347,27 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     this.replayOffered = reply.ext?.replay === true;
     this.ackId = -1;
     const offered = reply.supportedConnectionTypes ?? ['long-polling'];
-    const usable = this.options.transports.filter((t) => offered.includes(t));
+    const usable = this.options.transports.filter((t) => offered.includes(t) && !(t === 'websocket' && this.webSocketRefused));
+    let why = `no common transport (server offers ${offered.join(', ')})`;
     if (usable[0] === 'websocket') {
       try {
-        this.current = await WebSocketTransport.open(this.settings(), this.sink(), this.options.WebSocket);
-      } catch {
+        this.current = await this.openWebSocket();
+      } catch (err) {
         this.current = usable.includes('long-polling') ? this.http : undefined;
+        why = `${err instanceof Error ? err.message : String(err)}, and long-polling is not among the client's transports`;
       }
     } else if (usable[0] === 'long-polling') {
       this.current = this.http;
     }
-    if (this.current === undefined) {
-      return this.stop(
-        new BayeuxClientError(`no common transport (server offers ${offered.join(', ')})`, 301, { channel: '/meta/handshake' }),
-      );
-    }
+    if (this.current === undefined) return this.stop(new BayeuxClientError(why, 301, { channel: '/meta/handshake' }));
     this.transport = this.current.name;
     this.emit('transport', this.current.name);
     // Restore every subscription, then send what waited for the session, then connect.
     const patterns = this.subscriptions.patterns();
     if (patterns.length > 0) {
       const restore = patterns.map((subscription) => this.resubscription(subscription));
+      // Tracked like requests (nobody awaits them), so a refused socket can send them again.
+      for (const message of restore) this.pending.set(String(message.id), { resolve() {}, reject() {}, message });
       this.outbox.unshift(...restore);
     }
     void this.flush();
@@ -431,10 +444,14 @@ export class BayeuxClient extends Emitter<ClientEvents> {
 
   // ---- receiving ----
 
-  private async receive(messages: Message[]): Promise<void> {
+  private async receive(messages: Message[], via: ClientTransportName): Promise<void> {
     for (const raw of messages) {
       const message = await this.incoming(raw);
       if (message === null) continue;
+      if (via === 'websocket' && message.successful === false && message.error === SOCKET_WITHOUT_LOGIN) {
+        this.refusedOnSocket(message);
+        continue;
+      }
       if (message.channel === '/meta/handshake' && message.successful !== undefined) await this.handshaken(message);
       else if (message.channel === '/meta/connect' && message.successful !== undefined) this.connected(message);
       else if (message.successful !== undefined) this.replied(message);
@@ -527,10 +544,49 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     this.later(() => this.sendConnect(), delay);
   }
 
+  /**
+   * The server refused this session on the socket although the handshake
+   * (over HTTP) was accepted: the socket does not carry the login. Use
+   * long-polling, which does, and never the socket again; without
+   * long-polling, fail with that reason instead of retrying in a loop.
+   */
+  private refusedOnSocket(reply: Message): void {
+    if (!this.webSocketRefused) {
+      this.webSocketRefused = true;
+      const error = new BayeuxClientError(
+        'the server refused this session over WebSocket: the socket does not carry the login the handshake had (the server needs server.useOnUpgrade(...)); using long-polling',
+        403,
+        { channel: reply.channel, reply },
+      );
+      if (!this.options.transports.includes('long-polling') || this.http === undefined) {
+        this.stop(error);
+        return;
+      }
+      this.emit('error', error);
+      if (this.current !== undefined && this.current !== this.http) this.current.close();
+      this.current = this.http;
+      this.transport = this.http.name;
+      this.emit('transport', this.http.name);
+    }
+    if (this.current !== this.http) return;
+    if (reply.channel === '/meta/connect') {
+      this.connectOutstanding = false;
+      this.sendConnect(0);
+      return;
+    }
+    const pending = reply.id === undefined ? undefined : this.pending.get(String(reply.id));
+    if (pending !== undefined) this.transmit([pending.message]);
+  }
+
+  private openWebSocket(): Promise<WebSocketTransport> {
+    return WebSocketTransport.open(this.settings(), this.sink('websocket'), this.options.webSocketTimeout, this.options.WebSocket);
+  }
+
   private async resume(): Promise<void> {
     if (this.clientId === undefined) return this.handshake();
     try {
-      this.current = await WebSocketTransport.open(this.settings(), this.sink(), this.options.WebSocket);
+      if (this.webSocketRefused || !this.options.transports.includes('websocket')) throw new Error('long-polling only');
+      this.current = await this.openWebSocket();
     } catch {
       this.current = this.options.transports.includes('long-polling') ? this.http : undefined;
     }

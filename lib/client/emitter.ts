@@ -1,7 +1,8 @@
 /** A tiny typed event emitter that runs in browsers and Node alike. */
 
 /** Listener lists by event name; `on()` returns the function that removes the listener. */
-export class Emitter<Events extends Record<string, unknown[]>> {
+// The constraint maps the declared names only: an interface of events gets no string index, so a typo is an error.
+export class Emitter<Events extends { [E in keyof Events]: unknown[] }> {
   private readonly listeners = new Map<keyof Events, Set<Function>>();
 
   /** Adds a listener; returns a function that removes it. */

@@ -59,18 +59,35 @@ export class WebSocketTransport implements ClientTransport {
     socket.addEventListener('close', (event) => this.fail(new Error(`socket closed (${event.code ?? 'no code'})`)));
   }
 
-  /** Opens a socket to the endpoint; rejects when the upgrade fails. */
-  static async open(settings: TransportSettings, sink: TransportSink, Ctor?: WebSocketConstructor): Promise<WebSocketTransport> {
+  /**
+   * Opens a socket to the endpoint; rejects when the upgrade fails or takes
+   * longer than `timeout` ms (nobody answering upgrades must not hang the client).
+   */
+  static async open(
+    settings: TransportSettings,
+    sink: TransportSink,
+    timeout: number,
+    Ctor?: WebSocketConstructor,
+  ): Promise<WebSocketTransport> {
     const WebSocketImpl = Ctor ?? (await defaultWebSocket());
     const url = settings.url.replace(/^http/, 'ws');
     const headers = { ...settings.cookies.header(), ...settings.headers };
     // Browsers take no headers argument (they send their own cookies).
     const socket = Object.keys(headers).length > 0 ? new WebSocketImpl(url, [], { headers }) : new WebSocketImpl(url);
-    await new Promise<void>((resolve, reject) => {
-      socket.addEventListener('open', () => resolve());
-      socket.addEventListener('error', () => reject(new Error('WebSocket upgrade failed')));
-      socket.addEventListener('close', () => reject(new Error('WebSocket closed before opening')));
-    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`WebSocket did not open within ${timeout} ms`));
+          socket.close();
+        }, timeout);
+        socket.addEventListener('open', () => resolve());
+        socket.addEventListener('error', () => reject(new Error('WebSocket upgrade failed')));
+        socket.addEventListener('close', (event) => reject(new Error(`WebSocket closed before opening (${event.code ?? 'no code'})`)));
+      });
+    } finally {
+      clearTimeout(timer);
+    }
     return new WebSocketTransport(socket, settings, sink);
   }
 

@@ -10,7 +10,7 @@ export type ServerState = 'running' | 'closing' | 'closed';
 /** Thrown (or rejected) by server methods called once `server.close()` has been called. */
 export class ServerClosedError extends Error {
   /** Stable machine-readable code. */
-  readonly code = 'BAYEUX_SERVER_CLOSED';
+  readonly code = 'BAYEUX_SERVER_CLOSED' as const;
 
   constructor(method: string) {
     super(`server.${method}(): the Bayeux server is closed (server.close() was called); create a new bayeux() to serve again`);

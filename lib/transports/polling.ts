@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import createError from 'http-errors';
-import type { ConnectionType } from '../options.js';
+import type { BayeuxRequest, ConnectionType } from '../options.js';
 import type { Message } from '../protocol/message.js';
 import type { Connection } from '../server/connections.js';
 import type { ServerCore } from '../server/core.js';
@@ -75,7 +75,7 @@ export async function serveBatch<User>(
   const origins = core.options.cors?.origin;
   const user = lane === undefined ? (requestUser(req, origins) as User | undefined) : undefined;
   const userKey = lane !== undefined ? lane.userKey : user === undefined ? undefined : core.options.identify(user);
-  const request = new RequestState<User>({ ip, user, req, transport: framing.transport }, userKey);
+  const request = new RequestState<User>({ ip, user, req: req as BayeuxRequest, transport: framing.transport }, userKey);
   if (lane === undefined && userKey !== undefined) {
     request.browser = browserOf(req, origins);
     request.canSetCookie = true;

@@ -11,6 +11,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Session } from '../engines/session.js';
+import type { BayeuxRequest } from '../options.js';
 import { InvalidMessagesError, type Message, toMessages } from '../protocol/message.js';
 import type { Connection } from '../server/connections.js';
 import type { ServerCore } from '../server/core.js';
@@ -230,7 +231,8 @@ export class WebSocketTransport<User = unknown> {
       {
         ip: connection.ip,
         user: connection.user as User | undefined,
-        req: connection.req,
+        // The upgrade request got the app's request prototype and ran `useOnUpgrade` middleware.
+        req: connection.req as BayeuxRequest,
         transport: 'websocket',
         upgrade: connection.upgrade,
       },

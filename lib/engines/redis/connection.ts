@@ -7,6 +7,7 @@
  * reconnection with capped exponential backoff.
  */
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { loadIoredis } from './load.js';
 
 /** A connection to one Redis or to a Redis Cluster: the engine uses the commands both speak. */
 export type RedisClient = Redis | Cluster;
@@ -65,7 +66,7 @@ function isAddress(value: unknown): value is RedisAddress {
 
 /** The commands connection and its subscriber twin, not connected yet. */
 export async function createClients(options: RedisTopology, commandTimeout: number): Promise<{ cmd: RedisClient; sub: RedisClient }> {
-  const { Redis: RedisClient, Cluster } = await import('ioredis');
+  const { Redis: RedisClient, Cluster } = await loadIoredis();
   const bounded: RedisOptions = {
     lazyConnect: true,
     enableOfflineQueue: false,
