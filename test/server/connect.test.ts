@@ -188,6 +188,6 @@ describe('connect hold bounds and close', () => {
     }
     const after = await clients[0]?.send({ channel: '/meta/connect', clientId: clients[0].clientId, connectionType: 'long-polling' });
     assert.equal(after?.status, 503);
-    assert.equal((after?.body as { error?: string }).error, '503::the Bayeux server is closed');
+    assert.equal((after?.body as { error?: string } | undefined)?.error, '503::the Bayeux server is closed');
   });
 });
