@@ -16,7 +16,7 @@ import { ServerCore } from './server/core.js';
 import type { BayeuxEvents } from './server/events.js';
 import { checkLocalChannel, type LocalHandler, type PublishOptions, publishLocal, pushLocal } from './server/local.js';
 import { registerMetrics } from './server/metrics.js';
-import { createHttpEndpoint, type RequestHandler } from './transports/http.js';
+import { createErrorHandler, createHttpEndpoint, type ErrorHandler, type RequestHandler } from './transports/http.js';
 import { PollLane } from './transports/lane.js';
 import { type ExpressLike, isExpressApp, MountPoint } from './transports/mount.js';
 import type { UpgradeMiddleware } from './transports/upgrade.js';
@@ -62,12 +62,19 @@ export interface BayeuxServer<User = Express.User> extends EventEmitter<BayeuxEv
   (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void;
   /** The engine in use. */
   readonly engine: Engine;
+  /**
+   * Express error handler that answers failures of middleware mounted before
+   * the router (e.g. `express.json()` given bad JSON) as Bayeux JSON errors:
+   * `app.use('/cometd', server, server.errorHandler)`.
+   */
+  readonly errorHandler: ErrorHandler;
   /** Resolves when the engine is open (requests wait for it on their own). */
   readonly ready: Promise<void>;
   /**
    * `running`, then `closing` once `close()` is called, then `closed`. From
    * `closing` on, requests get 503 and every method below throws (or rejects
-   * with) a `ServerClosedError`.
+   * with) a `ServerClosedError`, except `publish` and `push`, which drop their
+   * message while closing (so `disconnect` listeners may publish) and reject once closed.
    */
   readonly state: ServerState;
   /**
@@ -172,10 +179,13 @@ const api = {
     return this[CORE].subscribeLocal(channel, handler);
   },
   publish(this: Internals, channel: string, data: unknown, options?: PublishOptions): Promise<void> {
+    // While closing, `disconnect` listeners (presence) may still publish: dropped, never an unhandled rejection.
+    if (this[CORE].state === 'closing') return Promise.resolve();
     if (this[CORE].closed) return Promise.reject(new ServerClosedError('publish'));
     return publishLocal(this[CORE], channel, data, options);
   },
   push(this: Internals, clientId: string, channel: string, data: unknown): Promise<boolean> {
+    if (this[CORE].state === 'closing') return Promise.resolve(false);
     if (this[CORE].closed) return Promise.reject(new ServerClosedError('push'));
     return pushLocal(this[CORE], clientId, channel, data);
   },
@@ -306,5 +316,6 @@ export function bayeux<User = Express.User>(options?: BayeuxOptions<User>): Baye
   Object.defineProperty(server, LANE, { value: lane });
   handle = endpoint.handle;
   Object.defineProperty(server, METRICS, { value: undefined, writable: true });
+  Object.defineProperty(server, 'errorHandler', { value: createErrorHandler(), enumerable: true });
   return server as unknown as BayeuxServer<User>;
 }

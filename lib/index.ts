@@ -77,7 +77,7 @@ export type {
 } from './server/events.js';
 export type { LocalHandler, PublishOptions } from './server/local.js';
 export { MetricsUnavailableError } from './server/metrics.js';
-export type { RequestHandler } from './transports/http.js';
+export type { ErrorHandler, RequestHandler } from './transports/http.js';
 export type { ExpressLike } from './transports/mount.js';
 export type { UpgradeMiddleware } from './transports/upgrade.js';
 export type { AttachOptions } from './transports/websocket.js';

@@ -161,7 +161,7 @@ export interface WebSocketOptions {
   maxBufferedBytes?: number;
   /** Origins allowed to open a socket that carries cookies; default: the request's own host and `cors.origin`. */
   origins?: OriginRule;
-  /** Accepts, refuses or annotates an upgrade (seed: AnyEvent::WebSocket::Server's handshake). */
+  /** Accepts, refuses or annotates an upgrade. */
   handshake?: (req: IncomingMessage) => UpgradeVerdict | Promise<UpgradeVerdict>;
   /** Subprotocols the server speaks; the first one the client offers is chosen. */
   protocols?: string[];
@@ -187,7 +187,7 @@ export interface BayeuxOptions<User = unknown> {
   timeout?: number;
   /** Milliseconds advised between a connect reply and the next connect. */
   interval?: number;
-  /** Milliseconds a session lives without a connect before it expires (seed: ConnectTimeout). */
+  /** Milliseconds a session lives without a connect before it expires. */
   maxInterval?: number;
   /** Held requests and open sockets per client IP (`req.ip`). */
   clientMaxConnections?: number;
@@ -203,7 +203,7 @@ export interface BayeuxOptions<User = unknown> {
   maxSessions?: number;
   /** Sessions one client IP holds at most. */
   maxSessionsPerIp?: number;
-  /** Accept publishes from clients that did not handshake (seed: AnonPublish). */
+  /** Accept publishes from clients that did not handshake. */
   anonPublish?: boolean;
   /** Accept JSONP GETs (callback-polling). */
   callbackPolling?: boolean;
@@ -211,7 +211,7 @@ export interface BayeuxOptions<User = unknown> {
   ack?: boolean;
   /** Handlers for `/service/<name>`; `_handler` catches the rest. */
   services?: Record<string, ServiceHandler<User>>;
-  /** Authorisation of every incoming message (seed: MessageACL). */
+  /** Authorisation of every incoming message. */
   messageACL?: MessageACL<User>;
   /** Messages per second per session and per IP; `false` turns both off. */
   rateLimit?: RateLimitOptions | false;

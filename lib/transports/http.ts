@@ -44,6 +44,24 @@ export function toHttpError(err: unknown): unknown {
   return createError(tooMany ? 413 : 400, err.message, { type: tooMany ? 'bayeux.messages.too.many' : 'bayeux.messages.invalid' });
 }
 
+/** An Express error handler (four arguments): `app.use(path, server, server.errorHandler)`. */
+export type ErrorHandler = (err: unknown, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+/**
+ * Renders as JSON what failed before the router on the endpoint's paths
+ * (e.g. `express.json()` mounted first and given bad JSON); other paths keep
+ * the host's own error handling.
+ */
+export function createErrorHandler(): ErrorHandler {
+  return (err, req, res, next) => {
+    if (!ENDPOINT_SUFFIXES.has(pathOf(req.url))) {
+      next(err);
+      return;
+    }
+    sendHttpError(res, err);
+  };
+}
+
 export function createHttpEndpoint<User>(core: ServerCore<User>): HttpEndpoint {
   const { options } = core;
   const reader = new BodyReader(options.maxBodySize);

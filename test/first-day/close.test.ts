@@ -21,7 +21,12 @@ describe('closing the server', () => {
     const server = await startServer({ timeout: 60_000 }, { websocket: true });
     t.after(() => server.close());
     const ended: DisconnectEvent[] = [];
-    server.bayeux.on('disconnect', (e) => ended.push(e));
+    // Presence, as the example app does it: listeners publish while the server closes.
+    const presence: Promise<void>[] = [];
+    server.bayeux.on('disconnect', (e) => {
+      ended.push(e);
+      presence.push(server.bayeux.publish('/presence', { left: e.clientId }));
+    });
     const polling = new RawClient(server.url);
     await polling.handshake();
     await polling.connect(0);
@@ -41,6 +46,7 @@ describe('closing the server', () => {
     assert.equal(server.bayeux.state, 'closed');
 
     assert.deepEqual(ended.map((e) => e.reason).sort(), ['closed', 'closed']);
+    await Promise.all(presence);
     const [answer] = await heldPoll;
     assert.equal(answer?.error, '402::Session ended: the server closed');
     await until(() => socket.closed !== undefined, 'the socket to close');
