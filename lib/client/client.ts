@@ -88,6 +88,8 @@ interface Pending {
   reject(error: BayeuxClientError): void;
   /** What was sent, to send again over long-polling when the WebSocket is refused. */
   message: Message;
+  /** A subscription the client restores on its own after a new handshake (nobody awaits it). */
+  restore?: true;
 }
 
 /** The server refused the session on the socket: its user differs (a socket without the login, see `useOnUpgrade`). */
@@ -367,7 +369,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     if (patterns.length > 0) {
       const restore = patterns.map((subscription) => this.resubscription(subscription));
       // Tracked like requests (nobody awaits them), so a refused socket can send them again.
-      for (const message of restore) this.pending.set(String(message.id), { resolve() {}, reject() {}, message });
+      for (const message of restore) this.pending.set(String(message.id), { resolve() {}, reject() {}, message, restore: true });
       this.outbox.unshift(...restore);
     }
     void this.flush();
@@ -483,7 +485,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
       this.positions.forget(gap.channel);
       this.emit('gap', gap);
       // A restored subscription goes on live; one the application asked for fails and is its to retry.
-      if (pending === undefined && this.subscriptions.patterns().includes(gap.channel)) {
+      if ((pending === undefined || pending.restore === true) && this.subscriptions.patterns().includes(gap.channel)) {
         this.outbox.push({ channel: '/meta/subscribe', subscription: gap.channel, id: String(++this.nextId) });
         this.scheduleFlush();
       }

@@ -434,15 +434,15 @@ export class ServerCore<User = unknown> implements EngineHost {
   private async shutdown(): Promise<void> {
     this.state = 'closing';
     const limit = this.options.closeTimeout;
+    // Held connects are answered as a normal timeout: clients retry (with backoff) until a server answers again.
+    this.registry.closeAll();
     const stopEngine = async () => {
       if (!(await within(this.ready, limit))) return false;
-      // The memory engine ends its sessions here: their held connects get `402::Session ended: the server closed`.
+      // The memory engine ends its sessions here (`disconnect` with reason `closed`).
       return within(this.engine.close(), limit);
     };
-    const engineDone = await stopEngine();
-    // What is still held (sessions that outlive this node, e.g. with Redis) is answered as a normal timeout.
-    this.registry.closeAll();
     const socketsDone = await within(Promise.all(this.closers.map((closer) => closer())), limit);
+    const engineDone = await stopEngine();
     if (!engineDone)
       this.logger.warn(
         { engine: this.engine.name, closeTimeout: limit },
