@@ -4,7 +4,7 @@
  * memory engine, 10 subscribers per channel. Variants run interleaved and the
  * best round of each counts, so a busy machine skews them alike.
  *   node --import tsx bench/overhead.ts
- *   OVERHEAD_LIB=/path/to/other/checkout/lib  compares another checkout's core (metrics and rate limits off)
+ *   OVERHEAD_BASE=/path/to/other/checkout/lib  adds that checkout's core as a baseline, in the same process
  */
 import { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';
@@ -12,12 +12,7 @@ import type { Message } from '../lib/protocol/message.js';
 
 const MESSAGES = Number(process.env.OVERHEAD_MESSAGES ?? 20_000);
 const ROUNDS = Number(process.env.OVERHEAD_ROUNDS ?? 15);
-const LIB = resolve(process.env.OVERHEAD_LIB ?? resolve(import.meta.dirname, '../lib'));
-const OTHER = process.env.OVERHEAD_LIB !== undefined;
-
-const { resolveOptions } = (await import(`${LIB}/options.ts`)) as typeof import('../lib/options.js');
-const { ServerCore } = (await import(`${LIB}/server/core.ts`)) as typeof import('../lib/server/core.js');
-const { RequestState } = (await import(`${LIB}/server/request.ts`)) as typeof import('../lib/server/request.js');
+const BASE = process.env.OVERHEAD_BASE === undefined ? undefined : resolve(process.env.OVERHEAD_BASE);
 
 interface Variant {
   name: string;
@@ -25,8 +20,12 @@ interface Variant {
   best: number;
 }
 
-async function variant(name: string, metrics: boolean, rateLimit: boolean): Promise<Variant> {
-  const options = OTHER ? { logger: false as const } : { logger: false as const, ...(rateLimit ? {} : { rateLimit: false as const }) };
+async function variant(name: string, metrics: boolean, rateLimit: boolean, lib = resolve(import.meta.dirname, '../lib')): Promise<Variant> {
+  const { resolveOptions } = (await import(`${lib}/options.ts`)) as typeof import('../lib/options.js');
+  const { ServerCore } = (await import(`${lib}/server/core.ts`)) as typeof import('../lib/server/core.js');
+  const { RequestState } = (await import(`${lib}/server/request.ts`)) as typeof import('../lib/server/request.js');
+  const options =
+    lib === BASE ? { logger: false as const } : { logger: false as const, ...(rateLimit ? {} : { rateLimit: false as const }) };
   const core = new ServerCore(resolveOptions(options), new EventEmitter());
   await core.ready;
   if (metrics) {
@@ -67,13 +66,15 @@ async function variant(name: string, metrics: boolean, rateLimit: boolean): Prom
   return v;
 }
 
-const variants = OTHER
-  ? [await variant(`other checkout (${LIB})`, false, false)]
-  : [
-      await variant('metrics off, rate limits on (default)', false, true),
-      await variant('metrics on, rate limits on', true, true),
-      await variant('metrics off, rate limits off', false, false),
-    ];
-for (let round = 0; round < ROUNDS; round++) for (const v of variants) await v.run();
+const variants = [
+  await variant('metrics off, rate limits on (default)', false, true),
+  await variant('metrics on, rate limits on', true, true),
+  await variant('metrics off, rate limits off', false, false),
+];
+if (BASE !== undefined) variants.push(await variant(`baseline (${BASE})`, false, false, BASE));
+// Each round starts with a different variant, so none always runs first (or last).
+for (let round = 0; round < ROUNDS; round++) {
+  for (let i = 0; i < variants.length; i++) await (variants[(round + i) % variants.length] as Variant).run();
+}
 for (const v of variants)
   console.log(`${v.name.padEnd(40)} ${v.best.toFixed(0).padStart(6)} ns CPU per publish (best of ${ROUNDS} x ${MESSAGES})`);
