@@ -7,6 +7,8 @@
  *   BENCH_RUNS=N    measured runs per cell (default 3; the median is reported)
  *   BENCH_RATE=N    messages per second in fan-out scenarios (default 20)
  *   BENCH_SECONDS=N publishing time per fan-out run (default 4)
+ *   BENCH_ONLY=a,b  only these scenarios (fan-out, many channels, idle, handshakes,
+ *                   history); results are then printed, not written
  *
  * Writes bench/results/results.json, results.md and latency.svg.
  */
@@ -26,6 +28,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 4));
 const SCALE = QUICK ? [100, 500] : [100, 1000, 5000];
 const IDLE = QUICK ? { websocket: 1000, 'long-polling': 500 } : { websocket: 10_000, 'long-polling': 2000 };
 const MANY = QUICK ? 200 : 1000;
+const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+const wanted = (scenario: string) => ONLY === undefined || ONLY.includes(scenario);
+/** Subscribers in the history cell (express-bayeux with and without `history` on the channel). */
+const HISTORY_SUBSCRIBERS = QUICK ? 500 : 1000;
 
 type Transport = 'long-polling' | 'websocket';
 interface ServerInfo {
@@ -44,9 +50,10 @@ const SERVERS = [
   { name: 'cometd-nodejs-server', script: 'cometd.ts' },
 ] as const;
 
-async function startServer(script: string): Promise<Running> {
+async function startServer(script: string, env: Record<string, string> = {}): Promise<Running> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'servers', script)], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   const [line] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line')) as [string];
   return { ...(JSON.parse(line) as ServerInfo), child, pid: child.pid as number };
@@ -175,10 +182,14 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-async function measureCell(script: string, run: (s: Running) => Promise<Record<string, number>>): Promise<Record<string, number>> {
+async function measureCell(
+  script: string,
+  run: (s: Running) => Promise<Record<string, number>>,
+  env: Record<string, string> = {},
+): Promise<Record<string, number>> {
   const runs: Record<string, number>[] = [];
   for (let i = 0; i < RUNS + 1; i++) {
-    const server = await startServer(script);
+    const server = await startServer(script, env);
     try {
       const result = await run(server);
       if (i > 0) runs.push(result); // the first run warms up and is discarded
@@ -208,7 +219,7 @@ async function main(): Promise<void> {
     `express-bayeux benchmark: ${availableParallelism()} cores, Node ${process.version}, ${RUNS} run(s) per cell after a warm-up, ${RATE} msg/s for ${SECONDS} s`,
   );
   for (const transport of ['websocket', 'long-polling'] as const) {
-    for (const subscribers of SCALE) {
+    for (const subscribers of wanted('fan-out') ? SCALE : []) {
       for (const s of SERVERS) {
         if (transport === 'websocket' && s.name === 'cometd-nodejs-server') continue;
         const values = await measureCell(s.script, async (server) =>
@@ -218,13 +229,31 @@ async function main(): Promise<void> {
         console.log(`fan-out ${transport} ${subscribers} ${s.name}: ${JSON.stringify(values)}`);
       }
     }
-    for (const s of SERVERS) {
-      if (transport === 'websocket' && s.name === 'cometd-nodejs-server') continue;
-      const values = await measureCell(s.script, async (server) =>
-        summarize(await fanout(server, transport, MANY, (i) => `/bench/many/${i}`, '/bench/many/*')),
+    // The cost of history: the same fan-out with the channel's messages kept (memory engine).
+    for (const [name, env] of wanted('history')
+      ? ([
+          ['express-bayeux', {}],
+          ['express-bayeux + history', { HISTORY: '/bench/**' }],
+        ] as const)
+      : []) {
+      const values = await measureCell(
+        'ours.ts',
+        async (server) => summarize(await fanout(server, transport, HISTORY_SUBSCRIBERS, () => '/bench/fanout')),
+        env,
       );
-      cells.push({ scenario: 'many channels', transport, size: MANY, server: s.name, values });
-      console.log(`many channels ${transport} ${MANY} ${s.name}: ${JSON.stringify(values)}`);
+      cells.push({ scenario: 'history', transport, size: HISTORY_SUBSCRIBERS, server: name, values });
+      console.log(`history ${transport} ${HISTORY_SUBSCRIBERS} ${name}: ${JSON.stringify(values)}`);
+    }
+    for (const s of wanted('many channels') || wanted('idle') ? SERVERS : []) {
+      if (transport === 'websocket' && s.name === 'cometd-nodejs-server') continue;
+      if (wanted('many channels')) {
+        const values = await measureCell(s.script, async (server) =>
+          summarize(await fanout(server, transport, MANY, (i) => `/bench/many/${i}`, '/bench/many/*')),
+        );
+        cells.push({ scenario: 'many channels', transport, size: MANY, server: s.name, values });
+        console.log(`many channels ${transport} ${MANY} ${s.name}: ${JSON.stringify(values)}`);
+      }
+      if (!wanted('idle')) continue;
       const idleValues = await measureCell(s.script, async (server) => {
         const r = await idle(server, transport, IDLE[transport]);
         return { kbPerSession: r.perSession / 1024, rssMB: r.rss / 1024 / 1024 };
@@ -233,13 +262,11 @@ async function main(): Promise<void> {
       console.log(`idle ${transport} ${IDLE[transport]} ${s.name}: ${JSON.stringify(idleValues)}`);
     }
   }
-  for (const s of SERVERS) {
+  for (const s of wanted('handshakes') ? SERVERS : []) {
     const values = await measureCell(s.script, async (server) => ({ handshakesPerSecond: await handshakes(server) }));
     cells.push({ scenario: 'handshakes', transport: 'long-polling', size: 20, server: s.name, values });
     console.log(`handshakes ${s.name}: ${JSON.stringify(values)}`);
   }
-  const dir = join(import.meta.dirname, 'results');
-  mkdirSync(dir, { recursive: true });
   const meta = {
     cores: availableParallelism(),
     node: process.version,
@@ -249,6 +276,13 @@ async function main(): Promise<void> {
     quick: QUICK,
     date: new Date().toISOString(),
   };
+  if (ONLY !== undefined) {
+    // A partial run must not overwrite the full results.
+    console.log(renderMarkdown(meta, cells));
+    process.exit(0);
+  }
+  const dir = join(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'results.json'), `${JSON.stringify({ meta, cells }, null, 2)}\n`);
   writeFileSync(join(dir, 'results.md'), renderMarkdown(meta, cells));
   writeFileSync(join(dir, 'latency.svg'), renderSvg(cells));

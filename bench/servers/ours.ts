@@ -18,6 +18,8 @@ const server = bayeux({
   maxSessionsPerIp: 1_000_000,
   maxSessions: 1_000_000,
   timeout: 25_000,
+  // HISTORY: channel patterns whose messages are kept (the history cell).
+  ...(process.env.HISTORY ? { history: { channels: process.env.HISTORY.split(',') } } : {}),
   ...(process.env.ENGINE === 'redis'
     ? {
         engine: redisEngine(

@@ -41,6 +41,14 @@ describe('memory history', () => {
     assert.throws(() => history.read('/a', { kind: 'after', offset: old.offset, epoch: undefined }, 100_000), ReplayRefusedError);
   });
 
+  it('stays bounded under a soak of 10,000 publishes over 50 channels, and forgets them all after ttl', () => {
+    const history = new MemoryHistory({ channels: ['/a/*'], size: 10, ttl: 60_000, salesforce: false });
+    for (let n = 0; n < 10_000; n++) history.append(`/a/${n % 50}`, template(n), n);
+    for (let c = 0; c < 50; c++) assert.equal(history.read(`/a/${c}`, { kind: 'all' }, 10_000).length, 10);
+    history.sweep(10_000 + 60_001);
+    for (let c = 0; c < 50; c++) assert.deepEqual(history.read(`/a/${c}`, { kind: 'all' }, 100_000), []);
+  });
+
   it('a restarted engine has another epoch', () => {
     const config = { channels: ['/a'], size: 1, ttl: 60_000, salesforce: false };
     assert.notEqual(new MemoryHistory(config).epoch, new MemoryHistory(config).epoch);

@@ -7,7 +7,7 @@ import { startNodeProcess } from '../helpers/node-process.js';
 import { startOwnRedis } from '../helpers/own-redis.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
 import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type TestServer, until } from '../helpers/server.js';
 import { collect, replayBehaviour } from './behaviour.js';
 
 const missing = await redisMissing();
@@ -102,17 +102,117 @@ describe('history in Redis Streams', { skip: missing }, () => {
     }
   });
 
-  it('keeps at most size entries per channel and expires them with ttl', async () => {
+  it('re-sends, from history, what an ack client had not acknowledged when its node died', async () => {
+    const ns = namespace('ack');
+    const history = { channels: ['/ack/*'] };
+    const maxInterval = 5000;
+    const child = await startNodeProcess({
+      REDIS_URL,
+      NAMESPACE: ns,
+      MAX_INTERVAL: String(maxInterval),
+      HISTORY: JSON.stringify(history),
+      ACK: '1',
+    });
+    let survivor: TestServer | undefined;
+    try {
+      survivor = await startServer({
+        timeout: 2000,
+        maxInterval,
+        ack: true,
+        history,
+        engine: redisEngine({ url: REDIS_URL, namespace: ns }),
+      });
+      const client = new RawClient(child.url);
+      assert.deepEqual((await client.handshake({ ext: { ack: true } })).ext, { ack: true, replay: true });
+      await client.subscribe('/ack/a');
+      const connect = async (to: RawClient, ack: number) =>
+        (
+          await to.send({
+            channel: '/meta/connect',
+            clientId: client.clientId,
+            connectionType: 'long-polling',
+            id: to.id(),
+            advice: { timeout: 500 },
+            ext: { ack },
+          })
+        ).messages;
+      const first = (await connect(client, -1)).find((m) => m.channel === '/meta/connect');
+      const batch = (first?.ext as { ack?: number } | undefined)?.ack ?? 0;
+      await survivor.bayeux.publish('/ack/a', { n: 1 });
+      await survivor.bayeux.publish('/ack/a', { n: 2 });
+      // Delivered by the doomed node, never acknowledged (every connect still names the first batch).
+      let sent: Message[] = [];
+      const deadline = Date.now() + 10_000;
+      while (sent.length < 2 && Date.now() < deadline) sent = deliveries(await connect(client, batch));
+      assert.deepEqual(numbers(sent), [1, 2]);
+      await child.kill('SIGKILL');
+      await survivor.bayeux.publish('/ack/a', { n: 3 });
+      const back = new RawClient(survivor.url);
+      let got: Message[] = [];
+      while (got.length < 3 && Date.now() < deadline + 10_000) got = deliveries(await connect(back, batch));
+      assert.deepEqual(numbers(got), [1, 2, 3]);
+    } finally {
+      await child.kill('SIGKILL');
+      await survivor?.close();
+    }
+  });
+
+  it('stays bounded under a soak of 2,000 publishes over 20 channels: size entries each, expiring with ttl', async () => {
     const ns = namespace('bounds');
     const server = await node(ns, { channels: ['/b/*'], size: 5, ttl: 60_000 });
     const redis = new Redis(REDIS_URL);
     try {
-      for (let round = 0; round < 200; round++) await server.bayeux.publish(`/b/${round % 4}`, { n: round });
-      for (let c = 0; c < 4; c++) {
+      // One publish per channel at a time: a soak, not a burst past the command timeout.
+      for (let round = 0; round < 100; round++) {
+        await Promise.all(Array.from({ length: 20 }, (_, c) => server.bayeux.publish(`/b/${c}`, { n: round })));
+      }
+      for (let c = 0; c < 20; c++) {
         assert.equal(await redis.xlen(`${ns}:history:/b/${c}`), 5);
         const ttl = await redis.pttl(`${ns}:history:/b/${c}`);
         assert.ok(ttl > 0 && ttl <= 60_000, `stream expiry ${ttl}`);
       }
+    } finally {
+      redis.disconnect();
+      await server.close();
+    }
+  });
+
+  it('serves nothing older than ttl, and refuses a resume into what expired', async () => {
+    const ns = namespace('ttl');
+    const server = await node(ns, { channels: ['/t/*'], ttl: 1000 });
+    const redis = new Redis(REDIS_URL);
+    try {
+      const seen: Position[] = [];
+      const stop = server.bayeux.subscribe('/t/a', (m) => {
+        seen.push(positionOf(m));
+      });
+      await server.bayeux.publish('/t/a', { n: 1 });
+      await server.bayeux.publish('/t/a', { n: 2 });
+      await (server.bayeux.engine as RedisEngine).sync();
+      stop();
+      // The Stream expires ttl after its last publish (an event Redis reports, not a sleep).
+      await until(async () => (await redis.exists(`${ns}:history:/t/a`)) === 0, 'the stream to expire', 15_000);
+      const client = new RawClient(server.url);
+      await client.handshake();
+      const all = await client.request({
+        channel: '/meta/subscribe',
+        clientId: client.clientId,
+        subscription: '/t/a',
+        id: '1',
+        ext: { replay: { '/t/a': -2 } },
+      });
+      assert.equal(all.successful, true);
+      assert.deepEqual(deliveries(await client.connect(0)), []);
+      const resume = await client.request({ channel: '/meta/subscribe', clientId: client.clientId, subscription: '/t/b', id: '2' });
+      assert.equal(resume.successful, true);
+      const refused = await client.request({
+        channel: '/meta/subscribe',
+        clientId: client.clientId,
+        subscription: '/t/a',
+        id: '3',
+        ext: { replay: { '/t/a': seen[0] } },
+      });
+      assert.equal((refused.ext as { replay: { reason: string } }).replay.reason, 'evicted');
     } finally {
       redis.disconnect();
       await server.close();

@@ -351,9 +351,12 @@ class RedisEngineImpl implements RedisEngine {
       this.attached().wake(local);
     }
     if (resume.length > 0 && history !== undefined) {
-      // The dead node refreshed "last seen" every tick; re-send from two ticks and a second of clock skew before it.
-      const tick = Math.min(1000, Math.max(10, Math.floor(this.attached().limits.maxInterval / 4)));
-      if (lost === true) await history.resume(local, resume, Number(seen) - 2 * tick - 1000);
+      // The dead node refreshed "last seen" every tick; re-send from two ticks and a second of clock skew before it,
+      // and for the ack extension from a whole maxInterval before: a batch stays unacknowledged up to a connect later.
+      const { maxInterval } = this.attached().limits;
+      const tick = Math.min(1000, Math.max(10, Math.floor(maxInterval / 4)));
+      const margin = 2 * tick + 1000 + (local.ack === undefined ? 0 : maxInterval);
+      if (lost === true) await history.resume(local, resume, Number(seen) - margin);
       else for (const channel of resume) history.abort(local, channel, true);
     }
     return local;
