@@ -67,7 +67,8 @@ async function run(scenario: string, setup: Setup, options: ChaosOptions): Promi
     load.start();
     await Promise.all(subscribers.map((s) => s.count(1)));
     const heap = { before: mb(), max: 0, end: 0 };
-    const sockets = { before: await setup.sockets(), max: 0, end: 0 };
+    const before = await setup.sockets();
+    const sockets = { before, max: before, end: before };
     const sample = async (): Promise<void> => {
       heap.end = mb();
       heap.max = Math.max(heap.max, heap.end);
