@@ -9,6 +9,7 @@ import { type Logger, type Message, type RedisEngine, redisEngine } from '../../
 import { deliveries, RawClient } from '../helpers/raw-client.js';
 import { binaryMissing, freePort, startRedis } from '../helpers/redis-server.js';
 import { startServer, type TestServer, until } from '../helpers/server.js';
+import { WsClient } from '../helpers/ws-client.js';
 
 const missing = binaryMissing('redis-server');
 
@@ -180,6 +181,34 @@ describe('the Redis engine when Redis fails', { skip: missing }, () => {
     await (server.bayeux.engine as RedisEngine).sync();
     const got = deliveries(await client.connect(0)).map((m) => m.data);
     assert.equal(got.at(-1), 'thawed');
+  });
+
+  it('rejects a commandTimeout that is not a positive number', () => {
+    assert.throws(() => redisEngine({ commandTimeout: 0 }), /"commandTimeout" must be a positive number/);
+  });
+
+  it('answers WebSocket messages with 503 and retry advice while Redis is down, and serves them again after', async () => {
+    const redis = await startRedis();
+    cleanup.push(() => redis.kill());
+    const server = await startServer(
+      { engine: redisEngine({ url: redis.url, namespace: 'ws', commandTimeout: BOUND }) },
+      { websocket: true },
+    );
+    cleanup.push(() => server.close());
+    const socket = await WsClient.open(server.url);
+    cleanup.push(async () => socket.socket.terminate());
+    assert.equal((await socket.handshake({ supportedConnectionTypes: ['websocket'] })).successful, true);
+    await redis.kill();
+    await until(() => !server.bayeux.health().ok, 'the engine to notice');
+    const refused = await socket.request({ channel: '/ws/a', clientId: socket.clientId, data: 1 });
+    assertUnavailable(refused);
+    await redis.restart();
+    await until(() => server.bayeux.health().ok, 'the engine to reconnect', 20_000);
+    // The socket stayed open through the outage; Redis came back empty, so the session is gone.
+    assert.equal(socket.closed, undefined);
+    const again = await socket.request({ channel: '/ws/a', clientId: socket.clientId, data: 2 });
+    assert.equal(again.successful, false);
+    assert.equal(again.advice?.reconnect, 'handshake');
   });
 
   it('closes within a bounded time while Redis is down', async () => {
