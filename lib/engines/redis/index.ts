@@ -17,7 +17,9 @@
  * owner), `<ns>:sessions` (zset, score = last seen, refreshed by owners),
  * `<ns>:ips` (hash: sessions per IP), `<ns>:subs:<id>` (set), `<ns>:node:<id>`
  * (heartbeat with expiry), `<ns>:sweep` (expiry lock). Channels:
- * `<ns>:stream`, `<ns>:to:<node>` (queue hand-over replies).
+ * `<ns>:stream`, `<ns>:to:<node>` (queue hand-over replies). On a Redis
+ * Cluster `<ns>` is written `{<ns>}`, so all of them share one slot, and the
+ * channels are sharded (SSUBSCRIBE/SPUBLISH). Outages: see health.ts.
  *
  * Expiry: a sweeper on every node takes a short lock and ends sessions not
  * seen for `maxInterval` with one Lua script each, so the `disconnect` event
