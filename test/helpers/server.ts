@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { type BayeuxOptions, type BayeuxServer, bayeux } from '../../lib/index.js';
+import { realClearTimeout, realNow, realSetTimeout } from './real-time.js';
 
 export interface TestServer<User = unknown> {
   app: Express;
@@ -58,11 +59,6 @@ export async function startServer<User = unknown>(options: BayeuxOptions<User> =
     },
   };
 }
-
-// Real timers and clock, taken before any test fakes them (fakeTime): waits and bounds run on real time.
-const realSetTimeout = globalThis.setTimeout;
-const realClearTimeout = globalThis.clearTimeout;
-const realNow = () => performance.now();
 
 /**
  * Resolves once `check` returns true, testing it every `every` ms (not on

@@ -2,6 +2,7 @@
 import { once } from 'node:events';
 import WebSocket, { type ClientOptions } from 'ws';
 import type { Message } from '../../lib/index.js';
+import { realClearTimeout, realSetTimeout } from './real-time.js';
 
 export class WsClient {
   readonly socket: WebSocket;
@@ -67,11 +68,11 @@ export class WsClient {
   waitFor(check: () => boolean, what: string, ms = 5000): Promise<void> {
     if (check()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+      const timer = realSetTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
       this.waiters.push({
         check,
         resolve: () => {
-          clearTimeout(timer);
+          realClearTimeout(timer);
           resolve();
         },
       });

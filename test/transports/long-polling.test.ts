@@ -103,7 +103,7 @@ describe('long-polling hold times', () => {
     const held = async () => (await server.bayeux.stats()).held;
     const client = new RawClient(server.url, {}, 'http');
     await client.handshake();
-    const first = await client.connect(0);
+    const first = await bounded(client.connect(0), 'the timeout 0 connect, answered at once');
     assert.equal(first.at(-1)?.advice?.timeout, 20_000);
     const short = client.connect(3000);
     await until(async () => (await held()) === 1, 'the short connect held');

@@ -223,8 +223,12 @@ describe('the WebSocket transport', () => {
   it('terminates a socket that misses the pong of one ping by the next ping', async (t) => {
     const time = fakeTime(t);
     const server = await startServer({ websocket: { pingInterval: 1000 } }, { websocket: true });
-    t.after(() => server.close());
     const ws = await WsClient.open(server.url, { autoPong: false });
+    // Cut from this side first if the test fails: a closing handshake could wait on fake timers.
+    t.after(() => {
+      ws.socket.terminate();
+      return server.close();
+    });
     let pings = 0;
     ws.socket.on('ping', () => {
       pings += 1;
@@ -243,8 +247,11 @@ describe('the WebSocket transport', () => {
   it('keeps a socket that answers pings open', async (t) => {
     const time = fakeTime(t);
     const server = await startServer({ websocket: { pingInterval: 1000 } }, { websocket: true });
-    t.after(() => server.close());
     const ws = await WsClient.open(server.url);
+    t.after(() => {
+      ws.socket.terminate();
+      return server.close();
+    });
     let pings = 0;
     ws.socket.on('ping', () => {
       pings += 1;
