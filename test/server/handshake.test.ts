@@ -84,13 +84,19 @@ describe('/meta/handshake', () => {
     assert.equal(reply.successful, true);
   });
 
-  it('answers an ACL refusal with its reason and reconnect none (no retry storm)', async () => {
+  it('answers an ACL refusal with its reason and reconnect none (no retry storm), and keeps no session', async () => {
+    const before = (await server.bayeux.stats()).sessions;
+    const connects: unknown[] = [];
+    const onConnect = (e: unknown) => connects.push(e);
+    server.bayeux.on('connect', onConnect);
     const reply = await new RawClient(server.url).handshake({ ext: { password: 'wrong' } });
+    server.bayeux.off('connect', onConnect);
     assert.equal(reply.successful, false);
     assert.equal(reply.error, '403::Invalid username or password');
     assert.equal(reply.advice?.reconnect, 'none');
     assert.equal(reply.clientId, undefined);
-    assert.equal((await server.bayeux.stats()).sessions >= 0, true);
+    assert.equal((await server.bayeux.stats()).sessions, before, 'a refused handshake creates no session');
+    assert.deepEqual(connects, []);
   });
 });
 
