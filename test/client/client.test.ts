@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
 import { BayeuxClient, BayeuxClientError, type ClientState } from '../../lib/client/index.js';
 import type { Message } from '../../lib/index.js';
 import { callback, startServer, type TestServer, until } from '../helpers/server.js';
@@ -120,21 +121,57 @@ for (const transport of ['websocket', 'long-polling'] as const) {
     });
 
     it('batches what is sent in one tick into one request', async () => {
-      const c = await client();
-      let publishes = 0;
-      const onPublish = () => {
-        publishes += 1;
+      // What the client puts on the wire: the bodies of its POSTs, or the frames of its socket.
+      const sent: string[] = [];
+      class CountingWebSocket {
+        private readonly ws: WebSocket;
+        constructor(url: string, protocols?: string | string[], options?: { headers?: Record<string, string> }) {
+          this.ws = new WebSocket(url, protocols, options);
+        }
+        get readyState(): number {
+          return this.ws.readyState;
+        }
+        send(data: string): void {
+          sent.push(data);
+          this.ws.send(data);
+        }
+        close(code?: number, reason?: string): void {
+          this.ws.close(code, reason);
+        }
+        addEventListener(type: 'open' | 'close' | 'error' | 'message', listener: (event: { data?: unknown; code?: number }) => void): void {
+          this.ws.addEventListener(type, (event: WebSocket.Event) =>
+            listener({
+              data: 'data' in event ? event.data : undefined,
+              code: 'code' in event && typeof event.code === 'number' ? event.code : undefined,
+            }),
+          );
+        }
+      }
+      const realFetch = globalThis.fetch;
+      globalThis.fetch = (input, init) => {
+        if (typeof init?.body === 'string') sent.push(init.body);
+        return realFetch(input, init);
       };
-      server.bayeux.on('publish', onPublish);
-      const got: unknown[] = [];
-      await c.subscribe('/c/batch', (m) => got.push(m.data));
-      c.batch(() => {
-        for (let i = 0; i < 5; i++) void c.publish('/c/batch', i);
-      });
-      await until(() => got.length === 5, 'five deliveries');
-      server.bayeux.off('publish', onPublish);
-      assert.equal(publishes, 5);
-      assert.deepEqual(got, [0, 1, 2, 3, 4]);
+      try {
+        const c = new BayeuxClient(server.url, {
+          transports: transport === 'websocket' ? ['websocket'] : ['long-polling'],
+          WebSocket: CountingWebSocket,
+        });
+        clients.push(c);
+        await c.connect();
+        const got: unknown[] = [];
+        await c.subscribe('/c/batch', (m) => got.push(m.data));
+        c.batch(() => {
+          for (let i = 0; i < 5; i++) void c.publish('/c/batch', i);
+        });
+        await until(() => got.length === 5, 'five deliveries');
+        assert.deepEqual(got, [0, 1, 2, 3, 4]);
+        const carrying = sent.filter((body) => body.includes('"/c/batch"') && !body.includes('/meta/subscribe'));
+        assert.equal(carrying.length, 1, `the five publishes went out in ${carrying.length} requests`);
+        assert.equal((JSON.parse(carrying[0] as string) as Message[]).filter((m) => m.channel === '/c/batch').length, 5);
+      } finally {
+        globalThis.fetch = realFetch;
+      }
     });
 
     it('handshakes again and restores its subscriptions when the server forgets the session', async () => {

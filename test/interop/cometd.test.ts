@@ -13,6 +13,36 @@ adapt();
 
 type Transport = 'long-polling' | 'websocket';
 
+interface Sender {
+  prototype: { send(body?: unknown): void };
+}
+// What adapt() installed as window.XMLHttpRequest and window.WebSocket, and the CometD client sends through.
+const installed = Reflect.get(globalThis, 'window') as { XMLHttpRequest: Sender; WebSocket: Sender };
+
+/**
+ * Records the bodies of the XHRs and frames sent while `run` runs. Our server's
+ * sockets are of the same class: callers tell client messages by their clientId.
+ */
+async function recordSends(run: () => Promise<void>): Promise<string[]> {
+  const sent: string[] = [];
+  const originals = [installed.XMLHttpRequest, installed.WebSocket].map((type) => {
+    const send = type.prototype.send;
+    type.prototype.send = function (this: unknown, body?: unknown) {
+      if (typeof body === 'string') sent.push(body);
+      send.call(this, body);
+    };
+    return () => {
+      type.prototype.send = send;
+    };
+  });
+  try {
+    await run();
+  } finally {
+    for (const restore of originals) restore();
+  }
+  return sent;
+}
+
 /** The message CometD calls back with; rejects after 10 s so a lost callback fails its test at once. */
 function reply(run: (done: (m: CometDMessage) => void) => void): Promise<CometDMessage> {
   return callback(run, 'a CometD callback');
@@ -114,11 +144,18 @@ for (const transport of ['long-polling', 'websocket'] as const) {
       const listener = await client();
       const received: number[] = [];
       await reply((done) => listener.subscribe('/interop/batch', (m) => received.push(m.data as number), done));
-      listener.batch(() => {
-        for (let i = 0; i < 20; i++) listener.publish('/interop/batch', i);
+      const sent = await recordSends(async () => {
+        listener.batch(() => {
+          for (let i = 0; i < 20; i++) listener.publish('/interop/batch', i);
+        });
+        await until(() => received.length === 20, '20 deliveries');
       });
-      await until(() => received.length === 20, '20 deliveries');
       assert.deepEqual(received, [...Array(20).keys()]);
+      const fromClient = (body: string) =>
+        (JSON.parse(body) as CometDMessage[]).filter((m) => m.channel === '/interop/batch' && m.clientId !== undefined);
+      const carrying = sent.filter((body) => fromClient(body).length > 0);
+      assert.equal(carrying.length, 1, `the batch went out in ${carrying.length} requests`);
+      assert.equal(fromClient(carrying[0] as string).length, 20);
     });
 
     it('disconnects and ends its session on the server', async () => {
