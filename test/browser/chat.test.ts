@@ -109,8 +109,18 @@ describe('the chat demo in Chromium', () => {
     await waitForMessage(guest, /alice.*Hello from Alice/);
     await waitForMessage(guest, /Autobot.*I got your message, alice/);
     await waitForMessage(alice, /Autobot.*I got your message, alice/);
+    // A marker through the same room: once the Autobot has answered it, a second answer to the first
+    // post (or an answer to itself) would have come before, on this ordered channel.
+    await say(alice, 'marker from Alice');
+    await guest.waitForFunction(() => {
+      const texts = [...document.querySelectorAll('#messages li')].map((li) => li.textContent ?? '');
+      const marker = texts.findIndex((text) => text.includes('marker from Alice'));
+      return marker >= 0 && texts.slice(marker).some((text) => text.includes('I got your message'));
+    });
     const seen = await messages(guest);
-    assert.equal(seen.filter((m) => /I got your message/.test(m)).length, 1, 'the Autobot answers once and never itself');
+    const marker = seen.findIndex((m) => m.includes('marker from Alice'));
+    const answers = seen.slice(0, marker).filter((m) => /I got your message/.test(m));
+    assert.equal(answers.length, 1, `the Autobot answers once and never itself: ${answers.join(' | ')}`);
     const shots = mkdtempSync(join(tmpdir(), 'bayeux-chat-'));
     const shot = join(shots, 'chat.png');
     await guest.setViewportSize({ width: 900, height: 640 });
