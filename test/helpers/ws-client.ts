@@ -38,7 +38,8 @@ export class WsClient {
 
   /** Opens a socket to an http:// endpoint URL; rejects with the refusal's status code. */
   static async open(url: string, options: ClientOptions & { protocols?: string[] } = {}): Promise<WsClient> {
-    const socket = new WebSocket(url.replace(/^http/, 'ws'), options.protocols ?? [], options);
+    // A bound on the opening handshake: an upgrade nobody answers fails the test instead of hanging it.
+    const socket = new WebSocket(url.replace(/^http/, 'ws'), options.protocols ?? [], { handshakeTimeout: 10_000, ...options });
     const client = new WsClient(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
