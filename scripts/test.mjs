@@ -6,10 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs, staleBuild } from './test-args.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const flags = process.argv.slice(2).filter((a) => a.startsWith('-'));
+const { flags, only } = parseArgs(process.argv.slice(2));
 const files = readdirSync(join(root, 'test'), { recursive: true, encoding: 'utf8' })
   .filter((f) => f.endsWith('.test.ts'))
   .map((f) => join('test', f))
@@ -18,6 +18,13 @@ const files = readdirSync(join(root, 'test'), { recursive: true, encoding: 'utf8
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
+}
+// Some tests import dist/ (package exports, the browser bundle): a targeted run rebuilds a stale one.
+const stale = staleBuild(root);
+if (stale !== undefined) {
+  console.error(`rebuilding dist/ (${relative(root, stale)} is newer)`);
+  const build = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit', cwd: root });
+  if (build.status !== 0) process.exit(build.status ?? 1);
 }
 const result = spawnSync(
   process.execPath,
