@@ -1,0 +1,98 @@
+/**
+ * The error table, channel matching and ACL verdicts, down to the edges
+ * mutation testing (npm run mutate) found untested.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Message, MessageContext } from '../../lib/index.js';
+import { matches } from '../../lib/protocol/channel.js';
+import { ChannelIndex } from '../../lib/protocol/channel-index.js';
+import { BayeuxError, parseBayeuxError } from '../../lib/protocol/errors.js';
+import { authorize, runIncoming } from '../../lib/server/extensions.js';
+
+describe('channel matching edges', () => {
+  it('never matches a wildcard against its own prefix', () => {
+    assert.equal(matches('/a/**', '/a/'), false);
+    assert.equal(matches('/a/*', '/a/'), false);
+    assert.equal(matches('/a/**', '/a/b'), true);
+    assert.equal(matches('/a/*', '/a/b'), true);
+  });
+
+  it('matches a concrete pattern only against itself', () => {
+    assert.equal(matches('/a/b', '/a/c'), false);
+    assert.equal(matches('/a/b', '/a/b'), true);
+  });
+
+  it('keeps a pattern routed while another subscriber of it remains', () => {
+    const index = new ChannelIndex<string>();
+    index.add('/r/*', 'one');
+    index.add('/r/*', 'two');
+    assert.equal(index.remove('/r/*', 'one'), true);
+    const seen: string[] = [];
+    index.match('/r/x', (item) => seen.push(item), undefined);
+    assert.deepEqual(seen, ['two']);
+    assert.equal(index.size, 1);
+    index.remove('/r/*', 'two');
+    assert.equal(index.size, 0);
+  });
+});
+
+describe('error table edges', () => {
+  it('parses only strings that start with a three-digit code', () => {
+    assert.deepEqual(parseBayeuxError('x403::No'), { code: 0, args: [], message: 'x403::No' });
+    assert.deepEqual(parseBayeuxError('403:/a,/b:No:more'), { code: 403, args: ['/a', '/b'], message: 'No:more' });
+  });
+
+  it('names BayeuxError and gives code 400 to a reason without a leading code', () => {
+    const error = new BayeuxError('x403:nope');
+    assert.equal(error.name, 'BayeuxError');
+    assert.equal(error.bayeux, '400::x403:nope');
+    assert.equal(new BayeuxError('404:/x:Gone').bayeux, '404:/x:Gone');
+  });
+});
+
+const context: MessageContext = { ip: '127.0.0.1', user: undefined, req: undefined, transport: 'local', client: undefined };
+const message: Message = { channel: '/ch', data: 1 };
+
+describe('ACL verdicts', () => {
+  it('refuses false with the table error, sync or async', async () => {
+    assert.equal(
+      authorize(() => false, message, context, 'publishDenied', '/ch'),
+      '403:/ch:Publish denied',
+    );
+    assert.equal(await authorize(async () => false, message, context, 'publishDenied', '/ch'), '403:/ch:Publish denied');
+    assert.equal(await authorize(async () => true, message, context, 'publishDenied', '/ch'), undefined);
+  });
+
+  it('takes a full code:args:message string as is, and wraps anything else as the reason', () => {
+    const verdict = (v: string) => authorize(() => v, message, context, 'publishDenied', '/ch');
+    assert.equal(verdict('409:ab:Conflict'), '409:ab:Conflict');
+    assert.equal(verdict('409::Conflict'), '409::Conflict');
+    assert.equal(verdict('x409::Conflict'), '403:/ch:x409::Conflict');
+    assert.equal(verdict('40:a:b'), '403:/ch:40:a:b');
+    assert.equal(verdict('Not here'), '403:/ch:Not here');
+  });
+
+  it('runs the extensions after an async one, in order', async () => {
+    const ran: string[] = [];
+    const done = runIncoming(
+      [
+        {
+          async incoming() {
+            ran.push('async');
+          },
+        },
+        {
+          incoming() {
+            ran.push('after');
+          },
+        },
+      ],
+      { ...message },
+      context,
+    );
+    assert.ok(done instanceof Promise);
+    await done;
+    assert.deepEqual(ran, ['async', 'after']);
+  });
+});
