@@ -1,0 +1,30 @@
+// Mutation testing of the protocol and the server core (`npm run mutate`).
+// The tap runner runs each node:test file through tsx and only the files that
+// cover a mutant; --incremental reuses earlier results for unchanged code.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  mutate: ['lib/protocol/**/*.ts', 'lib/server/**/*.ts'],
+  testRunner: 'tap',
+  tap: {
+    testFiles: [
+      'test/protocol/**/*.test.ts',
+      'test/server/**/*.test.ts',
+      'test/security/**/*.test.ts',
+      'test/transports/**/*.test.ts',
+      'test/options.test.ts',
+    ],
+    nodeArgs: ['--import', 'tsx', '-r', '{{hookFile}}', '{{testFile}}'],
+  },
+  coverageAnalysis: 'perTest',
+  // TypeScript 7 has no JS API for Stryker's tsconfig rewriting; tsx needs no rewritten tsconfig.
+  tsconfigFile: 'no-tsconfig-rewrite.json',
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  concurrency: 2,
+  timeoutMS: 30_000,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/index.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  tempDirName: '.stryker-tmp',
+  ignorePatterns: ['dist', 'reports', 'bench/results', '.stryker-tmp'],
+};
