@@ -16,7 +16,14 @@ const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 2000);
 const gc = (globalThis as { gc?: () => void }).gc;
 
 const app = express();
-const server = bayeux({ logger: false, maxInterval: 500, timeout: 1000, clientMaxConnections: 100_000, maxSessionsPerIp: 100_000 });
+const server = bayeux({
+  logger: false,
+  maxInterval: 500,
+  timeout: 1000,
+  clientMaxConnections: 100_000,
+  maxSessionsPerIp: 100_000,
+  rateLimit: { ip: false },
+});
 app.use('/cometd', server);
 const http = createServer(app);
 await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));

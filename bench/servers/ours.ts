@@ -16,6 +16,8 @@ const server = bayeux({
   logger: false,
   clientMaxConnections: 1_000_000,
   maxSessionsPerIp: 1_000_000,
+  // Every simulated client comes from 127.0.0.1: per-IP limits are lifted, per-session ones stay.
+  rateLimit: { ip: false },
   maxSessions: 1_000_000,
   timeout: 25_000,
   // HISTORY: channel patterns whose messages are kept (the history cell).
