@@ -31,6 +31,8 @@ export interface BenchClient {
 /** A long-polling client. */
 export class LongPollClient implements BenchClient {
   clientId = '';
+  /** Cookie jar: name -> value, sent back on every request. */
+  private readonly cookies = new Map<string, string>();
   private cookie = '';
   private closed = false;
   private nextId = 0;
@@ -42,13 +44,17 @@ export class LongPollClient implements BenchClient {
   ) {}
 
   private post(messages: Msg[]): Promise<Msg[]> {
-    const body = JSON.stringify(messages);
+    return this.send(messages, this.path) as Promise<Msg[]>;
+  }
+
+  private send(value: unknown, path: string): Promise<unknown> {
+    const body = JSON.stringify(value);
     return new Promise((resolve, reject) => {
       const req = request(
         {
           host: this.host,
           port: this.port,
-          path: this.path,
+          path,
           method: 'POST',
           agent,
           headers: {
@@ -59,13 +65,20 @@ export class LongPollClient implements BenchClient {
         },
         (res) => {
           const set = res.headers['set-cookie'];
-          if (set !== undefined) this.cookie = set.map((c) => c.split(';')[0]).join('; ');
+          if (set !== undefined) {
+            for (const c of set) {
+              const pair = c.split(';')[0] as string;
+              const eq = pair.indexOf('=');
+              this.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
+            }
+            this.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+          }
           const chunks: Buffer[] = [];
           res.on('error', reject);
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             try {
-              resolve(JSON.parse(Buffer.concat(chunks).toString()) as Msg[]);
+              resolve(JSON.parse(Buffer.concat(chunks).toString()) as unknown);
             } catch (err) {
               reject(err);
             }
@@ -75,6 +88,12 @@ export class LongPollClient implements BenchClient {
       req.on('error', reject);
       req.end(body);
     });
+  }
+
+  /** Logs in through the host app's own login route (JSON body), keeping its session cookie. */
+  async login(path: string, username: string, password: string): Promise<void> {
+    const reply = (await this.send({ username, password }, path)) as { username?: string };
+    if (reply.username !== username) throw new Error(`login failed: ${JSON.stringify(reply)}`);
   }
 
   async handshake(): Promise<void> {

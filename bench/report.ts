@@ -30,10 +30,12 @@ export function renderMarkdown(meta: Record<string, unknown>, cells: Cell[]): st
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const c of cells.filter((c) => c.values.deliveredPerSecond !== undefined)) {
-    const ours = cells.find((o) => o.server === OURS && o.scenario === c.scenario && o.transport === c.transport && o.size === c.size);
+    // The app-stack cells compare lane off against lane on.
+    const base = c.scenario === 'app stack' ? `${OURS}, app stack, lane on` : OURS;
+    const ours = cells.find((o) => o.server === base && o.scenario === c.scenario && o.transport === c.transport && o.size === c.size);
     const v = c.values;
     lines.push(
-      `| ${c.scenario} | ${c.transport} | ${c.size} | ${c.server} | ${fmt(v.deliveredPerSecond)} | ${fmt((v.share ?? 0) * 100)}% | ${fmt(v.p50)} | ${fmt(v.p99)} | ${fmt(v.max)} | ${fmt(v.cpuMicrosPerDelivery)} | ${fmt(v.rssMB)} | ${c.server === OURS ? '' : `ours ${ratio(ours?.values.cpuMicrosPerDelivery, v.cpuMicrosPerDelivery)}`} | ${c.server === OURS ? '' : `ours ${ratio(ours?.values.p99, v.p99)}`} |`,
+      `| ${c.scenario} | ${c.transport} | ${c.size} | ${c.server} | ${fmt(v.deliveredPerSecond)} | ${fmt((v.share ?? 0) * 100)}% | ${fmt(v.p50)} | ${fmt(v.p99)} | ${fmt(v.max)} | ${fmt(v.cpuMicrosPerDelivery)} | ${fmt(v.rssMB)} | ${c.server === base ? '' : `ours ${ratio(ours?.values.cpuMicrosPerDelivery, v.cpuMicrosPerDelivery)}`} | ${c.server === base ? '' : `ours ${ratio(ours?.values.p99, v.p99)}`} |`,
     );
   }
   lines.push(

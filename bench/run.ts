@@ -7,8 +7,10 @@
  *   BENCH_RUNS=N    measured runs per cell (default 3; the median is reported)
  *   BENCH_RATE=N    messages per second in fan-out scenarios (default 20)
  *   BENCH_SECONDS=N publishing time per fan-out run (default 4)
- *   BENCH_ONLY=a,b  only these scenarios (fan-out, many channels, idle, handshakes,
- *                   history); results are then printed, not written
+ *   BENCH_ONLY=a,b  only these scenarios (fan-out, many, idle, handshakes, app-stack);
+ *                   results are then printed, not written
+ *   BENCH_SERVERS=a,b / BENCH_TRANSPORTS=a,b / BENCH_SCALE=n,m  narrow the cells the same way
+ *   BENCH_NODE_ARGS  extra node flags for the server processes (e.g. --cpu-prof)
  *
  * Writes bench/results/results.json, results.md and latency.svg.
  */
@@ -25,19 +27,21 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
 const RATE = Number(process.env.BENCH_RATE ?? 20);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 4));
-const SCALE = QUICK ? [100, 500] : [100, 1000, 5000];
+const SCALE = process.env.BENCH_SCALE?.split(',').map(Number) ?? (QUICK ? [100, 500] : [100, 1000, 5000]);
 const IDLE = QUICK ? { websocket: 1000, 'long-polling': 500 } : { websocket: 10_000, 'long-polling': 2000 };
 const MANY = QUICK ? 200 : 1000;
-const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
-const wanted = (scenario: string) => ONLY === undefined || ONLY.includes(scenario);
-/** Subscribers in the history cell (express-bayeux with and without `history` on the channel). */
-const HISTORY_SUBSCRIBERS = QUICK ? 500 : 1000;
+/** The realistic cell: the example app's stack, logged-in long-polling subscribers. */
+const APP_STACK = QUICK ? 200 : 1000;
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const runs = (scenario: string): boolean => ONLY === undefined || ONLY.includes(scenario);
 
 type Transport = 'long-polling' | 'websocket';
 interface ServerInfo {
   port: number;
   path: string;
   websocket: boolean;
+  /** The host app's login route: long-polling clients log in there before they handshake. */
+  login?: string;
 }
 interface Running extends ServerInfo {
   child: ChildProcess;
@@ -48,10 +52,14 @@ const SERVERS = [
   { name: 'express-bayeux', script: 'ours.ts' },
   { name: 'faye', script: 'faye.ts' },
   { name: 'cometd-nodejs-server', script: 'cometd.ts' },
-] as const;
+].filter((s) => process.env.BENCH_SERVERS === undefined || process.env.BENCH_SERVERS.split(',').includes(s.name));
+const TRANSPORTS = (['websocket', 'long-polling'] as const).filter(
+  (t) => process.env.BENCH_TRANSPORTS === undefined || process.env.BENCH_TRANSPORTS.split(',').includes(t),
+);
+const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? [];
 
 async function startServer(script: string, env: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'servers', script)], {
+  const child = spawn(process.execPath, [...NODE_ARGS, '--import', 'tsx', join(import.meta.dirname, 'servers', script)], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });
@@ -61,7 +69,8 @@ async function startServer(script: string, env: Record<string, string> = {}): Pr
 
 async function stopServer(server: Running): Promise<void> {
   const exited = once(server.child, 'exit');
-  server.child.kill('SIGKILL');
+  // SIGTERM lets a profiled server write its profile (the scripts exit on it); SIGKILL otherwise.
+  server.child.kill(NODE_ARGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
   await exited;
 }
 
@@ -79,7 +88,12 @@ function rssBytes(pid: number): number {
 function client(server: Running, transport: Transport): Promise<BenchClient> {
   if (transport === 'websocket') return WebSocketClient.open(`ws://127.0.0.1:${server.port}${server.path}`);
   const c = new LongPollClient('127.0.0.1', server.port, server.path);
-  return c.handshake().then(() => c);
+  const login = server.login;
+  if (login === undefined) return c.handshake().then(() => c);
+  return c
+    .login(login, 'alice', 'alice')
+    .then(() => c.handshake())
+    .then(() => c);
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -218,8 +232,8 @@ async function main(): Promise<void> {
   console.log(
     `express-bayeux benchmark: ${availableParallelism()} cores, Node ${process.version}, ${RUNS} run(s) per cell after a warm-up, ${RATE} msg/s for ${SECONDS} s`,
   );
-  for (const transport of ['websocket', 'long-polling'] as const) {
-    for (const subscribers of wanted('fan-out') ? SCALE : []) {
+  for (const transport of TRANSPORTS) {
+    for (const subscribers of runs('fan-out') ? SCALE : []) {
       for (const s of SERVERS) {
         if (transport === 'websocket' && s.name === 'cometd-nodejs-server') continue;
         const values = await measureCell(s.script, async (server) =>
@@ -229,31 +243,16 @@ async function main(): Promise<void> {
         console.log(`fan-out ${transport} ${subscribers} ${s.name}: ${JSON.stringify(values)}`);
       }
     }
-    // The cost of history: the same fan-out with the channel's messages kept (memory engine).
-    for (const [name, env] of wanted('history')
-      ? ([
-          ['express-bayeux', {}],
-          ['express-bayeux + history', { HISTORY: '/bench/**' }],
-        ] as const)
-      : []) {
-      const values = await measureCell(
-        'ours.ts',
-        async (server) => summarize(await fanout(server, transport, HISTORY_SUBSCRIBERS, () => '/bench/fanout')),
-        env,
-      );
-      cells.push({ scenario: 'history', transport, size: HISTORY_SUBSCRIBERS, server: name, values });
-      console.log(`history ${transport} ${HISTORY_SUBSCRIBERS} ${name}: ${JSON.stringify(values)}`);
-    }
-    for (const s of wanted('many channels') || wanted('idle') ? SERVERS : []) {
+    for (const s of SERVERS) {
       if (transport === 'websocket' && s.name === 'cometd-nodejs-server') continue;
-      if (wanted('many channels')) {
+      if (runs('many')) {
         const values = await measureCell(s.script, async (server) =>
           summarize(await fanout(server, transport, MANY, (i) => `/bench/many/${i}`, '/bench/many/*')),
         );
         cells.push({ scenario: 'many channels', transport, size: MANY, server: s.name, values });
         console.log(`many channels ${transport} ${MANY} ${s.name}: ${JSON.stringify(values)}`);
       }
-      if (!wanted('idle')) continue;
+      if (!runs('idle')) continue;
       const idleValues = await measureCell(s.script, async (server) => {
         const r = await idle(server, transport, IDLE[transport]);
         return { kbPerSession: r.perSession / 1024, rssMB: r.rss / 1024 / 1024 };
@@ -262,11 +261,27 @@ async function main(): Promise<void> {
       console.log(`idle ${transport} ${IDLE[transport]} ${s.name}: ${JSON.stringify(idleValues)}`);
     }
   }
-  for (const s of wanted('handshakes') ? SERVERS : []) {
+  for (const lane of runs('app-stack') ? (['on', 'off'] as const) : []) {
+    const name = `express-bayeux, app stack, lane ${lane}`;
+    const values = await measureCell(
+      'example-stack.ts',
+      async (server) => summarize(await fanout(server, 'long-polling', APP_STACK, () => '/bench/fanout')),
+      { LANE: lane === 'on' ? '1' : '0' },
+    );
+    cells.push({ scenario: 'app stack', transport: 'long-polling', size: APP_STACK, server: name, values });
+    console.log(`app stack long-polling ${APP_STACK} ${name}: ${JSON.stringify(values)}`);
+  }
+  for (const s of runs('handshakes') ? SERVERS : []) {
     const values = await measureCell(s.script, async (server) => ({ handshakesPerSecond: await handshakes(server) }));
     cells.push({ scenario: 'handshakes', transport: 'long-polling', size: 20, server: s.name, values });
     console.log(`handshakes ${s.name}: ${JSON.stringify(values)}`);
   }
+  if (ONLY !== undefined) {
+    console.log(renderMarkdown({ cores: availableParallelism(), node: process.version, runs: RUNS, rate: RATE, seconds: SECONDS }, cells));
+    process.exit(0);
+  }
+  const dir = join(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
   const meta = {
     cores: availableParallelism(),
     node: process.version,
@@ -276,13 +291,6 @@ async function main(): Promise<void> {
     quick: QUICK,
     date: new Date().toISOString(),
   };
-  if (ONLY !== undefined) {
-    // A partial run must not overwrite the full results.
-    console.log(renderMarkdown(meta, cells));
-    process.exit(0);
-  }
-  const dir = join(import.meta.dirname, 'results');
-  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'results.json'), `${JSON.stringify({ meta, cells }, null, 2)}\n`);
   writeFileSync(join(dir, 'results.md'), renderMarkdown(meta, cells));
   writeFileSync(join(dir, 'latency.svg'), renderSvg(cells));

@@ -39,3 +39,6 @@ http.listen(0, '127.0.0.1', async () => {
   await server.ready;
   process.stdout.write(`${JSON.stringify({ port: (http.address() as AddressInfo).port, path: '/cometd', websocket: true })}\n`);
 });
+
+// Exit cleanly on SIGTERM so --cpu-prof (BENCH_NODE_ARGS) writes its profile.
+process.on('SIGTERM', () => process.exit(0));
