@@ -19,6 +19,9 @@ export type OnDelivery = (message: Msg) => void;
 
 const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
 
+/** Failures the load generator saw, reported with each cell: a run with failures is not a clean run. */
+export const failures = { connects: 0, requests: 0, polls: 0 };
+
 export interface BenchClient {
   clientId: string;
   subscribe(channel: string): Promise<void>;
@@ -136,7 +139,16 @@ export class LongPollClient implements BenchClient {
           ]);
         } catch {
           if (this.closed) return;
+          failures.requests++;
+          // A failing server is not hammered in a tight loop (it would burn its CPU on errors).
+          await new Promise((r) => setTimeout(r, 100));
           continue;
+        }
+        failures.polls++;
+        if (!Array.isArray(replies) || replies.some((m) => m.channel === '/meta/connect' && m.successful === false)) {
+          failures.connects++;
+          await new Promise((r) => setTimeout(r, 100));
+          if (!Array.isArray(replies)) continue;
         }
         for (const m of replies) if (!m.channel.startsWith('/meta/')) onDelivery(m);
       }

@@ -20,7 +20,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type BenchClient, LongPollClient, type Msg, openClients, WebSocketClient } from './clients.js';
+import { type BenchClient, failures, LongPollClient, type Msg, openClients, WebSocketClient } from './clients.js';
 import { type Cell, renderMarkdown, renderSvg } from './report.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -159,6 +159,13 @@ async function fanout(
     expected += (perChannel.get(channel) ?? 0) + (listener ? 1 : 0);
   }
   await waitFor(() => delivered >= expected, 10_000);
+  if (process.env.BENCH_DEBUG === '1') console.log(`  ${failures.polls} polls for ${delivered} deliveries`);
+  failures.polls = 0;
+  if (failures.connects + failures.requests > 0) {
+    console.log(`  (load generator saw ${failures.connects} failed connects, ${failures.requests} failed requests)`);
+    failures.connects = 0;
+    failures.requests = 0;
+  }
   const seconds = (performance.now() - start) / 1000;
   const cpu = cpuSeconds(server.pid) - cpu0;
   const rss = rssBytes(server.pid);
@@ -227,11 +234,57 @@ function summarize(m: Measure): Record<string, number> {
   };
 }
 
+const cells: Cell[] = [];
+
+function record(cell: Cell): void {
+  cells.push(cell);
+  save(false);
+}
+
+/** Writes the results so far: a run cut short still leaves what it measured. */
+function save(final: boolean): void {
+  const meta = {
+    cores: availableParallelism(),
+    node: process.version,
+    runs: RUNS,
+    rate: RATE,
+    seconds: SECONDS,
+    quick: QUICK,
+    date: new Date().toISOString(),
+    complete: final,
+  };
+  if (ONLY !== undefined) {
+    if (final) console.log(renderMarkdown(meta, cells));
+    return;
+  }
+  const dir = join(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'results.json'), `${JSON.stringify({ meta, cells }, null, 2)}\n`);
+  writeFileSync(join(dir, 'results.md'), renderMarkdown(meta, cells));
+  writeFileSync(join(dir, 'latency.svg'), renderSvg(cells));
+  if (final) console.log(renderMarkdown(meta, cells));
+}
+
 async function main(): Promise<void> {
-  const cells: Cell[] = [];
   console.log(
     `express-bayeux benchmark: ${availableParallelism()} cores, Node ${process.version}, ${RUNS} run(s) per cell after a warm-up, ${RATE} msg/s for ${SECONDS} s`,
   );
+  // The short cells first: a run cut short by the machine still has them.
+  for (const lane of runs('app-stack') ? (['on', 'off'] as const) : []) {
+    const name = `express-bayeux, app stack, lane ${lane}`;
+    const values = await measureCell(
+      'example-stack.ts',
+      async (server) => summarize(await fanout(server, 'long-polling', APP_STACK, () => '/bench/fanout')),
+      { LANE: lane === 'on' ? '1' : '0' },
+    );
+    record({ scenario: 'app stack', transport: 'long-polling', size: APP_STACK, server: name, values });
+    console.log(`app stack long-polling ${APP_STACK} ${name}: ${JSON.stringify(values)}`);
+  }
+  for (const s of runs('handshakes') ? SERVERS : []) {
+    const values = await measureCell(s.script, async (server) => ({ handshakesPerSecond: await handshakes(server) }));
+    record({ scenario: 'handshakes', transport: 'long-polling', size: 20, server: s.name, values });
+    console.log(`handshakes ${s.name}: ${JSON.stringify(values)}`);
+  }
   for (const transport of TRANSPORTS) {
     for (const subscribers of runs('fan-out') ? SCALE : []) {
       for (const s of SERVERS) {
@@ -239,7 +292,7 @@ async function main(): Promise<void> {
         const values = await measureCell(s.script, async (server) =>
           summarize(await fanout(server, transport, subscribers, () => '/bench/fanout')),
         );
-        cells.push({ scenario: 'fan-out', transport, size: subscribers, server: s.name, values });
+        record({ scenario: 'fan-out', transport, size: subscribers, server: s.name, values });
         console.log(`fan-out ${transport} ${subscribers} ${s.name}: ${JSON.stringify(values)}`);
       }
     }
@@ -249,7 +302,7 @@ async function main(): Promise<void> {
         const values = await measureCell(s.script, async (server) =>
           summarize(await fanout(server, transport, MANY, (i) => `/bench/many/${i}`, '/bench/many/*')),
         );
-        cells.push({ scenario: 'many channels', transport, size: MANY, server: s.name, values });
+        record({ scenario: 'many channels', transport, size: MANY, server: s.name, values });
         console.log(`many channels ${transport} ${MANY} ${s.name}: ${JSON.stringify(values)}`);
       }
       if (!runs('idle')) continue;
@@ -257,46 +310,19 @@ async function main(): Promise<void> {
         const r = await idle(server, transport, IDLE[transport]);
         return { kbPerSession: r.perSession / 1024, rssMB: r.rss / 1024 / 1024 };
       });
-      cells.push({ scenario: 'idle', transport, size: IDLE[transport], server: s.name, values: idleValues });
+      record({ scenario: 'idle', transport, size: IDLE[transport], server: s.name, values: idleValues });
       console.log(`idle ${transport} ${IDLE[transport]} ${s.name}: ${JSON.stringify(idleValues)}`);
     }
   }
-  for (const lane of runs('app-stack') ? (['on', 'off'] as const) : []) {
-    const name = `express-bayeux, app stack, lane ${lane}`;
-    const values = await measureCell(
-      'example-stack.ts',
-      async (server) => summarize(await fanout(server, 'long-polling', APP_STACK, () => '/bench/fanout')),
-      { LANE: lane === 'on' ? '1' : '0' },
-    );
-    cells.push({ scenario: 'app stack', transport: 'long-polling', size: APP_STACK, server: name, values });
-    console.log(`app stack long-polling ${APP_STACK} ${name}: ${JSON.stringify(values)}`);
-  }
-  for (const s of runs('handshakes') ? SERVERS : []) {
-    const values = await measureCell(s.script, async (server) => ({ handshakesPerSecond: await handshakes(server) }));
-    cells.push({ scenario: 'handshakes', transport: 'long-polling', size: 20, server: s.name, values });
-    console.log(`handshakes ${s.name}: ${JSON.stringify(values)}`);
-  }
-  if (ONLY !== undefined) {
-    console.log(renderMarkdown({ cores: availableParallelism(), node: process.version, runs: RUNS, rate: RATE, seconds: SECONDS }, cells));
-    process.exit(0);
-  }
-  const dir = join(import.meta.dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  const meta = {
-    cores: availableParallelism(),
-    node: process.version,
-    runs: RUNS,
-    rate: RATE,
-    seconds: SECONDS,
-    quick: QUICK,
-    date: new Date().toISOString(),
-  };
-  writeFileSync(join(dir, 'results.json'), `${JSON.stringify({ meta, cells }, null, 2)}\n`);
-  writeFileSync(join(dir, 'results.md'), renderMarkdown(meta, cells));
-  writeFileSync(join(dir, 'latency.svg'), renderSvg(cells));
-  console.log(renderMarkdown(meta, cells));
+  save(true);
+  finished = true;
   process.exit(0);
 }
+
+let finished = false;
+process.on('exit', (code) => {
+  if (!finished) console.error(`bench: exited (code ${code}) before every cell ran; results hold the cells measured so far`);
+});
 
 // A connection reset while clients are torn down is part of the load, not a failure of the run.
 process.on('uncaughtException', (err: NodeJS.ErrnoException) => {

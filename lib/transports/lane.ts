@@ -77,11 +77,9 @@ export class PollLane<User = unknown> {
   }
 
   private serve(req: IncomingMessage, res: ServerResponse, app: ExpressLike, pass: () => void): void {
-    // The app's request prototype gives `req.ip`, `req.secure` and `req.host` with its `trust proxy` setting.
-    Object.setPrototypeOf(req, app.request);
-    this.read(req, res).then(
-      async ({ value, messages }) => {
-        const identity = messages === undefined ? undefined : await this.identify(req, messages);
+    this.decide(req, res, app).then(
+      (decision) => {
+        const { value, messages, identity } = decision;
         if (messages === undefined || identity === undefined) {
           // Handed to the host's stack with the body already read: body parsers and our router take `req.body`.
           const carrier = req as IncomingMessage & { body?: unknown; _body?: boolean };
@@ -94,8 +92,23 @@ export class PollLane<User = unknown> {
           serveBatch(this.core, req, res, messages, longPolling, identity).catch((err: unknown) => this.endpoint.fail(res, err));
         });
       },
+      // A bad body, or an engine that cannot look the session up: answered as the router would.
       (err: unknown) => this.endpoint.withCors(req, res, () => this.endpoint.fail(res, err)),
     );
+  }
+
+  /** Reads the body and, for connect-only batches, who the polls speak for. */
+  private async decide(
+    req: IncomingMessage,
+    res: ServerResponse,
+    app: ExpressLike,
+  ): Promise<{ value: unknown; messages: Message[] | undefined; identity: LaneIdentity | undefined }> {
+    const { value, messages } = await this.read(req, res);
+    // The app's request prototype gives `req.ip`, `req.secure` and `req.host` with its `trust proxy` setting.
+    // Set after the body is read: the stream's listeners were measurably slower to add on the re-prototyped object.
+    Object.setPrototypeOf(req, app.request);
+    const identity = messages === undefined ? undefined : await this.identify(req, messages);
+    return { value, messages, identity };
   }
 
   /** The body, and its messages when they are all connects (else undefined: not for the lane). */
