@@ -11,6 +11,7 @@
  *                   results are then printed, not written
  *   BENCH_SERVERS=a,b / BENCH_TRANSPORTS=a,b / BENCH_SCALE=n,m  narrow the cells the same way
  *   BENCH_NODE_ARGS  extra node flags for the server processes (e.g. --cpu-prof)
+ *   BENCH_APPEND=1   add the cells measured to bench/results/results.json (finishing a run cut short)
  *
  * Writes bench/results/results.json, results.md and latency.svg.
  */
@@ -214,12 +215,18 @@ async function measureCell(
     try {
       const result = await run(server);
       if (i > 0) runs.push(result); // the first run warms up and is discarded
+    } catch (err) {
+      // A server that fails the load (e.g. its sessions expire while 5,000 clients subscribe) fails its cell, not the run.
+      console.log(`  run failed: ${(err as Error).message.slice(0, 200)}`);
+      if (i > 0) runs.push({ failed: 1 });
     } finally {
       await stopServer(server);
     }
   }
-  const keys = Object.keys(runs[0] ?? {});
-  return Object.fromEntries(keys.map((k) => [k, median(runs.map((r) => r[k] as number))]));
+  const ok = runs.filter((r) => r.failed === undefined);
+  if (ok.length === 0) return { failed: 1, share: 0 };
+  const keys = Object.keys(ok[0] ?? {});
+  return Object.fromEntries(keys.map((k) => [k, median(ok.map((r) => r[k] as number))]));
 }
 
 function summarize(m: Measure): Record<string, number> {
@@ -234,7 +241,11 @@ function summarize(m: Measure): Record<string, number> {
   };
 }
 
-const cells: Cell[] = [];
+/** BENCH_APPEND=1: add to the cells of the last run (bench/results/results.json) instead of starting over. */
+const cells: Cell[] =
+  process.env.BENCH_APPEND === '1'
+    ? (JSON.parse(readFileSync(join(import.meta.dirname, 'results', 'results.json'), 'utf8')) as { cells: Cell[] }).cells
+    : [];
 
 function record(cell: Cell): void {
   cells.push(cell);
@@ -253,7 +264,7 @@ function save(final: boolean): void {
     date: new Date().toISOString(),
     complete: final,
   };
-  if (ONLY !== undefined) {
+  if (ONLY !== undefined && process.env.BENCH_APPEND !== '1') {
     if (final) console.log(renderMarkdown(meta, cells));
     return;
   }
