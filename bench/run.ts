@@ -7,7 +7,7 @@
  *   BENCH_RUNS=N    measured runs per cell (default 3; the median is reported)
  *   BENCH_RATE=N    messages per second in fan-out scenarios (default 20)
  *   BENCH_SECONDS=N publishing time per fan-out run (default 4)
- *   BENCH_ONLY=a,b  only these scenarios (fan-out, many, idle, handshakes, app-stack);
+ *   BENCH_ONLY=a,b  only these scenarios (fan-out, history, many, idle, handshakes, app-stack);
  *                   results are then printed, not written
  *   BENCH_SERVERS=a,b / BENCH_TRANSPORTS=a,b / BENCH_SCALE=n,m  narrow the cells the same way
  *   BENCH_NODE_ARGS  extra node flags for the server processes (e.g. --cpu-prof)
@@ -33,8 +33,12 @@ const IDLE = QUICK ? { websocket: 1000, 'long-polling': 500 } : { websocket: 10_
 const MANY = QUICK ? 200 : 1000;
 /** The realistic cell: the example app's stack, logged-in long-polling subscribers. */
 const APP_STACK = QUICK ? 200 : 1000;
-const ONLY = process.env.BENCH_ONLY?.split(',');
-const runs = (scenario: string): boolean => ONLY === undefined || ONLY.includes(scenario);
+const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+// 'many channels' is the scenario's name in the results; 'many' is accepted too.
+const runs = (scenario: string): boolean =>
+  ONLY === undefined || ONLY.includes(scenario) || (scenario === 'many' && ONLY.includes('many channels'));
+/** Subscribers in the history cell (express-bayeux with and without `history` on the channel). */
+const HISTORY_SUBSCRIBERS = QUICK ? 500 : 1000;
 
 type Transport = 'long-polling' | 'websocket';
 interface ServerInfo {
@@ -306,6 +310,21 @@ async function main(): Promise<void> {
         record({ scenario: 'fan-out', transport, size: subscribers, server: s.name, values });
         console.log(`fan-out ${transport} ${subscribers} ${s.name}: ${JSON.stringify(values)}`);
       }
+    }
+    // The cost of history: the same fan-out with the channel's messages kept (memory engine).
+    for (const [name, env] of runs('history')
+      ? ([
+          ['express-bayeux', {}],
+          ['express-bayeux + history', { HISTORY: '/bench/**' }],
+        ] as const)
+      : []) {
+      const values = await measureCell(
+        'ours.ts',
+        async (server) => summarize(await fanout(server, transport, HISTORY_SUBSCRIBERS, () => '/bench/fanout')),
+        env,
+      );
+      record({ scenario: 'history', transport, size: HISTORY_SUBSCRIBERS, server: name, values });
+      console.log(`history ${transport} ${HISTORY_SUBSCRIBERS} ${name}: ${JSON.stringify(values)}`);
     }
     for (const s of SERVERS) {
       if (transport === 'websocket' && s.name === 'cometd-nodejs-server') continue;
