@@ -47,6 +47,8 @@ const server = bayeux<User>({
   maxSessionsPerIp: 1_000_000,
   maxSessions: 1_000_000,
   timeout: 25_000,
+  // Every simulated client comes from 127.0.0.1: per-IP limits are lifted, per-session ones stay.
+  rateLimit: { ip: false },
 });
 app.use('/cometd', server);
 const http = createServer(app);
