@@ -86,17 +86,24 @@ export function redisArgs(port: number, extra: string[] = []): string[] {
   return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice', ...extra];
 }
 
-/** Starts a redis-server of the test's own on a free port (or `port`). */
+/**
+ * Starts a redis-server of the test's own on a free port (or `port`). It runs
+ * in a temporary directory, so a replica's full sync never writes dump.rdb
+ * into the working tree.
+ */
 export async function startRedis(port?: number, extra: string[] = []): Promise<OwnRedis> {
   const p = port ?? (await freePort());
-  let child = await spawnReady('redis-server', redisArgs(p, extra), /Ready to accept connections/);
+  const args = extra.includes('--dir')
+    ? redisArgs(p, extra)
+    : redisArgs(p, ['--dir', await mkdtemp(join(tmpdir(), 'bayeux-redis-')), ...extra]);
+  let child = await spawnReady('redis-server', args, /Ready to accept connections/);
   return {
     port: p,
     url: `redis://127.0.0.1:${p}`,
     kill: (signal = 'SIGKILL') => stopProcess(child, signal),
     async restart() {
       await stopProcess(child);
-      child = await spawnReady('redis-server', redisArgs(p, extra), /Ready to accept connections/);
+      child = await spawnReady('redis-server', args, /Ready to accept connections/);
     },
   };
 }
