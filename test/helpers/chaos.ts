@@ -82,11 +82,13 @@ async function run(scenario: string, setup: Setup, options: ChaosOptions): Promi
     await setup.heal();
     const healedAt = Date.now();
     clearInterval(sampler);
-    // Recovered: every subscriber got a message published after the fault ended.
+    // Recovered: every subscriber got a message published after the fault ended, on the
+    // session it keeps (a node may deliver to a session Redis lost, then end it: the client joins again).
     const recovered = (s: Subscriber): number | undefined => {
+      const since = Math.max(healedAt, s.joinedAt);
       let first: number | undefined;
       for (const [seq, at] of s.received) {
-        if ((load.accepted.get(seq) ?? 0) > healedAt && (first === undefined || at < first)) first = at;
+        if ((load.accepted.get(seq) ?? 0) > since && (first === undefined || at < first)) first = at;
       }
       return first;
     };
@@ -95,10 +97,11 @@ async function run(scenario: string, setup: Setup, options: ChaosOptions): Promi
       if (Date.now() > deadline) throw new Error(`${scenario}: deliveries did not resume within 60 s`);
       await pause(50);
     }
-    const recoveredAt = Math.max(...subscribers.map((s) => recovered(s) as number));
     await pause(1000);
     await load.stop();
     await Promise.all(subscribers.map((s) => s.end()));
+    // Measured once the run is over, so a client that joined again late moves recovery later.
+    const recoveredAt = Math.max(...subscribers.map((s) => recovered(s) ?? Number.POSITIVE_INFINITY));
     let delivered = 0;
     let lost = 0;
     let lostAfterRecovery = 0;

@@ -71,6 +71,8 @@ export class PublishLoad {
 export class Subscriber {
   readonly received = new Map<number, number>();
   handshakes = 0;
+  /** When the latest session finished subscribing (a restarted-empty Redis makes clients join again). */
+  joinedAt = 0;
   private running = false;
   private loop: Promise<void> | undefined;
   private ended: (() => void) | undefined;
@@ -134,6 +136,7 @@ export class Subscriber {
     if (shake.successful !== true) throw new Error(`handshake refused: ${shake.error}`);
     const sub = await this.client.subscribe(this.channel);
     if (sub.successful !== true) throw new Error(`subscribe refused: ${sub.error}`);
+    this.joinedAt = Date.now();
   }
 
   private async run(): Promise<void> {

@@ -1,6 +1,7 @@
 /** Access to the test Redis (REDIS_URL, default redis://127.0.0.1:6379), with cleanup of test namespaces. */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { Engine } from '../../lib/engines/engine.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -38,5 +39,20 @@ export async function dropNamespace(namespace: string): Promise<void> {
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
+  }
+}
+
+/** Creates `count` sessions straight in the engine, each subscribed to `channel` (for cost tests). */
+export async function addSubscribers(engine: Engine, count: number, channel: string): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const session = await engine.createSession({
+      id: `${channel}-${i}`,
+      user: undefined,
+      userKey: undefined,
+      ip: `10.9.${i >> 8}.${i & 255}`,
+      transport: 'long-polling',
+      data: {},
+    });
+    await engine.subscribe(session, [channel]);
   }
 }

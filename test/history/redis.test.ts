@@ -6,7 +6,7 @@ import { type HistoryOptions, type Message, type RedisEngine, redisEngine } from
 import { startNodeProcess } from '../helpers/node-process.js';
 import { startOwnRedis } from '../helpers/own-redis.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
-import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
+import { addSubscribers, dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
 import { startServer, type TestServer, until } from '../helpers/server.js';
 import { collect, replayBehaviour } from './behaviour.js';
 
@@ -272,17 +272,7 @@ describe('history on a Redis of its own', { skip: missing }, () => {
         return { eval: calls('eval'), xadd: calls('xadd'), publish: calls('publish') };
       };
       async function cost(subscribers: number, channel: string) {
-        for (let i = 0; i < subscribers; i++) {
-          const session = await engine.createSession({
-            id: `${channel}-${i}`,
-            user: undefined,
-            userKey: undefined,
-            ip: `10.9.${i >> 8}.${i & 255}`,
-            transport: 'long-polling',
-            data: {},
-          });
-          await engine.subscribe(session, [channel]);
-        }
+        await addSubscribers(engine, subscribers, channel);
         await engine.sync();
         await own.client.config('RESETSTAT');
         for (let n = 0; n < 10; n++) await server.bayeux.publish(channel, { n });

@@ -13,6 +13,7 @@ const missing = binaryMissing('redis-server');
 const short = { subscribers: 10, rate: 20 };
 
 function check(result: ChaosResult): void {
+  assert.ok(Number.isFinite(result.recoveryMs), JSON.stringify(result));
   assert.equal(result.lostAfterRecovery, 0, JSON.stringify(result));
   assert.ok(result.deliveredShare > 0.5, JSON.stringify(result));
   // Sockets follow the clients (each keeps a couple alive), not their retries.

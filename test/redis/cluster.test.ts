@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { type BayeuxOptions, type DisconnectEvent, type Message, type RedisEngine, redisEngine } from '../../lib/index.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
-import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
+import { addSubscribers, dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
 import { startServer, type TestServer, until } from '../helpers/server.js';
 
 const missing = await redisMissing();
@@ -205,17 +205,7 @@ describe('the cost of a publish on Redis', { skip: missing }, () => {
       const engine = server.bayeux.engine as RedisEngine;
       const stream = `publish ${namespace}:stream`;
       async function cost(subscribers: number, channel: string): Promise<number> {
-        for (let i = 0; i < subscribers; i++) {
-          const session = await engine.createSession({
-            id: `${channel}-${i}`,
-            user: undefined,
-            userKey: undefined,
-            ip: `10.9.${i >> 8}.${i & 255}`,
-            transport: 'long-polling',
-            data: {},
-          });
-          await engine.subscribe(session, [channel]);
-        }
+        await addSubscribers(engine, subscribers, channel);
         await engine.sync();
         await counter.settled();
         const before = counter.count(stream);
