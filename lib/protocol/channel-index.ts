@@ -53,8 +53,8 @@ export class ChannelIndex<T> {
     const patterns = expand(channel);
     let only: Set<T> | undefined;
     let several: Set<T>[] | undefined;
-    for (let i = 0; i < patterns.length; i++) {
-      const set = this.byPattern.get(patterns[i] as string);
+    for (const pattern of patterns) {
+      const set = this.byPattern.get(pattern);
       if (set === undefined) continue;
       if (only === undefined) {
         only = set;

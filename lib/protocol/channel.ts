@@ -15,7 +15,8 @@ export type ChannelKind = 'meta' | 'service' | 'broadcast';
 
 /** True for a concrete channel or a wildcard pattern that follows the grammar. */
 export function isValidChannel(name: unknown): name is string {
-  if (typeof name !== 'string' || name.length < 2 || name.length > MAX_CHANNEL_LENGTH || name[0] !== '/') {
+  // "/" alone fails below: its one segment is empty.
+  if (typeof name !== 'string' || name.length > MAX_CHANNEL_LENGTH || name[0] !== '/') {
     return false;
   }
   const segments = name.split('/');

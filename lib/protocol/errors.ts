@@ -40,7 +40,7 @@ export type BayeuxErrorName = keyof typeof BAYEUX_ERRORS;
  */
 export function bayeuxError(name: BayeuxErrorName, args: string | readonly string[] = '', message?: string): string {
   const entry = BAYEUX_ERRORS[name];
-  const joined = typeof args === 'string' ? args : args.join(',');
+  const joined = ([] as string[]).concat(args).join(',');
   return `${entry.code}:${joined}:${message ?? entry.message}`;
 }
 
@@ -53,7 +53,7 @@ export interface ParsedBayeuxError {
 
 /** Splits an error string; strings without a leading code get code 0. */
 export function parseBayeuxError(error: string): ParsedBayeuxError {
-  const match = /^(\d{3}):([^:]*):([\s\S]*)$/.exec(error);
+  const match = /^(\d{3}):([^:]*):([\s\S]*)/.exec(error);
   if (match === null) return { code: 0, args: [], message: error };
   const args = match[2] === '' ? [] : (match[2] as string).split(',');
   return { code: Number(match[1]), args, message: match[3] as string };

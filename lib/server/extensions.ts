@@ -21,7 +21,8 @@ function runChain<C>(
   from: number,
 ): MaybePromise<void> {
   for (let i = from; i < extensions.length; i++) {
-    const fn = extensions[i]?.[hook] as ((m: Message, c: C) => unknown) | undefined;
+    // The loop bound makes the element defined; an extension may lack this hook.
+    const fn = (extensions[i] as Extension<never>)[hook] as ((m: Message, c: C) => unknown) | undefined;
     if (fn === undefined) continue;
     const result = fn(message, ctx);
     if (isPromise(result)) return result.then(() => runChain(extensions, hook, message, ctx, i + 1));

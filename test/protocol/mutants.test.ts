@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Message, MessageContext } from '../../lib/index.js';
-import { matches } from '../../lib/protocol/channel.js';
+import { isMeta, isService, isValidChannel, matches } from '../../lib/protocol/channel.js';
 import { ChannelIndex } from '../../lib/protocol/channel-index.js';
-import { BayeuxError, parseBayeuxError } from '../../lib/protocol/errors.js';
+import { BayeuxError, bayeuxError, parseBayeuxError } from '../../lib/protocol/errors.js';
 import { authorize, runIncoming } from '../../lib/server/extensions.js';
 
 describe('channel matching edges', () => {
@@ -37,7 +37,29 @@ describe('channel matching edges', () => {
   });
 });
 
+describe('channel kinds', () => {
+  it('counts the bare /meta and /service roots as their kind, and nothing empty', () => {
+    assert.equal(isMeta('/meta'), true);
+    assert.equal(isService('/service'), true);
+    assert.equal(isMeta(''), false);
+    assert.equal(isService(''), false);
+    assert.equal(isMeta('/metadata'), false);
+    assert.equal(isService('/services'), false);
+  });
+
+  it('refuses "/" alone and the empty name', () => {
+    assert.equal(isValidChannel('/'), false);
+    assert.equal(isValidChannel(''), false);
+    assert.equal(isValidChannel('/a'), true);
+  });
+});
+
 describe('error table edges', () => {
+  it('joins several arguments with commas', () => {
+    assert.equal(bayeuxError('unknownChannel', ['/a', '/b'], 'no'), '404:/a,/b:no');
+    assert.deepEqual(parseBayeuxError(bayeuxError('unknownChannel', ['/a', '/b'], 'no')).args, ['/a', '/b']);
+  });
+
   it('parses only strings that start with a three-digit code', () => {
     assert.deepEqual(parseBayeuxError('x403::No'), { code: 0, args: [], message: 'x403::No' });
     assert.deepEqual(parseBayeuxError('403:/a,/b:No:more'), { code: 403, args: ['/a', '/b'], message: 'No:more' });

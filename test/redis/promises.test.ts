@@ -150,3 +150,38 @@ describe('README: Redis scale-out', { skip: missing }, () => {
     assert.deepEqual(data(done), []);
   });
 });
+
+describe('README: Redis losing keys', { skip: missing }, () => {
+  it('a session whose keys Redis lost is refused with 402 and handshake advice; the client joins again and receives', async (t) => {
+    const namespace = testNamespace('lostkeys');
+    const started: TestServer[] = [];
+    t.after(async () => {
+      await Promise.allSettled(started.map((n) => n.close()));
+      await dropNamespace(namespace);
+    });
+    for (let i = 0; i < 2; i++) {
+      started.push(await startServer({ timeout: 60_000, engine: redisEngine({ url: REDIS_URL, namespace }) }));
+    }
+    const [a, b] = started as [TestServer, TestServer];
+    const client = new RawClient(a.url);
+    assert.equal((await client.handshake()).successful, true);
+    assert.equal((await client.subscribe('/lost/keys')).successful, true);
+    // An operator's FLUSHDB or an eviction, limited here to this test's namespace.
+    await dropNamespace(namespace);
+    const elsewhere = new RawClient(b.url);
+    elsewhere.clientId = client.clientId;
+    const [reply] = (await elsewhere.connect(0)).filter((m) => m.channel === '/meta/connect');
+    assert.equal(reply?.successful, false);
+    assert.equal(reply?.error, '402::Unknown client');
+    assert.equal(reply?.advice?.reconnect, 'handshake');
+    assert.equal((await elsewhere.handshake()).successful, true);
+    assert.equal((await elsewhere.subscribe('/lost/keys')).successful, true);
+    const arriving = elsewhere.connect();
+    await a.bayeux.publish('/lost/keys', { after: 'the loss' });
+    const got = deliveries(await arriving);
+    assert.deepEqual(
+      got.map((m: Message) => m.data),
+      [{ after: 'the loss' }],
+    );
+  });
+});
