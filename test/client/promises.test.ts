@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import express from 'express';
 import { BayeuxClient, type BayeuxClientError } from '../../lib/client/index.js';
-import type { Message } from '../../lib/index.js';
-import { startServer, until } from '../helpers/server.js';
+import type { BayeuxOptions, Message } from '../../lib/index.js';
+import { startServer, type TestServer, until } from '../helpers/server.js';
 
 interface Sent {
   body: string;
@@ -76,6 +76,29 @@ function handshakeReply(message: Message, ext?: Record<string, unknown>): Messag
   };
 }
 
+/** A long-polling client of a new server, subscribed to `channel`, that got `count` messages, each published while its connect was held. */
+async function pollOneByOne(
+  t: TestContext,
+  options: BayeuxOptions,
+  channel: string,
+  count: number,
+): Promise<{ server: TestServer; sent: Sent[] }> {
+  const server = await startServer(options);
+  t.after(() => server.close());
+  const sent = recordFetch(t);
+  const c = new BayeuxClient(server.url, { transports: ['long-polling'] });
+  t.after(() => c.disconnect());
+  await c.connect();
+  const got: unknown[] = [];
+  await c.subscribe(channel, (m) => got.push(m.data));
+  for (let i = 0; i < count; i++) {
+    await until(async () => (await server.bayeux.stats()).held === 1, 'the held connect');
+    await server.bayeux.publish(channel, i);
+    await until(() => got.length === i + 1, `delivery ${i}`);
+  }
+  return { server, sent };
+}
+
 describe('README: the client', () => {
   it('splits what is sent in one tick into requests of at most 100 messages, in order', async (t) => {
     const server = await startServer({});
@@ -96,19 +119,7 @@ describe('README: the client', () => {
   });
 
   it('keeps one /meta/connect outstanding at a time', async (t) => {
-    const server = await startServer({ timeout: 60_000 });
-    t.after(() => server.close());
-    const sent = recordFetch(t);
-    const c = new BayeuxClient(server.url, { transports: ['long-polling'] });
-    t.after(() => c.disconnect());
-    await c.connect();
-    const got: unknown[] = [];
-    await c.subscribe('/one/a', (m) => got.push(m.data));
-    for (let i = 0; i < 5; i++) {
-      await until(async () => (await server.bayeux.stats()).held === 1, 'the held connect');
-      await server.bayeux.publish('/one/a', i);
-      await until(() => got.length === i + 1, `delivery ${i}`);
-    }
+    const { server, sent } = await pollOneByOne(t, { timeout: 60_000 }, '/one/a', 5);
     const connects = sent.filter(isConnect);
     assert.ok(connects.length >= 6, `${connects.length} connects`);
     // Each connect is sent only after the previous one was answered.
@@ -119,19 +130,7 @@ describe('README: the client', () => {
   });
 
   it('waits the advised interval between a connect reply and the next connect', async (t) => {
-    const server = await startServer({ timeout: 60_000, interval: 300 });
-    t.after(() => server.close());
-    const sent = recordFetch(t);
-    const c = new BayeuxClient(server.url, { transports: ['long-polling'] });
-    t.after(() => c.disconnect());
-    await c.connect();
-    const got: unknown[] = [];
-    await c.subscribe('/interval/a', (m) => got.push(m.data));
-    for (let i = 0; i < 2; i++) {
-      await until(async () => (await server.bayeux.stats()).held === 1, 'the held connect');
-      await server.bayeux.publish('/interval/a', i);
-      await until(() => got.length === i + 1, `delivery ${i}`);
-    }
+    const { server, sent } = await pollOneByOne(t, { timeout: 60_000, interval: 300 }, '/interval/a', 2);
     await until(async () => (await server.bayeux.stats()).held === 1, 'the last held connect');
     const connects = sent.filter(isConnect);
     // A loaded machine can only make the pause longer.
