@@ -99,7 +99,14 @@ async function run(scenario: string, setup: Setup, options: ChaosOptions): Promi
     }
     await pause(1000);
     await load.stop();
-    await Promise.all(subscribers.map((s) => s.end()));
+    // A client that was joining again (its session lost with Redis's data) when the marker
+    // went out missed it with the old session: mark again until every client has it.
+    const markDeadline = Date.now() + 30_000;
+    while (!subscribers.every((s) => s.received.has(-1))) {
+      if (Date.now() > markDeadline) throw new Error(`${scenario}: the end marker did not reach every subscriber within 30 s`);
+      await pause(500);
+      if (!subscribers.every((s) => s.received.has(-1))) await load.mark();
+    }
     // Measured once the run is over, so a client that joined again late moves recovery later.
     const recoveredAt = Math.max(...subscribers.map((s) => recovered(s) ?? Number.POSITIVE_INFINITY));
     let delivered = 0;

@@ -41,6 +41,11 @@ export class PublishLoad {
     }
   }
 
+  /** Publishes the end marker once more; true when accepted. */
+  mark(): Promise<boolean> {
+    return this.send(-1);
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
       const seq = this.seq++;
