@@ -12,12 +12,12 @@ export type {
   EngineObserver,
   Envelope,
   LocalCounts,
-  Logger,
   PresenceEntry,
 } from './engines/engine.js';
 export { EngineUnavailableError, SessionLimitError } from './engines/engine.js';
 export { type HistoryConfig, type RefusalReason, type ReplayFrom, ReplayRefusedError } from './engines/history/config.js';
 export type { Position, PositionTemplate } from './engines/history/position.js';
+export type { Logger } from './engines/logger.js';
 export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js';
 export type { RedisAddress, RedisTopology } from './engines/redis/connection.js';
 export { type RedisEngine, type RedisEngineOptions, redisEngine } from './engines/redis/index.js';

@@ -5,8 +5,9 @@
 import type { IncomingMessage } from 'node:http';
 import createDebug from 'debug';
 import { closest, distance } from 'fastest-levenshtein';
-import type { Engine, Logger } from './engines/engine.js';
+import type { Engine } from './engines/engine.js';
 import type { HistoryConfig } from './engines/history/config.js';
+import type { Logger } from './engines/logger.js';
 import { memoryEngine } from './engines/memory.js';
 import type { ClientInfo } from './engines/session.js';
 import { isMeta, isService, isValidChannel } from './protocol/channel.js';

@@ -13,9 +13,9 @@ export function queueFor(host: EngineHost, session: Session, json: string): bool
   const result = session.enqueue(json, maxQueue, queuePolicy);
   if (result === 'overflow') return true;
   if (result === 'dropped-oldest') {
-    if (session.dropped === 1) host.overflowed(session, 1);
+    if (session.dropped === 1) host.messagesDropped(session, 1);
   } else if (session.queue.length === 1) {
-    host.wake(session);
+    host.messagesQueued(session);
   }
   return false;
 }

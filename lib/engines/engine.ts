@@ -7,6 +7,7 @@
 import type { Message } from '../protocol/message.js';
 import type { HistoryConfig, ReplayFrom } from './history/config.js';
 import type { PositionTemplate } from './history/position.js';
+import type { Logger } from './logger.js';
 import type { ClientInfo, DisconnectReason, Session, SessionInit } from './session.js';
 import type { RateBucket, RateTake } from './token-bucket.js';
 
@@ -67,14 +68,6 @@ export interface EngineLimits {
   maxSessionsPerIp: number;
 }
 
-/** Minimal pino-compatible logger. */
-export interface Logger {
-  debug(obj: object | string, msg?: string): void;
-  info(obj: object | string, msg?: string): void;
-  warn(obj: object | string, msg?: string): void;
-  error(obj: object | string, msg?: string): void;
-}
-
 /** The server core, as the engine sees it. */
 export interface EngineHost {
   readonly limits: EngineLimits;
@@ -83,21 +76,21 @@ export interface EngineHost {
   readonly history?: HistoryConfig | undefined;
   /** Where to report measurements; undefined unless metrics are on. */
   readonly observer?: EngineObserver | undefined;
-  /** A session held on this node went from an empty queue to a non-empty one. */
-  wake(session: Session): void;
+  /** A session this node delivers to went from an empty queue to a non-empty one: send it to a waiting connection. */
+  messagesQueued(session: Session): void;
   /** A session object of this node is gone: complete its held connection, release its socket. */
-  drop(session: Session, reason: DisconnectReason): void;
+  sessionDropped(session: Session, reason: DisconnectReason): void;
   /** Another node now delivers to this session: answer its held connect normally, release its socket. */
-  moved(session: Session): void;
+  sessionMovedAway(session: Session): void;
   /**
    * A session ended; called once in the whole cluster, for the `disconnect`
    * event, with the channels it was subscribed to (for `leave` events).
    */
-  ended(client: ClientInfo, reason: DisconnectReason, channels?: readonly string[]): void;
-  /** A broadcast routed through this node, for the local subscribers of this node. */
-  local(envelope: Envelope): void;
-  /** Messages were dropped from a session's queue by the `drop-oldest` policy. */
-  overflowed(client: ClientInfo, dropped: number): void;
+  sessionEnded(client: ClientInfo, reason: DisconnectReason, channels?: readonly string[]): void;
+  /** A broadcast reached this node (every node gets each one): hand it to this node's local subscribers. */
+  broadcastArrived(envelope: Envelope): void;
+  /** The `drop-oldest` policy started dropping messages from a session's full queue. */
+  messagesDropped(client: ClientInfo, dropped: number): void;
 }
 
 /** Thrown by `createSession` when `maxSessions` or `maxSessionsPerIp` is reached. */
@@ -172,7 +165,7 @@ export interface Engine {
   unsubscribe(session: Session, channels: readonly string[]): Promise<string[]>;
   /** Up to `limit` sessions subscribed to exactly `channel` (the pattern as subscribed), on every node. */
   presence(channel: string, limit: number): Promise<PresenceEntry[]>;
-  /** Routes a broadcast to every matching subscriber (and to `host.local` on every node). */
+  /** Routes a broadcast to every matching subscriber (and to `host.broadcastArrived` on every node). */
   publish(envelope: Envelope): Promise<void>;
   /** Queues a message for one session; false when the session does not exist. */
   push(clientId: string, envelope: Envelope): Promise<boolean>;

@@ -137,7 +137,7 @@ class MemoryEngine implements Engine {
       envelope = { channel: envelope.channel, json, message: positioned(envelope.message, position, config.salesforce) };
     }
     this.index.match(envelope.channel, this.deliverTo, envelope);
-    this.attached().local(envelope);
+    this.attached().broadcastArrived(envelope);
   }
 
   async push(clientId: string, envelope: Envelope): Promise<boolean> {
@@ -189,8 +189,8 @@ class MemoryEngine implements Engine {
     session.channels.clear();
     session.queue = [];
     const host = this.attached();
-    host.drop(session, reason);
-    host.ended(session, reason, channels);
+    host.sessionDropped(session, reason);
+    host.sessionEnded(session, reason, channels);
   }
 
   private sweep(): void {

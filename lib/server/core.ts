@@ -12,10 +12,10 @@ import {
   type EngineObserver,
   EngineUnavailableError,
   type Envelope,
-  type Logger,
 } from '../engines/engine.js';
 import type { HistoryConfig } from '../engines/history/config.js';
 import { Stamper } from '../engines/history/position.js';
+import type { Logger } from '../engines/logger.js';
 import type { ClientInfo, DisconnectReason, Session } from '../engines/session.js';
 import type { ConnectionType, MessageContext, ResolvedOptions } from '../options.js';
 import { type AdviceTiming, handshakeAdvice, noneAdvice, retryAdvice, unavailableAdvice } from '../protocol/advice.js';
@@ -350,20 +350,20 @@ export class ServerCore<User = unknown> implements EngineHost {
 
   // EngineHost
 
-  wake(session: Session): void {
+  messagesQueued(session: Session): void {
     this.registry.wake(session);
   }
 
-  drop(session: Session, reason: DisconnectReason): void {
+  sessionDropped(session: Session, reason: DisconnectReason): void {
     const advice = reason === 'client' ? noneAdvice() : handshakeAdvice(this.options.interval);
     this.registry.drop(session, { channel: '/meta/connect', successful: false, error: endError(reason), advice });
   }
 
-  moved(session: Session): void {
+  sessionMovedAway(session: Session): void {
     this.registry.relinquish(session);
   }
 
-  ended(client: ClientInfo, reason: DisconnectReason, channels: readonly string[] = []): void {
+  sessionEnded(client: ClientInfo, reason: DisconnectReason, channels: readonly string[] = []): void {
     this.logger.debug({ clientId: client.id, ip: client.ip, reason }, `express-bayeux: session ended (${reason})`);
     // Ended before its first connect: announce it now, so every `disconnect` follows its `connect`.
     const pending = this.announcing.get(client.id);
@@ -376,12 +376,12 @@ export class ServerCore<User = unknown> implements EngineHost {
     this.emit('disconnect', { clientId: client.id, ip: client.ip, user, data: client.data, reason });
   }
 
-  local(envelope: Envelope): void {
+  broadcastArrived(envelope: Envelope): void {
     if (this.localSubscribers.size === 0) return;
     this.localSubscribers.match(envelope.channel, deliverLocal, { message: envelope.message, logger: this.logger });
   }
 
-  overflowed(client: ClientInfo, dropped: number): void {
+  messagesDropped(client: ClientInfo, dropped: number): void {
     this.emit('overflow', { clientId: client.id, user: client.user as User | undefined, dropped });
   }
 

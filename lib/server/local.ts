@@ -3,7 +3,7 @@
  * the server process that subscribes, publishes and pushes without handshake
  * or ACL, through the same engine, so with Redis they reach every node.
  */
-import type { Logger } from '../engines/engine.js';
+import type { Logger } from '../engines/logger.js';
 import { isMeta, isService, isValidChannel, isWildcard } from '../protocol/channel.js';
 import type { Message } from '../protocol/message.js';
 import type { ServerCore } from './core.js';

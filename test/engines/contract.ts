@@ -23,25 +23,25 @@ export class RecordingHost extends EventEmitter implements EngineHost {
     super();
   }
 
-  wake(session: Session): void {
+  messagesQueued(session: Session): void {
     this.woken.push(session.id);
   }
-  drop(session: Session, reason: DisconnectReason): void {
+  sessionDropped(session: Session, reason: DisconnectReason): void {
     this.dropped.push([session.id, reason]);
   }
   readonly moves: string[] = [];
-  moved(session: Session): void {
+  sessionMovedAway(session: Session): void {
     this.moves.push(session.id);
   }
-  ended(client: ClientInfo, reason: DisconnectReason): void {
+  sessionEnded(client: ClientInfo, reason: DisconnectReason): void {
     this.endings.push([client.id, reason]);
     this.emit('ended', client.id, reason);
   }
-  local(envelope: Envelope): void {
+  broadcastArrived(envelope: Envelope): void {
     this.locals.push(envelope);
     this.emit('local', envelope);
   }
-  overflowed(client: ClientInfo, dropped: number): void {
+  messagesDropped(client: ClientInfo, dropped: number): void {
     this.overflows.push([client.id, dropped]);
   }
 }

@@ -4,8 +4,9 @@
  * outage they fail at once with `EngineUnavailableError` instead of waiting;
  * every change of state is logged once (ioredis retries are not).
  */
-import type { EngineHealth, Logger } from '../engine.js';
+import type { EngineHealth } from '../engine.js';
 import { EngineUnavailableError } from '../engine.js';
+import type { Logger } from '../logger.js';
 
 type Status = EngineHealth['status'];
 

@@ -16,9 +16,10 @@
  * read already had.
  */
 import { randomBytes } from 'node:crypto';
-import type { Envelope, Logger } from '../engine.js';
+import type { Envelope } from '../engine.js';
 import { BEFORE_ANY, type HistoryConfig, type ReplayFrom, ReplayRefusedError } from '../history/config.js';
 import type { Position } from '../history/position.js';
+import type { Logger } from '../logger.js';
 import type { Session } from '../session.js';
 import type { RedisClient } from './connection.js';
 import { encode, type ReplayEvent } from './stream.js';

@@ -350,7 +350,7 @@ class RedisEngineImpl implements RedisEngine {
     if (local.ack !== undefined) local.ack = new AckState(batch, unacked);
     if (queue.length > 0) {
       local.queue = [...queue, ...local.queue];
-      this.attached().wake(local);
+      this.attached().messagesQueued(local);
     }
     if (resume.length > 0 && history !== undefined) {
       // The dead node refreshed "last seen" every tick; re-send from two ticks and a second of clock skew before it,
@@ -387,7 +387,7 @@ class RedisEngineImpl implements RedisEngine {
     const mine = this.owned.get(clientId);
     if (mine !== undefined) this.release(mine, reason);
     else await this.send(this.key('stream'), encode({ type: 'd', id: clientId, reason }));
-    host.ended(
+    host.sessionEnded(
       mine ??
         viewOf(
           clientId,
@@ -528,7 +528,7 @@ class RedisEngineImpl implements RedisEngine {
       case 'b': {
         if (this.history?.holding) this.index.match(event.channel, this.deliverLive, event);
         else this.index.match(event.channel, this.deliverTo, event.json);
-        host.local(envelopeOf(event.channel, event.json, event.publisher));
+        host.broadcastArrived(envelopeOf(event.channel, event.json, event.publisher));
         return;
       }
       case 'p': {
@@ -560,7 +560,7 @@ class RedisEngineImpl implements RedisEngine {
             batch: session.ack?.batch ?? 0,
           };
           this.track(this.send(this.key('to', event.owner), JSON.stringify(handover)));
-          host.moved(session);
+          host.sessionMovedAway(session);
         }
         const claiming = this.claiming.get(event.id);
         if (claiming !== undefined && event.owner === this.nodeId) {
@@ -619,7 +619,7 @@ class RedisEngineImpl implements RedisEngine {
     if (reason === undefined) return;
     session.alive = false;
     session.queue = [];
-    this.attached().drop(session, reason);
+    this.attached().sessionDropped(session, reason);
   }
 
   private awaitHandover(id: string): Promise<Handover> {
@@ -697,10 +697,10 @@ class RedisEngineImpl implements RedisEngine {
       const owner = results[i]?.[1];
       if (owner === null || owner === undefined) {
         this.release(session, 'server');
-        host.ended(session, 'server');
+        host.sessionEnded(session, 'server');
       } else if (owner !== this.nodeId) {
         this.release(session, undefined);
-        host.moved(session);
+        host.sessionMovedAway(session);
       }
     });
   }
