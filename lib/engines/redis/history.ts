@@ -22,7 +22,7 @@ import type { Position } from '../history/position.js';
 import type { Logger } from '../logger.js';
 import type { Session } from '../session.js';
 import type { RedisClient } from './connection.js';
-import { encode, type ReplayEvent } from './stream.js';
+import { encode, type ReplayFrame, type SubscriptionChange } from './stream.js';
 
 /** The meta hash outlives the Stream so that offsets go on after a quiet spell: 30 days, or ttl if longer. */
 const META_TTL = 30 * 24 * 60 * 60 * 1000;
@@ -83,8 +83,8 @@ export interface HistoryEngine {
   deliver(session: Session, json: string): void;
   /** The session when this node delivers to it. */
   owned(id: string): Session | undefined;
-  /** Adds ('s') or removes ('u') subscriptions, as `Engine.subscribe` does; returns those that changed. */
-  change(session: Session, channels: readonly string[], type: 's' | 'u'): Promise<string[]>;
+  /** Adds or removes subscriptions, as `Engine.subscribe` does; returns those that changed. */
+  change(session: Session, channels: readonly string[], change: SubscriptionChange): Promise<string[]>;
   /** Indexes a subscription of an owned session on this node (its Redis set already has it). */
   attach(session: Session, channel: string): void;
 }
@@ -129,7 +129,7 @@ export class RedisHistory {
   /**
    * `Engine.subscribe` with replay. The owner holds live messages, subscribes,
    * reads, then delivers; another node checks the positions, records the
-   * subscriptions and asks the owner (a `r` event on the ordered stream).
+   * subscriptions and asks the owner (a `replay` frame on the ordered stream).
    */
   async subscribe(session: Session, channels: readonly string[], replay: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
     const replayed = [...replay.keys()];
@@ -149,22 +149,22 @@ export class RedisHistory {
       const added = await this.engine.change(
         session,
         channels.filter((c) => !replay.has(c)),
-        's',
+        'subscribe',
       );
       const redis = this.engine.redis();
       const pipeline = redis.pipeline();
       for (const channel of replayed) pipeline.sadd(this.engine.key('subs', session.id), channel);
       const results = (await pipeline.exec()) ?? [];
       for (const [channel, from] of forOwner) {
-        const event: ReplayEvent = { type: 'r', id: session.id, channel, from: JSON.stringify(from) };
-        await this.engine.send(this.engine.key('stream'), encode(event));
+        const frame: ReplayFrame = { kind: 'replay', id: session.id, channel, from: JSON.stringify(from) };
+        await this.engine.send(this.engine.key('stream'), encode(frame));
       }
       return [...added, ...replayed.filter((_, i) => results[i]?.[1] === 1)];
     }
     this.hold(mine.id, replayed);
     let added: string[] = [];
     try {
-      added = await this.engine.change(mine, channels, 's');
+      added = await this.engine.change(mine, channels, 'subscribe');
       const reads: (Kept[] | Position)[] = [];
       for (const [channel, from] of replay) reads.push(from.kind === 'new' ? await this.top(channel) : await this.read(channel, from));
       let i = 0;
@@ -178,7 +178,7 @@ export class RedisHistory {
       // Refused: what this request subscribed is undone; a subscription held before stays, with its live messages.
       const fresh = added.filter((c) => replay.has(c));
       for (const channel of replayed) this.abort(mine, channel, !fresh.includes(channel));
-      if (fresh.length > 0) await this.engine.change(mine, fresh, 'u');
+      if (fresh.length > 0) await this.engine.change(mine, fresh, 'unsubscribe');
       throw err;
     }
   }
@@ -202,7 +202,7 @@ export class RedisHistory {
   }
 
   /** The owner's part of a subscribe with replay that another node took. */
-  async replayed(event: ReplayEvent): Promise<void> {
+  async replayed(event: ReplayFrame): Promise<void> {
     const session = this.engine.owned(event.id);
     if (session === undefined) return;
     this.hold(session.id, [event.channel]);

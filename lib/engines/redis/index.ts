@@ -51,7 +51,7 @@ import { RedisHistory } from './history.js';
 import { PresenceStore } from './presence.js';
 import { takeTokens } from './rate-limit.js';
 import { CLAIM, CREATE, DESTROY } from './scripts.js';
-import { type BroadcastEvent, decode, encode, type StreamEvent } from './stream.js';
+import { type BroadcastFrame, decode, encode, type StreamFrame, type SubscriptionChange } from './stream.js';
 import { UserIndex } from './user-index.js';
 
 /** Options of `redisEngine()`: where Redis is (`url`, or `sentinels` and `name`), and bounds. */
@@ -132,7 +132,7 @@ class RedisEngineImpl implements RedisEngine {
   private readonly deliverTo = (session: Session, json: string): void => this.deliver(session, json);
   /** Channel history (Streams), when the server keeps some. */
   private history: RedisHistory | undefined;
-  private readonly deliverLive = (session: Session, event: BroadcastEvent): void => {
+  private readonly deliverLive = (session: Session, event: BroadcastFrame): void => {
     if (!this.history?.keep(session.id, event.channel, event.json)) this.deliver(session, event.json);
   };
 
@@ -173,7 +173,7 @@ class RedisEngineImpl implements RedisEngine {
         deliver: (session, json) => this.deliver(session, json),
         owned: (id) => this.owned.get(id),
         change: (session, channels, type) => this.changeSubscriptions(session, channels, type),
-        attach: (session, channel) => this.applySubscriptions(session, [channel], 's'),
+        attach: (session, channel) => this.applySubscriptions(session, [channel], 'subscribe'),
       });
     }
     const health = this.state;
@@ -331,7 +331,7 @@ class RedisEngineImpl implements RedisEngine {
     // Counted as connected while the old owner hands over, so the sweeper leaves it alone.
     local.connections++;
     try {
-      await this.send(this.key('stream'), encode({ type: 'h', id: session.id, owner: this.nodeId }));
+      await this.send(this.key('stream'), encode({ kind: 'session-moved', id: session.id, owner: this.nodeId }));
       // Our own marker comes back on the stream unless the subscriber is cut off: bounded by the command timeout.
       if (!(await Promise.race([activated.then(() => true), delay(this.timeout).then(() => false)]))) {
         throw new EngineUnavailableError('redisEngine: the stream did not echo a session move in time');
@@ -386,7 +386,7 @@ class RedisEngineImpl implements RedisEngine {
     const host = this.attached();
     const mine = this.owned.get(clientId);
     if (mine !== undefined) this.release(mine, reason);
-    else await this.send(this.key('stream'), encode({ type: 'd', id: clientId, reason }));
+    else await this.send(this.key('stream'), encode({ kind: 'session-ended', id: clientId, reason }));
     host.sessionEnded(
       mine ??
         viewOf(
@@ -414,43 +414,43 @@ class RedisEngineImpl implements RedisEngine {
       // Replayed channels may be recorded without the subscription pipeline: make sure presence has them all.
       if (added.length > 0) {
         const pipeline = this.redis().pipeline();
-        this.presenceStore.write(pipeline, session, added, 's');
+        this.presenceStore.write(pipeline, session, added, 'subscribe');
         await pipeline.exec();
       }
       return added;
     }
-    return this.changeSubscriptions(session, channels, 's');
+    return this.changeSubscriptions(session, channels, 'subscribe');
   }
 
   async unsubscribe(session: Session, channels: readonly string[]): Promise<string[]> {
-    return this.changeSubscriptions(session, channels, 'u');
+    return this.changeSubscriptions(session, channels, 'unsubscribe');
   }
 
-  private async changeSubscriptions(session: Session, channels: readonly string[], type: 's' | 'u'): Promise<string[]> {
+  private async changeSubscriptions(session: Session, channels: readonly string[], change: SubscriptionChange): Promise<string[]> {
     if (!session.alive || channels.length === 0) return [];
     const key = this.key('subs', session.id);
     const pipeline = this.redis().pipeline();
     for (const channel of channels) {
-      if (type === 's') pipeline.sadd(key, channel);
+      if (change === 'subscribe') pipeline.sadd(key, channel);
       else pipeline.srem(key, channel);
     }
-    this.presenceStore.write(pipeline, session, channels, type);
+    this.presenceStore.write(pipeline, session, channels, change);
     const results = (await pipeline.exec()) ?? [];
     const changed = channels.filter((_, i) => results[i]?.[1] === 1);
     if (changed.length === 0) return changed;
     const mine = this.owned.get(session.id);
-    if (mine !== undefined) this.applySubscriptions(mine, changed, type);
-    else await this.send(this.key('stream'), encode({ type, id: session.id, channels: changed }));
+    if (mine !== undefined) this.applySubscriptions(mine, changed, change);
+    else await this.send(this.key('stream'), encode({ kind: change, id: session.id, channels: changed }));
     return changed;
   }
 
   async publish(envelope: Envelope): Promise<void> {
     const publisher = typeof envelope.message.clientId === 'string' ? envelope.message.clientId : '';
     if (envelope.template !== undefined && this.history !== undefined) {
-      const head = encode({ type: 'b', channel: envelope.channel, publisher, json: '' });
+      const head = encode({ kind: 'broadcast', channel: envelope.channel, publisher, json: '' });
       return this.history.publish(envelope, this.key('stream'), head);
     }
-    await this.send(this.key('stream'), encode({ type: 'b', channel: envelope.channel, publisher, json: envelope.json }));
+    await this.send(this.key('stream'), encode({ kind: 'broadcast', channel: envelope.channel, publisher, json: envelope.json }));
   }
 
   async push(clientId: string, envelope: Envelope): Promise<boolean> {
@@ -460,7 +460,7 @@ class RedisEngineImpl implements RedisEngine {
       return true;
     }
     if ((await this.redis().exists(this.key('session', clientId))) === 0) return false;
-    await this.send(this.key('stream'), encode({ type: 'p', id: clientId, json: envelope.json }));
+    await this.send(this.key('stream'), encode({ kind: 'session-message', id: clientId, json: envelope.json }));
     return true;
   }
 
@@ -498,7 +498,7 @@ class RedisEngineImpl implements RedisEngine {
       }, timeout);
     });
     try {
-      await this.send(this.key('stream'), encode({ type: 'x', node: this.nodeId, token }));
+      await this.send(this.key('stream'), encode({ kind: 'echo', node: this.nodeId, token }));
       await seen;
     } finally {
       clearTimeout(timer);
@@ -510,9 +510,9 @@ class RedisEngineImpl implements RedisEngine {
   private received(channel: string, payload: string): void {
     try {
       if (channel === this.key('stream')) {
-        const event = decode(payload);
-        if (event === undefined) throw new Error(`malformed stream event ${JSON.stringify(payload.slice(0, 80))}`);
-        this.route(event);
+        const frame = decode(payload);
+        if (frame === undefined) throw new Error(`malformed stream frame ${JSON.stringify(payload.slice(0, 80))}`);
+        this.route(frame);
       } else {
         const handover = JSON.parse(payload) as Handover;
         this.handovers.get(handover.id)?.(handover);
@@ -522,34 +522,34 @@ class RedisEngineImpl implements RedisEngine {
     }
   }
 
-  private route(event: StreamEvent): void {
+  private route(event: StreamFrame): void {
     const host = this.attached();
-    switch (event.type) {
-      case 'b': {
+    switch (event.kind) {
+      case 'broadcast': {
         if (this.history?.holding) this.index.match(event.channel, this.deliverLive, event);
         else this.index.match(event.channel, this.deliverTo, event.json);
         host.broadcastArrived(envelopeOf(event.channel, event.json, event.publisher));
         return;
       }
-      case 'p': {
+      case 'session-message': {
         const session = this.owned.get(event.id);
         if (session !== undefined) this.deliver(session, event.json);
         return;
       }
-      case 's':
-      case 'u': {
+      case 'subscribe':
+      case 'unsubscribe': {
         const session = this.owned.get(event.id);
-        if (session !== undefined) this.applySubscriptions(session, event.channels, event.type);
+        if (session !== undefined) this.applySubscriptions(session, event.channels, event.kind);
         const claiming = this.claiming.get(event.id);
         if (claiming !== undefined) {
           for (const c of event.channels) {
-            if (event.type === 's') claiming.channels.add(c);
+            if (event.kind === 'subscribe') claiming.channels.add(c);
             else claiming.channels.delete(c);
           }
         }
         return;
       }
-      case 'h': {
+      case 'session-moved': {
         const session = this.owned.get(event.id);
         if (session !== undefined && event.owner !== this.nodeId) {
           this.release(session, undefined);
@@ -566,12 +566,12 @@ class RedisEngineImpl implements RedisEngine {
         if (claiming !== undefined && event.owner === this.nodeId) {
           this.claiming.delete(event.id);
           this.owned.set(event.id, claiming.session);
-          this.applySubscriptions(claiming.session, [...claiming.channels], 's');
+          this.applySubscriptions(claiming.session, [...claiming.channels], 'subscribe');
           claiming.activated();
         }
         return;
       }
-      case 'd': {
+      case 'session-ended': {
         const session = this.owned.get(event.id);
         if (session !== undefined) this.release(session, event.reason as DisconnectReason);
         const claiming = this.claiming.get(event.id);
@@ -582,12 +582,12 @@ class RedisEngineImpl implements RedisEngine {
         }
         return;
       }
-      case 'r': {
+      case 'replay': {
         this.claiming.get(event.id)?.channels.add(event.channel);
         if (this.history !== undefined) this.track(this.history.replayed(event));
         return;
       }
-      case 'x':
+      case 'echo':
         if (event.node === this.nodeId) {
           this.syncs.get(event.token)?.();
           this.syncs.delete(event.token);
@@ -596,9 +596,9 @@ class RedisEngineImpl implements RedisEngine {
     }
   }
 
-  private applySubscriptions(session: Session, channels: readonly string[], type: 's' | 'u'): void {
+  private applySubscriptions(session: Session, channels: readonly string[], change: SubscriptionChange): void {
     for (const channel of channels) {
-      if (type === 's') {
+      if (change === 'subscribe') {
         if (this.index.add(channel, session)) session.channels.add(channel);
       } else if (this.index.remove(channel, session)) {
         session.channels.delete(channel);

@@ -10,6 +10,7 @@ import type { ChainableCommander } from 'ioredis';
 import type { PresenceEntry } from '../engine.js';
 import type { Session } from '../session.js';
 import type { RedisClient } from './connection.js';
+import type { SubscriptionChange } from './stream.js';
 import type { KeyOf } from './user-index.js';
 
 /** Entries asked of Redis per HSCAN step. */
@@ -22,8 +23,8 @@ export class PresenceStore {
   ) {}
 
   /** Queues the presence writes of a subscription change on `pipeline`. */
-  write(pipeline: ChainableCommander, session: Session, channels: readonly string[], type: 's' | 'u'): void {
-    if (type === 's') {
+  write(pipeline: ChainableCommander, session: Session, channels: readonly string[], change: SubscriptionChange): void {
+    if (change === 'subscribe') {
       const value = JSON.stringify({ userKey: session.userKey ?? null, data: session.data });
       for (const channel of channels) pipeline.hset(this.key('presence', channel), session.id, value);
     } else {

@@ -1,111 +1,133 @@
 /**
- * What travels on the namespace's one pub/sub channel, in one global order
- * that every node sees the same way. Each event is a type letter, fields
- * separated by newlines (ids and channel names never contain one), and
- * possibly a JSON tail.
+ * The frames that travel on the namespace's one pub/sub channel, in one
+ * global order that every node sees the same way. On the wire a frame is its
+ * one-letter tag (`WIRE_TAG`), fields separated by newlines (ids and channel
+ * names never contain one), and possibly a JSON tail: the tags are unchanged
+ * from earlier versions, so nodes of different versions still understand each other.
  */
 
+/** Adding (`subscribe`) or removing (`unsubscribe`) subscriptions. */
+export type SubscriptionChange = 'subscribe' | 'unsubscribe';
+
 /** A broadcast: routed by every node to the sessions it owns and its local subscribers. */
-export interface BroadcastEvent {
-  type: 'b';
+export interface BroadcastFrame {
+  kind: 'broadcast';
   channel: string;
   /** The publisher's clientId ('' for none), for local subscribers. */
   publisher: string;
   json: string;
 }
-/** A message for one session: delivered by its owner. */
-export interface PushEvent {
-  type: 'p';
+/** A message for one session (`server.push`, a service reply): delivered by its owner. */
+export interface SessionMessageFrame {
+  kind: 'session-message';
   id: string;
   json: string;
 }
-/** Subscriptions added ('s') or removed ('u') by another node for a session. */
-export interface SubscriptionEvent {
-  type: 's' | 'u';
+/** Subscriptions another node added or removed for a session: its owner indexes them. */
+export interface SubscriptionsFrame {
+  kind: SubscriptionChange;
   id: string;
   channels: string[];
 }
-/** The session moves to `owner`: the old owner stops here, the new one starts here. */
-export interface HandoverEvent {
-  type: 'h';
+/** The session moves to `owner`: the old owner delivers up to here and hands its queue over, the new one starts here. */
+export interface SessionMovedFrame {
+  kind: 'session-moved';
   id: string;
   owner: string;
 }
 /** The session ended: its owner drops its local object. */
-export interface EndEvent {
-  type: 'd';
+export interface SessionEndedFrame {
+  kind: 'session-ended';
   id: string;
   reason: string;
 }
-/** A marker a node publishes to itself to know everything before it was routed. */
-export interface SyncEvent {
-  type: 'x';
+/** A marker a node publishes to itself, to know that everything before it was routed. */
+export interface EchoFrame {
+  kind: 'echo';
   node: string;
   token: string;
 }
-
 /** Subscribe a session to a history channel from a position: done by its owner, which replays then goes live. */
-export interface ReplayEvent {
-  type: 'r';
+export interface ReplayFrame {
+  kind: 'replay';
   id: string;
   channel: string;
   /** The `ReplayFrom`, as JSON. */
   from: string;
 }
 
-export type StreamEvent = BroadcastEvent | PushEvent | SubscriptionEvent | HandoverEvent | EndEvent | SyncEvent | ReplayEvent;
+export type StreamFrame =
+  | BroadcastFrame
+  | SessionMessageFrame
+  | SubscriptionsFrame
+  | SessionMovedFrame
+  | SessionEndedFrame
+  | EchoFrame
+  | ReplayFrame;
 
-export function encode(event: StreamEvent): string {
-  switch (event.type) {
-    case 'b':
-      return `b${event.channel}\n${event.publisher}\n${event.json}`;
-    case 'p':
-      return `p${event.id}\n${event.json}`;
-    case 's':
-    case 'u':
-      return `${event.type}${event.id}\n${JSON.stringify(event.channels)}`;
-    case 'h':
-      return `h${event.id}\n${event.owner}`;
-    case 'd':
-      return `d${event.id}\n${event.reason}`;
-    case 'x':
-      return `x${event.node}\n${event.token}`;
-    case 'r':
-      return `r${event.id}\n${event.channel}\n${event.from}`;
+/** The wire tag of each kind of frame. */
+const WIRE_TAG = {
+  broadcast: 'b',
+  'session-message': 'p',
+  subscribe: 's',
+  unsubscribe: 'u',
+  'session-moved': 'h',
+  'session-ended': 'd',
+  echo: 'x',
+  replay: 'r',
+} as const satisfies Record<StreamFrame['kind'], string>;
+
+export function encode(frame: StreamFrame): string {
+  const tag = WIRE_TAG[frame.kind];
+  switch (frame.kind) {
+    case 'broadcast':
+      return `${tag}${frame.channel}\n${frame.publisher}\n${frame.json}`;
+    case 'session-message':
+      return `${tag}${frame.id}\n${frame.json}`;
+    case 'subscribe':
+    case 'unsubscribe':
+      return `${tag}${frame.id}\n${JSON.stringify(frame.channels)}`;
+    case 'session-moved':
+      return `${tag}${frame.id}\n${frame.owner}`;
+    case 'session-ended':
+      return `${tag}${frame.id}\n${frame.reason}`;
+    case 'echo':
+      return `${tag}${frame.node}\n${frame.token}`;
+    case 'replay':
+      return `${tag}${frame.id}\n${frame.channel}\n${frame.from}`;
   }
 }
 
-/** Parses an event; undefined for anything malformed (logged by the caller, never thrown). */
-export function decode(payload: string): StreamEvent | undefined {
-  const type = payload[0];
+/** Parses a frame; undefined for anything malformed (logged by the caller, never thrown). */
+export function decode(payload: string): StreamFrame | undefined {
   const first = payload.indexOf('\n');
   if (first === -1) return undefined;
   const head = payload.slice(1, first);
   const rest = payload.slice(first + 1);
-  switch (type) {
-    case 'b': {
+  switch (payload[0]) {
+    case WIRE_TAG.broadcast: {
       const second = rest.indexOf('\n');
       if (second === -1) return undefined;
-      return { type, channel: head, publisher: rest.slice(0, second), json: rest.slice(second + 1) };
+      return { kind: 'broadcast', channel: head, publisher: rest.slice(0, second), json: rest.slice(second + 1) };
     }
-    case 'p':
-      return { type, id: head, json: rest };
-    case 's':
-    case 'u': {
+    case WIRE_TAG['session-message']:
+      return { kind: 'session-message', id: head, json: rest };
+    case WIRE_TAG.subscribe:
+    case WIRE_TAG.unsubscribe: {
       const channels = JSON.parse(rest) as unknown;
       if (!Array.isArray(channels) || !channels.every((c) => typeof c === 'string')) return undefined;
-      return { type, id: head, channels };
+      return { kind: payload[0] === WIRE_TAG.subscribe ? 'subscribe' : 'unsubscribe', id: head, channels };
     }
-    case 'h':
-      return { type, id: head, owner: rest };
-    case 'd':
-      return { type, id: head, reason: rest };
-    case 'x':
-      return { type, node: head, token: rest };
-    case 'r': {
+    case WIRE_TAG['session-moved']:
+      return { kind: 'session-moved', id: head, owner: rest };
+    case WIRE_TAG['session-ended']:
+      return { kind: 'session-ended', id: head, reason: rest };
+    case WIRE_TAG.echo:
+      return { kind: 'echo', node: head, token: rest };
+    case WIRE_TAG.replay: {
       const second = rest.indexOf('\n');
       if (second === -1) return undefined;
-      return { type, id: head, channel: rest.slice(0, second), from: rest.slice(second + 1) };
+      return { kind: 'replay', id: head, channel: rest.slice(0, second), from: rest.slice(second + 1) };
     }
     default:
       return undefined;
