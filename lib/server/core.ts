@@ -26,13 +26,11 @@ import { type Advice, type Message, replyTo } from '../protocol/message.js';
 import { ClientIds } from './client-ids.js';
 import { type ServerState, within } from './closed.js';
 import { ConnectionRegistry } from './connections.js';
+import type { ServerContext } from './context.js';
 import type { BayeuxEvents, ConnectEvent } from './events.js';
 import { errorFromThrown, runIncoming, runOutgoing } from './extensions.js';
 import { deliverLocal, type LocalHandler, type LocalSubscription } from './local.js';
-import { connect } from './meta/connect.js';
-import { disconnect } from './meta/disconnect.js';
-import { handshake } from './meta/handshake.js';
-import { subscribe, unsubscribe } from './meta/subscription.js';
+import { isMetaChannel, metaRoute } from './meta/index.js';
 import type { MetricsHooks } from './metrics.js';
 import { publish } from './publish.js';
 import { RateLimiter } from './rate-limit.js';
@@ -57,7 +55,7 @@ function endError(reason: DisconnectReason): string {
   }
 }
 
-export class ServerCore<User = unknown> implements EngineHost {
+export class ServerCore<User = unknown> implements EngineHost, ServerContext<User> {
   readonly engine: Engine;
   readonly limits: EngineLimits;
   readonly logger: Logger;
@@ -72,7 +70,7 @@ export class ServerCore<User = unknown> implements EngineHost {
   readonly localSubscribers = new ChannelIndex<LocalSubscription>();
   /** Resolves once the engine is open; requests wait for it. */
   readonly ready: Promise<void>;
-  opened = false;
+  private isOpen = false;
   /** When the server was created (the health of engines that report none starts here). */
   readonly createdAt = Date.now();
   /** Set by `server.metrics()`; every hook on the message path is one check of this field. */
@@ -83,8 +81,7 @@ export class ServerCore<User = unknown> implements EngineHost {
     this.logger.debug({ err }, 'express-bayeux: rate limit not checked (engine unavailable)');
     return undefined;
   };
-  /** `running` until `close()`; then `closing`, then `closed`. */
-  state: ServerState = 'running';
+  private current: ServerState = 'running';
   /** Sessions handshaken here whose `connect` event waits for their first /meta/connect (its transport is the one held). */
   private readonly announcing = new Map<string, { event: ConnectEvent<User>; at: number }>();
   /** The `useOnUpgrade` hint is logged once per server, then refusals are debug lines. */
@@ -124,15 +121,25 @@ export class ServerCore<User = unknown> implements EngineHost {
       (err) => this.logger.error({ err }, 'express-bayeux: outgoing extension failed on a connect reply'),
     );
     this.ready = this.engine.open(this).then(() => {
-      this.opened = true;
+      this.isOpen = true;
     });
     // A failed open is reported by every request that waits on `ready`; keep it from being unhandled here.
     this.ready.catch((err: unknown) => this.logger.error({ err }, `express-bayeux: the ${this.engine.name} engine failed to open`));
   }
 
+  /** True once the engine is open. */
+  get opened(): boolean {
+    return this.isOpen;
+  }
+
+  /** `running` until `close()`; then `closing`, then `closed`. */
+  get state(): ServerState {
+    return this.current;
+  }
+
   /** True once `close()` was called: requests, upgrades and API calls are refused. */
   get closed(): boolean {
-    return this.state !== 'running';
+    return this.current !== 'running';
   }
 
   /** Connection types offered in handshake replies. */
@@ -140,8 +147,8 @@ export class ServerCore<User = unknown> implements EngineHost {
     return [...this.types];
   }
 
-  supports(type: unknown): boolean {
-    return typeof type === 'string' && (this.types as string[]).includes(type);
+  supports(type: unknown): type is ConnectionType {
+    return this.types.some((offered) => offered === type);
   }
 
   /** Offers another connection type (the WebSocket transport adds `websocket` when attached). */
@@ -248,20 +255,15 @@ export class ServerCore<User = unknown> implements EngineHost {
       if (session !== undefined) reply.clientId = session.id;
       return reply;
     }
+    if (isMetaChannel(channel)) {
+      const route = metaRoute(channel);
+      const call = { server: this, request, ctx };
+      if (!route.session) return route.run(call, message);
+      // `handle` refused every meta message but the handshake that had no live session.
+      if (session === undefined) return this.sessionError(message, bayeuxError('unknownClient'));
+      return route.run(call, message, session);
+    }
     if (isMeta(channel)) {
-      // Every meta channel but the handshake was given a checked session by `handle`.
-      switch (channel) {
-        case '/meta/handshake':
-          return handshake(this, message, request, ctx);
-        case '/meta/connect':
-          return connect(this, message, request, session as Session);
-        case '/meta/disconnect':
-          return disconnect(this, message, request, session as Session);
-        case '/meta/subscribe':
-          return subscribe(this, message, ctx, session as Session);
-        case '/meta/unsubscribe':
-          return unsubscribe(this, message, ctx, session as Session);
-      }
       const reply = replyTo(message, false);
       reply.error = bayeuxError('unknownChannel', channel);
       return reply;
@@ -432,7 +434,7 @@ export class ServerCore<User = unknown> implements EngineHost {
   }
 
   private async shutdown(): Promise<void> {
-    this.state = 'closing';
+    this.current = 'closing';
     const limit = this.options.closeTimeout;
     // Held connects are answered as a normal timeout: clients retry (with backoff) until a server answers again.
     this.registry.closeAll();
@@ -451,6 +453,6 @@ export class ServerCore<User = unknown> implements EngineHost {
     if (!socketsDone)
       this.logger.warn({ closeTimeout: limit }, `express-bayeux: sockets did not close within ${limit} ms; gave up waiting`);
     this.announcing.clear();
-    this.state = 'closed';
+    this.current = 'closed';
   }
 }

@@ -6,7 +6,7 @@
 import type { Logger } from '../engines/logger.js';
 import { isMeta, isService, isValidChannel, isWildcard } from '../protocol/channel.js';
 import type { Message } from '../protocol/message.js';
-import type { ServerCore } from './core.js';
+import type { ServerContext } from './context.js';
 import { runOutgoing } from './extensions.js';
 import { broadcast } from './publish.js';
 
@@ -51,26 +51,26 @@ export function checkLocalChannel(method: string, channel: unknown, patterns: bo
 }
 
 export async function publishLocal<User>(
-  core: ServerCore<User>,
+  server: ServerContext<User>,
   channel: string,
   data: unknown,
   options: PublishOptions = {},
 ): Promise<void> {
   checkLocalChannel('publish', channel, false);
-  await core.ready;
-  await broadcast(core, { channel, data, id: options.id, ext: options.ext, clientId: options.clientId });
+  await server.ready;
+  await broadcast(server, { channel, data, id: options.id, ext: options.ext, clientId: options.clientId });
 }
 
-export async function pushLocal<User>(core: ServerCore<User>, clientId: string, channel: string, data: unknown): Promise<boolean> {
+export async function pushLocal<User>(server: ServerContext<User>, clientId: string, channel: string, data: unknown): Promise<boolean> {
   if (typeof clientId !== 'string') throw new TypeError('server.push(): clientId must be a string');
   if (!isValidChannel(channel) || isWildcard(channel) || isMeta(channel)) {
     throw new TypeError(`server.push(): invalid channel ${JSON.stringify(channel)} (a concrete broadcast or service channel)`);
   }
-  await core.ready;
+  await server.ready;
   const message: Message = { channel, data };
-  const extensions = core.options.extensions;
+  const extensions = server.options.extensions;
   if (extensions.length > 0) await runOutgoing(extensions, message, { kind: 'push', client: undefined, request: undefined, to: clientId });
-  const queued = await core.engine.push(clientId, { channel, json: JSON.stringify(message), message });
-  if (queued) core.emit('push', { clientId, channel, data });
+  const queued = await server.engine.push(clientId, { channel, json: JSON.stringify(message), message });
+  if (queued) server.emit('push', { clientId, channel, data });
   return queued;
 }

@@ -5,10 +5,11 @@
  * while metrics are off; gauges are read when Prometheus scrapes.
  */
 import type { Counter, Histogram, Registry } from 'prom-client';
-import type { EngineObserver } from '../engines/engine.js';
+import type { Engine, EngineObserver } from '../engines/engine.js';
 import { parseBayeuxError } from '../protocol/errors.js';
 import type { Message } from '../protocol/message.js';
-import type { ServerCore } from './core.js';
+import type { ConnectionStats } from './connections.js';
+import type { BayeuxEvents } from './events.js';
 import type { RateLimitScope } from './rate-limit.js';
 
 type PromClient = typeof import('prom-client');
@@ -30,6 +31,13 @@ export interface MetricsHooks {
   rateLimited(scope: RateLimitScope, count: number): void;
 }
 
+/** What metrics read from the server: its engine, its connections and its events. */
+export interface MetricsSource<User> {
+  readonly engine: Engine;
+  readonly registry: { stats(): ConnectionStats };
+  on<K extends keyof BayeuxEvents<User>>(event: K, listener: (...args: BayeuxEvents<User>[K]) => void): void;
+}
+
 /** Latency buckets in seconds: a local handshake takes ~0.1 ms, one through Redis a few ms. */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -49,7 +57,7 @@ function kindOf(channel: string): string {
 
 /** Registers every metric in `registry` and starts feeding them from `core`. */
 export async function registerMetrics<User>(
-  core: ServerCore<User>,
+  core: MetricsSource<User>,
   registry: Registry | undefined,
 ): Promise<{ registry: Registry; hooks: MetricsHooks }> {
   const prom = await load();

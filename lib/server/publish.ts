@@ -11,7 +11,7 @@ import type { ConnectionType, MessageContext } from '../options.js';
 import { isValidChannel, isWildcard } from '../protocol/channel.js';
 import { bayeuxError } from '../protocol/errors.js';
 import { extOf, type Message, replyTo } from '../protocol/message.js';
-import type { ServerCore } from './core.js';
+import type { ServerContext } from './context.js';
 import { authorize, runOutgoing } from './extensions.js';
 
 /** A message on its way to subscribers. */
@@ -31,17 +31,18 @@ export interface Outbound<User = unknown> {
 }
 
 /** Serializes once, routes through the engine, emits `publish`. */
-export async function broadcast<User>(core: ServerCore<User>, out: Outbound<User>): Promise<void> {
+export async function broadcast<User>(server: ServerContext<User>, out: Outbound<User>): Promise<void> {
   const delivered: Message = { channel: out.channel, data: out.data };
   if (out.id !== undefined) delivered.id = out.id;
   if (out.ext !== undefined) delivered.ext = out.ext;
-  const extensions = core.options.extensions;
+  const extensions = server.options.extensions;
   if (extensions.length > 0) await runOutgoing(extensions, delivered, { kind: 'broadcast', client: undefined, request: undefined });
   const json = JSON.stringify(delivered);
   const message = out.clientId === undefined ? delivered : { ...delivered, clientId: out.clientId };
-  const template = core.stamper !== undefined && keepsHistory(core.history, out.channel) ? core.stamper.template(delivered) : undefined;
-  await core.engine.publish({ channel: out.channel, json, message, template });
-  core.emit('publish', {
+  const template =
+    server.stamper !== undefined && keepsHistory(server.history, out.channel) ? server.stamper.template(delivered) : undefined;
+  await server.engine.publish({ channel: out.channel, json, message, template });
+  server.emit('publish', {
     channel: out.channel,
     data: out.data,
     clientId: out.clientId,
@@ -58,7 +59,7 @@ export function refusePublishChannel(channel: string): string | undefined {
   return undefined;
 }
 
-export async function publish<User>(core: ServerCore<User>, message: Message, ctx: MessageContext<User>): Promise<Message> {
+export async function publish<User>(server: ServerContext<User>, message: Message, ctx: MessageContext<User>): Promise<Message> {
   const reply = replyTo(message, false);
   const channel = message.channel;
   reply.error = refusePublishChannel(channel);
@@ -67,12 +68,12 @@ export async function publish<User>(core: ServerCore<User>, message: Message, ct
     reply.error = bayeuxError('missingParameter', 'data');
     return reply;
   }
-  const refused = await authorize(core.options.messageACL, message, ctx, 'publishDenied', channel);
+  const refused = await authorize(server.options.messageACL, message, ctx, 'publishDenied', channel);
   if (refused !== undefined) {
     reply.error = refused;
     return reply;
   }
-  await broadcast(core, {
+  await broadcast(server, {
     channel,
     data: message.data,
     id: message.id,

@@ -1,8 +1,11 @@
 /** What the core keeps while it processes the messages of one request (or socket frame). */
 import type { Engine } from '../engines/engine.js';
 import type { Session } from '../engines/session.js';
-import type { RequestContext } from '../options.js';
+import type { ConnectionType, RequestContext } from '../options.js';
 import type { PendingConnect } from './connections.js';
+
+/** The context of a request from a remote client: it came over one of the transports. */
+export type RemoteContext<User> = RequestContext<User> & { readonly transport: ConnectionType };
 
 export class RequestState<User = unknown> {
   /** Serialized replies, in the order of the messages they answer. */
@@ -21,7 +24,7 @@ export class RequestState<User = unknown> {
   private readonly sessions = new Map<string, Session | undefined>();
 
   constructor(
-    readonly ctx: RequestContext<User>,
+    readonly ctx: RemoteContext<User>,
     /** Identity of `ctx.user`, compared with the identity a session was bound to. */
     readonly userKey: string | undefined,
   ) {}

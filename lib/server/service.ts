@@ -7,12 +7,12 @@ import type { Session } from '../engines/session.js';
 import type { MessageContext } from '../options.js';
 import { bayeuxError } from '../protocol/errors.js';
 import { type Message, replyTo } from '../protocol/message.js';
-import type { ServerCore } from './core.js';
+import type { ServerContext } from './context.js';
 import { authorize } from './extensions.js';
 import { refusePublishChannel } from './publish.js';
 
 export async function service<User>(
-  core: ServerCore<User>,
+  server: ServerContext<User>,
   message: Message,
   ctx: MessageContext<User>,
   session: Session | undefined,
@@ -25,13 +25,13 @@ export async function service<User>(
     reply.error = invalid;
     return reply;
   }
-  const services = core.options.services;
+  const services = server.options.services;
   const handler = services.get(channel.slice('/service/'.length)) ?? services.get('_handler');
   if (handler === undefined) {
     reply.error = bayeuxError('unknownChannel', channel);
     return reply;
   }
-  const refused = await authorize(core.options.messageACL, message, ctx, 'publishDenied', channel);
+  const refused = await authorize(server.options.messageACL, message, ctx, 'publishDenied', channel);
   if (refused !== undefined) {
     reply.error = refused;
     return reply;

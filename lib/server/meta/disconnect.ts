@@ -6,18 +6,12 @@
  */
 import type { Session } from '../../engines/session.js';
 import { type Message, replyTo } from '../../protocol/message.js';
-import type { ServerCore } from '../core.js';
-import type { RequestState } from '../request.js';
+import type { MetaCall } from '../context.js';
 
-export async function disconnect<User>(
-  core: ServerCore<User>,
-  message: Message,
-  request: RequestState<User>,
-  session: Session,
-): Promise<Message> {
+export async function disconnect<User>({ server, request }: MetaCall<User>, message: Message, session: Session): Promise<Message> {
   const reply = replyTo(message, true);
   reply.clientId = session.id;
-  await core.engine.destroySession(session.id, 'client');
+  await server.engine.destroySession(session.id, 'client');
   request.remember(session.id, undefined);
   request.disconnected = true;
   return reply;

@@ -7,11 +7,10 @@
  */
 import { ReplayRefusedError } from '../../engines/history/config.js';
 import type { Session } from '../../engines/session.js';
-import type { MessageContext } from '../../options.js';
 import { isMeta, isService, isValidChannel } from '../../protocol/channel.js';
 import { bayeuxError } from '../../protocol/errors.js';
 import { type Message, replyTo, subscriptionsOf } from '../../protocol/message.js';
-import type { ServerCore } from '../core.js';
+import type { MetaCall } from '../context.js';
 import { authorize } from '../extensions.js';
 import { replayRequest, startPositions } from './replay.js';
 
@@ -34,12 +33,7 @@ function start(message: Message, session: Session): { reply: Message; channels: 
   return { reply, channels };
 }
 
-export async function subscribe<User>(
-  core: ServerCore<User>,
-  message: Message,
-  ctx: MessageContext<User>,
-  session: Session,
-): Promise<Message> {
+export async function subscribe<User>({ server, ctx }: MetaCall<User>, message: Message, session: Session): Promise<Message> {
   const { reply, channels } = start(message, session);
   if (channels === undefined) return reply;
   for (const channel of channels) {
@@ -49,19 +43,19 @@ export async function subscribe<User>(
       return reply;
     }
   }
-  const refused = await authorize(core.options.messageACL, message, ctx, 'subscribeDenied', channels.join(','));
+  const refused = await authorize(server.options.messageACL, message, ctx, 'subscribeDenied', channels.join(','));
   if (refused !== undefined) {
     reply.error = refused;
     return reply;
   }
-  const request = replayRequest(message, channels, core.history);
+  const request = replayRequest(message, channels, server.history);
   if (request.error !== undefined) {
     reply.error = request.error;
     return reply;
   }
   let added: string[];
   try {
-    added = await core.engine.subscribe(session, channels, request.replay);
+    added = await server.engine.subscribe(session, channels, request.replay);
   } catch (err) {
     if (!(err instanceof ReplayRefusedError)) throw err;
     reply.error = bayeuxError('replayRefused', err.channel, err.message);
@@ -73,20 +67,15 @@ export async function subscribe<User>(
   // Where each live start is, so a client can later resume from there (history channels only).
   const positions = startPositions(request.replay);
   if (positions !== undefined) reply.ext = { ...reply.ext, position: positions };
-  if (added.length > 0) core.logger.debug({ clientId: session.id, channels: added }, 'express-bayeux: subscribe');
+  if (added.length > 0) server.logger.debug({ clientId: session.id, channels: added }, 'express-bayeux: subscribe');
   for (const channel of added) {
-    core.emit('subscribe', { clientId: session.id, channel, user: ctx.user });
-    core.emit('join', { clientId: session.id, channel, user: ctx.user });
+    server.emit('subscribe', { clientId: session.id, channel, user: ctx.user });
+    server.emit('join', { clientId: session.id, channel, user: ctx.user });
   }
   return reply;
 }
 
-export async function unsubscribe<User>(
-  core: ServerCore<User>,
-  message: Message,
-  ctx: MessageContext<User>,
-  session: Session,
-): Promise<Message> {
+export async function unsubscribe<User>({ server, ctx }: MetaCall<User>, message: Message, session: Session): Promise<Message> {
   const { reply, channels } = start(message, session);
   if (channels === undefined) return reply;
   const invalid = channels.find((c) => !isValidChannel(c));
@@ -95,12 +84,12 @@ export async function unsubscribe<User>(
     return reply;
   }
   // Unsubscribing from something never subscribed succeeds: the end state is the one asked for.
-  const removed = await core.engine.unsubscribe(session, channels);
+  const removed = await server.engine.unsubscribe(session, channels);
   reply.successful = true;
-  if (removed.length > 0) core.logger.debug({ clientId: session.id, channels: removed }, 'express-bayeux: unsubscribe');
+  if (removed.length > 0) server.logger.debug({ clientId: session.id, channels: removed }, 'express-bayeux: unsubscribe');
   for (const channel of removed) {
-    core.emit('unsubscribe', { clientId: session.id, channel, user: ctx.user });
-    core.emit('leave', { clientId: session.id, channel, user: ctx.user });
+    server.emit('unsubscribe', { clientId: session.id, channel, user: ctx.user });
+    server.emit('leave', { clientId: session.id, channel, user: ctx.user });
   }
   return reply;
 }

@@ -1,0 +1,46 @@
+/**
+ * What the message handlers (meta channels, publish, service, local API) see
+ * of the server: a narrow interface the core implements, so the handlers
+ * depend on it and never import the core back.
+ */
+import type { Engine, Logger } from '../engines/engine.js';
+import type { HistoryConfig } from '../engines/history/config.js';
+import type { Stamper } from '../engines/history/position.js';
+import type { Session } from '../engines/session.js';
+import type { ConnectionType, MessageContext, ResolvedOptions } from '../options.js';
+import type { Advice } from '../protocol/message.js';
+import type { ClientIds } from './client-ids.js';
+import type { BayeuxEvents, ConnectEvent } from './events.js';
+import type { RequestState } from './request.js';
+
+export interface ServerContext<User = unknown> {
+  readonly engine: Engine;
+  readonly options: ResolvedOptions<User>;
+  readonly logger: Logger;
+  /** Channel history (`history` option); undefined when off. */
+  readonly history: HistoryConfig | undefined;
+  /** Serializes messages of history channels with holes for their position; undefined when history is off. */
+  readonly stamper: Stamper | undefined;
+  /** Where handshakes get their clientIds. */
+  readonly clientIds: ClientIds;
+  /** Resolves once the engine is open. */
+  readonly ready: Promise<void>;
+  /** Fresh `retry` advice with the server's timing. */
+  advice(): Advice;
+  /** Connection types offered in handshake replies. */
+  connectionTypes(): string[];
+  supports(type: unknown): type is ConnectionType;
+  /** Emits a server event; a throwing listener is logged, never thrown. */
+  emit<K extends keyof BayeuxEvents<User>>(event: K, ...args: BayeuxEvents<User>[K]): void;
+  /** Records a new session; its `connect` event waits for the first /meta/connect. */
+  announce(event: ConnectEvent<User>): void;
+  /** The first /meta/connect of a session handshaken here: emits `connect`. */
+  connected(session: Session, transport: ConnectionType): void;
+}
+
+/** Where a meta handler runs: the server, the request it belongs to, the context hooks see. */
+export interface MetaCall<User> {
+  readonly server: ServerContext<User>;
+  readonly request: RequestState<User>;
+  readonly ctx: MessageContext<User>;
+}
