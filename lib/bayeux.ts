@@ -16,7 +16,7 @@ import { ServerCore } from './server/core.js';
 import type { BayeuxEvents } from './server/events.js';
 import { checkLocalChannel, type LocalHandler, type PublishOptions, publishLocal, pushLocal } from './server/local.js';
 import { registerMetrics } from './server/metrics.js';
-import { createErrorHandler, createHttpEndpoint, type ErrorHandler, type RequestHandler } from './transports/http.js';
+import { createErrorHandler, createHttpEndpoint, type ErrorHandler, type HttpEndpoint } from './transports/http.js';
 import { PollLane } from './transports/lane.js';
 import { type ExpressLike, isExpressApp, MountPoint } from './transports/mount.js';
 import type { UpgradeMiddleware } from './transports/upgrade.js';
@@ -130,80 +130,98 @@ export interface BayeuxServer<User = Express.User> extends EventEmitter<BayeuxEv
 }
 
 const CORE = Symbol('express-bayeux.core');
+const HTTP = Symbol('express-bayeux.http');
 const SOCKETS = Symbol('express-bayeux.websocket');
 const LANE = Symbol('express-bayeux.lane');
 const METRICS = Symbol('express-bayeux.metrics');
 
-interface Internals {
-  [CORE]: ServerCore<unknown>;
-  [SOCKETS]: WebSocketTransport<unknown>;
-  [METRICS]: Promise<Registry> | undefined;
-  [LANE]: PollLane<unknown>;
-}
-
-function checkAttachOptions(options: unknown): AttachOptions {
+function checkAttachOptions(options: AttachOptions | undefined): AttachOptions {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null) throw new TypeError('server.attach(): options must be an object');
-  const o = options as AttachOptions;
-  for (const name of Object.keys(o)) {
+  for (const name of Object.keys(options)) {
     if (!['path', 'app', 'lane'].includes(name)) throw new TypeError(`server.attach(): unknown option "${name}"`);
   }
-  if (o.path !== undefined && (typeof o.path !== 'string' || !o.path.startsWith('/'))) {
+  const { path, lane, app } = options;
+  if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) {
     throw new TypeError('server.attach(): path must start with "/"');
   }
-  if (o.lane !== undefined && typeof o.lane !== 'boolean') throw new TypeError('server.attach(): lane must be a boolean');
-  if (o.app !== undefined && !isExpressApp(o.app)) throw new TypeError('server.attach(): app must be an Express application');
-  return o;
+  if (lane !== undefined && typeof lane !== 'boolean') throw new TypeError('server.attach(): lane must be a boolean');
+  if (app !== undefined && !isExpressApp(app)) throw new TypeError('server.attach(): app must be an Express application');
+  return options;
+}
+
+/** The Express app `app.listen()` put on `httpServer`, if any. */
+function appOf(httpServer: HttpServer | HttpsServer): ExpressLike | undefined {
+  for (const listener of httpServer.listeners('request')) if (isExpressApp(listener)) return listener;
+  return undefined;
 }
 
 /** Throws the closed state's typed error from a method called after `close()`. */
-function running(server: Internals, method: string): void {
+function running(server: ServerMethods, method: string): void {
   if (server[CORE].closed) throw new ServerClosedError(method);
 }
 
-/** Methods of every server object; `this` is the server function. */
-const api = {
+/**
+ * The API of every server. Never constructed: its methods are copied onto the
+ * prototype of the server functions, so `this` is a server function that
+ * carries these hidden fields.
+ */
+class ServerMethods {
+  declare readonly [CORE]: ServerCore<unknown>;
+  declare readonly [HTTP]: HttpEndpoint;
+  declare readonly [SOCKETS]: WebSocketTransport<unknown>;
+  declare readonly [LANE]: PollLane<unknown>;
+  declare [METRICS]: Promise<Registry> | undefined;
+
   get engine(): Engine {
-    return (this as unknown as Internals)[CORE].engine;
-  },
+    return this[CORE].engine;
+  }
+
   get ready(): Promise<void> {
-    return (this as unknown as Internals)[CORE].ready;
-  },
+    return this[CORE].ready;
+  }
+
   get state(): ServerState {
-    return (this as unknown as Internals)[CORE].state;
-  },
-  subscribe(this: Internals, channel: string, handler: LocalHandler): () => void {
+    return this[CORE].state;
+  }
+
+  subscribe(channel: string, handler: LocalHandler): () => void {
     running(this, 'subscribe');
     checkLocalChannel('subscribe', channel, true);
     if (typeof handler !== 'function') throw new TypeError('server.subscribe(): handler must be a function');
     return this[CORE].subscribeLocal(channel, handler);
-  },
-  publish(this: Internals, channel: string, data: unknown, options?: PublishOptions): Promise<void> {
+  }
+
+  publish(channel: string, data: unknown, options?: PublishOptions): Promise<void> {
     // While closing, `disconnect` listeners (presence) may still publish: dropped, never an unhandled rejection.
     if (this[CORE].state === 'closing') return Promise.resolve();
     if (this[CORE].closed) return Promise.reject(new ServerClosedError('publish'));
     return publishLocal(this[CORE], channel, data, options);
-  },
-  push(this: Internals, clientId: string, channel: string, data: unknown): Promise<boolean> {
+  }
+
+  push(clientId: string, channel: string, data: unknown): Promise<boolean> {
     if (this[CORE].state === 'closing') return Promise.resolve(false);
     if (this[CORE].closed) return Promise.reject(new ServerClosedError('push'));
     return pushLocal(this[CORE], clientId, channel, data);
-  },
-  async disconnect(this: Internals, clientId: string): Promise<boolean> {
+  }
+
+  async disconnect(clientId: string): Promise<boolean> {
     running(this, 'disconnect');
     const core = this[CORE];
     await core.ready;
     return core.engine.destroySession(clientId, 'server');
-  },
-  async disconnectUser(this: Internals, user: unknown): Promise<number> {
+  }
+
+  async disconnectUser(user: unknown): Promise<number> {
     const core = this[CORE];
     if (user === undefined || user === null) throw new TypeError('server.disconnectUser(): user is required');
     const key = core.options.identify(user);
     if (key === undefined) return 0;
     await core.ready;
     return core.engine.destroyUserSessions(key, 'revoked');
-  },
-  async presence(this: Internals, channel: string, options: PresenceOptions = {}): Promise<PresenceEntry[]> {
+  }
+
+  async presence(channel: string, options: PresenceOptions = {}): Promise<PresenceEntry[]> {
     if (typeof channel !== 'string' || !isValidChannel(channel)) {
       throw new TypeError(`server.presence(): ${JSON.stringify(channel)} is not a valid channel`);
     }
@@ -212,8 +230,9 @@ const api = {
     const core = this[CORE];
     await core.ready;
     return core.engine.presence(channel, limit);
-  },
-  async metrics(this: Internals, registry?: Registry): Promise<Registry> {
+  }
+
+  async metrics(registry?: Registry): Promise<Registry> {
     const enabled = this[METRICS];
     if (enabled !== undefined) {
       const current = await enabled;
@@ -234,8 +253,9 @@ const api = {
       if (this[METRICS] === started) this[METRICS] = undefined;
     });
     return started;
-  },
-  async stats(this: Internals): Promise<ServerStats> {
+  }
+
+  async stats(): Promise<ServerStats> {
     running(this, 'stats');
     const core = this[CORE];
     await core.ready;
@@ -244,17 +264,19 @@ const api = {
       localSubscriptions: core.localSubscribers.size,
       ...core.registry.stats(),
     };
-  },
-  health(this: Internals): ServerHealth {
+  }
+
+  health(): ServerHealth {
     const core = this[CORE];
     const engine = core.engine.health?.() ?? { status: core.opened ? 'up' : 'starting', since: core.createdAt };
     const status = core.closed ? 'closed' : engine.status;
     return { ok: status === 'up' && core.opened, status, engine };
-  },
-  attach(this: Internals, httpServer: HttpServer | HttpsServer, options?: AttachOptions): void {
+  }
+
+  attach(httpServer: HttpServer | HttpsServer, options?: AttachOptions): void {
     running(this, 'attach');
     const o = checkAttachOptions(options);
-    const app: ExpressLike | undefined = o.app ?? (httpServer.listeners('request') as unknown[]).find(isExpressApp);
+    const app = o.app ?? appOf(httpServer);
     const mount = new MountPoint(app, this);
     const given = this[CORE].options.websocket;
     const path = o.path ?? (given.pathSet ? given.path : undefined);
@@ -264,28 +286,34 @@ const api = {
       mount,
     });
     if (o.lane !== false && app !== undefined) this[LANE].install(httpServer, app, mount);
-  },
-  useOnUpgrade(this: Internals, ...middleware: UpgradeMiddleware[]): void {
+  }
+
+  useOnUpgrade(...middleware: UpgradeMiddleware[]): void {
     running(this, 'useOnUpgrade');
     this[SOCKETS].use(...middleware);
-  },
-  close(this: Internals): Promise<void> {
-    return this[CORE].close();
-  },
-  /** A listener's rejected promise (captureRejections): logged, never an 'error' event. */
-  [Symbol.for('nodejs.rejection')](this: Internals, err: unknown, event: string): void {
-    this[CORE].logger.error({ err, event }, `express-bayeux: a "${event}" listener rejected`);
-  },
-};
+  }
 
-/** Shared prototype: Function (call/apply/bind), then EventEmitter, then the API. */
-const PROTO: object = Object.create(Function.prototype);
-for (const source of [EventEmitter.prototype, api]) {
-  for (const key of Reflect.ownKeys(source)) {
-    if (key === 'constructor') continue;
-    Object.defineProperty(PROTO, key, Object.getOwnPropertyDescriptor(source, key) as PropertyDescriptor);
+  close(): Promise<void> {
+    return this[CORE].close();
+  }
+
+  /** A listener's rejected promise (captureRejections): logged, never an 'error' event. */
+  [EventEmitter.captureRejectionSymbol](err: unknown, event: string): void {
+    this[CORE].logger.error({ err, event }, `express-bayeux: a "${event}" listener rejected`);
   }
 }
+
+/** Shared prototype of the server functions: Function (call/apply/bind), then EventEmitter's methods, then the API. */
+const PROTO: object = Object.create(Function.prototype);
+for (const source of [EventEmitter.prototype, ServerMethods.prototype]) {
+  for (const key of Reflect.ownKeys(source)) {
+    const descriptor = Object.getOwnPropertyDescriptor(source, key);
+    if (key !== 'constructor' && descriptor !== undefined) Object.defineProperty(PROTO, key, descriptor);
+  }
+}
+
+/** A server function with its hidden fields. */
+type ServerFunction<User> = BayeuxServer<User> & ServerMethods;
 
 /**
  * Creates a Bayeux server. Mount it with `app.use('/cometd', server)`; it is
@@ -295,15 +323,17 @@ for (const source of [EventEmitter.prototype, api]) {
  */
 export function bayeux<User = Express.User>(options?: BayeuxOptions<User>): BayeuxServer<User> {
   const resolved = resolveOptions(options);
-  let handle: RequestHandler | undefined;
-  const server = function bayeuxServer(req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void {
-    (handle as RequestHandler)(req, res, next);
-  };
-  Object.setPrototypeOf(server, PROTO);
-  (EventEmitter as unknown as { init(this: object, opts: { captureRejections: boolean }): void }).init.call(server, {
-    captureRejections: true,
-  });
-  const core = new ServerCore<User>(resolved, server as unknown as EventEmitter);
+  // As pillarjs/router builds its router: a function that calls into its own prototype.
+  const server: ServerFunction<User> = Object.setPrototypeOf(function bayeuxServer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    next?: (err?: unknown) => void,
+  ): void {
+    server[HTTP].handle(req, res, next);
+  }, PROTO);
+  // The documented way to make an object an emitter (see util.inherits), with the constructor's options.
+  EventEmitter.call(server, { captureRejections: true });
+  const core = new ServerCore<User>(resolved, server);
   const sockets = new WebSocketTransport<User>(core);
   const endpoint = createHttpEndpoint(core);
   const lane = new PollLane<User>(core, endpoint);
@@ -312,10 +342,10 @@ export function bayeux<User = Express.User>(options?: BayeuxOptions<User>): Baye
     await sockets.close();
   });
   Object.defineProperty(server, CORE, { value: core });
+  Object.defineProperty(server, HTTP, { value: endpoint });
   Object.defineProperty(server, SOCKETS, { value: sockets });
   Object.defineProperty(server, LANE, { value: lane });
-  handle = endpoint.handle;
   Object.defineProperty(server, METRICS, { value: undefined, writable: true });
   Object.defineProperty(server, 'errorHandler', { value: createErrorHandler(), enumerable: true });
-  return server as unknown as BayeuxServer<User>;
+  return server;
 }
