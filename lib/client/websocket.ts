@@ -10,7 +10,9 @@ export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: 'open' | 'close' | 'error' | 'message', listener: (event: { data?: unknown; code?: number }) => void): void;
+  addEventListener(type: 'message', listener: (event: { data?: unknown }) => void): void;
+  addEventListener(type: 'close', listener: (event: { code?: number }) => void): void;
+  addEventListener(type: 'open' | 'error', listener: () => void): void;
 }
 
 /** A WebSocket constructor: `WebSocket` in browsers, `ws` in Node. */
@@ -23,8 +25,13 @@ export type WebSocketConstructor = new (
 async function defaultWebSocket(): Promise<WebSocketConstructor> {
   const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (global !== undefined) return global;
-  const ws = (await import('ws')) as unknown as { default: WebSocketConstructor };
-  return ws.default;
+  const { WebSocket } = await import('ws');
+  // ws overloads its constructor; this class has the one signature the client calls.
+  return class NodeWebSocket extends WebSocket {
+    constructor(url: string, protocols?: string | string[], options?: { headers?: Record<string, string> }) {
+      super(url, protocols, options);
+    }
+  };
 }
 
 export class WebSocketTransport implements ClientTransport {
