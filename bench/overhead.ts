@@ -21,7 +21,7 @@ interface Variant {
 }
 
 async function variant(name: string, metrics: boolean, rateLimit: boolean, lib = resolve(import.meta.dirname, '../lib')): Promise<Variant> {
-  const { resolveOptions } = (await import(`${lib}/options.ts`)) as typeof import('../lib/options.js');
+  const { resolveOptions } = (await import(`${lib}/server/options/resolve.ts`)) as typeof import('../lib/server/options/resolve.js');
   const { ServerCore } = (await import(`${lib}/server/core.ts`)) as typeof import('../lib/server/core.js');
   const { RequestState } = (await import(`${lib}/server/request.ts`)) as typeof import('../lib/server/request.js');
   const options =

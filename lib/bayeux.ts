@@ -8,7 +8,6 @@ import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node
 import type { Server as HttpsServer } from 'node:https';
 import type { Registry } from 'prom-client';
 import type { Engine, EngineHealth, PresenceEntry } from './engines/engine.js';
-import { type BayeuxOptions, resolveOptions } from './options.js';
 import { isValidChannel } from './protocol/channel.js';
 import { ServerClosedError, type ServerState } from './server/closed.js';
 import type { ConnectionStats } from './server/connections.js';
@@ -16,6 +15,8 @@ import { ServerCore } from './server/core.js';
 import type { BayeuxEvents } from './server/events.js';
 import { checkLocalChannel, type LocalHandler, type PublishOptions, publishLocal, pushLocal } from './server/local.js';
 import { registerMetrics } from './server/metrics.js';
+import { resolveOptions } from './server/options/resolve.js';
+import type { BayeuxOptions } from './server/options/types.js';
 import { createErrorHandler, createHttpEndpoint, type ErrorHandler, type HttpEndpoint } from './transports/http.js';
 import { PollLane } from './transports/lane.js';
 import { type ExpressLike, isExpressApp, MountPoint } from './transports/mount.js';

@@ -25,6 +25,31 @@ export { MissingIoredisError } from './engines/redis/load.js';
 export { type ClientInfo, type DisconnectReason, type EnqueueResult, Session, type SessionInit } from './engines/session.js';
 export type { RateBucket, RateTake } from './engines/token-bucket.js';
 export { timesyncExtension } from './extensions/index.js';
+export { BAYEUX_VERSION } from './protocol/advice.js';
+export { type ChannelKind, channelKind, expand, isMeta, isService, isValidChannel, isWildcard, matches } from './protocol/channel.js';
+export { ChannelIndex } from './protocol/channel-index.js';
+export {
+  BAYEUX_ERRORS,
+  BayeuxError,
+  type BayeuxErrorName,
+  bayeuxError,
+  type ParsedBayeuxError,
+  parseBayeuxError,
+} from './protocol/errors.js';
+export type { Advice, Message } from './protocol/message.js';
+export { ServerClosedError, type ServerState } from './server/closed.js';
+export type {
+  BayeuxEvents,
+  ConnectEvent,
+  DisconnectEvent,
+  OverflowEvent,
+  PresenceEvent,
+  PublishEvent,
+  PushEvent,
+  SubscriptionEvent,
+} from './server/events.js';
+export type { LocalHandler, PublishOptions } from './server/local.js';
+export { MetricsUnavailableError } from './server/metrics.js';
 export {
   type BayeuxOptions,
   type BayeuxRequest,
@@ -51,32 +76,7 @@ export {
   type UpgradeVerdict,
   WEBSOCKET_DEFAULTS,
   type WebSocketOptions,
-} from './options.js';
-export { BAYEUX_VERSION } from './protocol/advice.js';
-export { type ChannelKind, channelKind, expand, isMeta, isService, isValidChannel, isWildcard, matches } from './protocol/channel.js';
-export { ChannelIndex } from './protocol/channel-index.js';
-export {
-  BAYEUX_ERRORS,
-  BayeuxError,
-  type BayeuxErrorName,
-  bayeuxError,
-  type ParsedBayeuxError,
-  parseBayeuxError,
-} from './protocol/errors.js';
-export type { Advice, Message } from './protocol/message.js';
-export { ServerClosedError, type ServerState } from './server/closed.js';
-export type {
-  BayeuxEvents,
-  ConnectEvent,
-  DisconnectEvent,
-  OverflowEvent,
-  PresenceEvent,
-  PublishEvent,
-  PushEvent,
-  SubscriptionEvent,
-} from './server/events.js';
-export type { LocalHandler, PublishOptions } from './server/local.js';
-export { MetricsUnavailableError } from './server/metrics.js';
+} from './server/options/index.js';
 export type { ErrorHandler, RequestHandler } from './transports/http.js';
 export type { ExpressLike } from './transports/mount.js';
 export type { UpgradeMiddleware } from './transports/upgrade.js';

@@ -5,7 +5,7 @@
  * time including any hold, and the accuracy of its estimate) from which it
  * works out its offset from the server clock.
  */
-import type { Extension } from '../options.js';
+import type { Extension } from '../server/options/types.js';
 
 interface Stamp {
   tc: number;

@@ -3,14 +3,15 @@
  * of the server: a narrow interface the core implements, so the handlers
  * depend on it and never import the core back.
  */
-import type { Engine, Logger } from '../engines/engine.js';
+import type { Engine } from '../engines/engine.js';
 import type { HistoryConfig } from '../engines/history/config.js';
 import type { Stamper } from '../engines/history/position.js';
+import type { Logger } from '../engines/logger.js';
 import type { Session } from '../engines/session.js';
-import type { ConnectionType, MessageContext, ResolvedOptions } from '../options.js';
 import type { Advice } from '../protocol/message.js';
 import type { ClientIds } from './client-ids.js';
 import type { BayeuxEvents, ConnectEvent } from './events.js';
+import type { ConnectionType, MessageContext, ResolvedOptions } from './options/types.js';
 import type { RequestState } from './request.js';
 
 export interface ServerContext<User = unknown> {

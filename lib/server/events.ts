@@ -1,7 +1,7 @@
 /** Events the server emits, with their payloads: `server.on(name, listener)`. */
 
 import type { DisconnectReason } from '../engines/session.js';
-import type { ConnectionType } from '../options.js';
+import type { ConnectionType } from './options/types.js';
 
 /** A session was created by a successful handshake. */
 export interface ConnectEvent<User = unknown> {

@@ -3,9 +3,9 @@
  * (a JWT's `exp`, a cookie's max age) into the time its session ends.
  */
 import type { ClientInfo } from '../engines/session.js';
-import type { RequestContext, SessionExpiry } from '../options.js';
 import { bayeuxError } from '../protocol/errors.js';
 import type { Message } from '../protocol/message.js';
+import type { RequestContext, SessionExpiry } from './options/types.js';
 
 /** Below this, a number is far more likely seconds (a JWT `exp`) than milliseconds: 1e11 ms is March 1973. */
 const SECONDS_LIKELY = 1e11;

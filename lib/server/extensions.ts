@@ -3,9 +3,10 @@
  * synchronously when every hook does, so the common case (no hooks, or
  * synchronous ones) adds no promise to the message path.
  */
-import type { Extension, MessageACL, MessageContext, OutgoingContext } from '../options.js';
+
 import { BayeuxError, type BayeuxErrorName, bayeuxError } from '../protocol/errors.js';
 import type { Message } from '../protocol/message.js';
+import type { Extension, MessageACL, MessageContext, OutgoingContext } from './options/types.js';
 
 type MaybePromise<T> = T | Promise<T>;
 

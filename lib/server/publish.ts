@@ -7,12 +7,12 @@
  * tokens. Outgoing extensions may add ext to broadcasts.
  */
 import { keepsHistory } from '../engines/history/config.js';
-import type { ConnectionType, MessageContext } from '../options.js';
 import { isValidChannel, isWildcard } from '../protocol/channel.js';
 import { bayeuxError } from '../protocol/errors.js';
 import { extOf, type Message, replyTo } from '../protocol/message.js';
 import type { ServerContext } from './context.js';
 import { authorize, runOutgoing } from './extensions.js';
+import type { ConnectionType, MessageContext } from './options/types.js';
 
 /** A message on its way to subscribers. */
 export interface Outbound<User = unknown> {

@@ -7,9 +7,9 @@
  */
 import type { Engine } from '../engines/engine.js';
 import type { RateBucket } from '../engines/token-bucket.js';
-import type { RateLimit } from '../options.js';
 import { bayeuxError } from '../protocol/errors.js';
 import { type Message, replyTo } from '../protocol/message.js';
+import type { RateLimit } from './options/types.js';
 import type { RequestState } from './request.js';
 
 /** Which limit refused a message. */

@@ -1,8 +1,8 @@
 /** What the core keeps while it processes the messages of one request (or socket frame). */
 import type { Engine } from '../engines/engine.js';
 import type { Session } from '../engines/session.js';
-import type { ConnectionType, RequestContext } from '../options.js';
 import type { PendingConnect } from './connections.js';
+import type { ConnectionType, RequestContext } from './options/types.js';
 
 /** The context of a request from a remote client: it came over one of the transports. */
 export type RemoteContext<User> = RequestContext<User> & { readonly transport: ConnectionType };

@@ -4,11 +4,11 @@
  * carries the request's `id` so that CometD's `remoteCall` matches it.
  */
 import type { Session } from '../engines/session.js';
-import type { MessageContext } from '../options.js';
 import { bayeuxError } from '../protocol/errors.js';
 import { type Message, replyTo } from '../protocol/message.js';
 import type { ServerContext } from './context.js';
 import { authorize } from './extensions.js';
+import type { MessageContext } from './options/types.js';
 import { refusePublishChannel } from './publish.js';
 
 export async function service<User>(

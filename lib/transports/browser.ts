@@ -8,7 +8,7 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { OriginRule } from '../options.js';
+import type { OriginRule } from '../server/options/types.js';
 import { isCrossSite } from './origin.js';
 
 export const BROWSER_COOKIE = 'BAYEUX_BROWSER';

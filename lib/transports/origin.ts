@@ -4,7 +4,7 @@
  * WebSocket Origin check and the CSRF rule below.
  */
 import type { IncomingMessage } from 'node:http';
-import type { OriginRule } from '../options.js';
+import type { OriginRule } from '../server/options/types.js';
 
 /** True when `origin` matches the rule. */
 export function originAllowed(rule: OriginRule | undefined, origin: string): boolean {

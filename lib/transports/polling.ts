@@ -5,10 +5,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import createError from 'http-errors';
-import type { BayeuxRequest, ConnectionType } from '../options.js';
 import type { Message } from '../protocol/message.js';
 import type { Connection } from '../server/connections.js';
 import type { ServerCore } from '../server/core.js';
+import type { BayeuxRequest, ConnectionType } from '../server/options/types.js';
 import { RequestState } from '../server/request.js';
 import { browserOf, setBrowserCookie } from './browser.js';
 import { clientIp, requestUser } from './origin.js';

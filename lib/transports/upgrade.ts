@@ -7,7 +7,7 @@
 import { type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import createError from 'http-errors';
-import type { OriginRule, ResolvedWebSocketOptions, UpgradeVerdict } from '../options.js';
+import type { OriginRule, ResolvedWebSocketOptions, UpgradeVerdict } from '../server/options/types.js';
 import { clientIp, isCrossSite } from './origin.js';
 
 /**

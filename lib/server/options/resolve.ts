@@ -1,0 +1,182 @@
+/**
+ * `resolveOptions()`: every option of `bayeux()` checked once, with its
+ * default. Nothing else reads raw options: the server works from `ResolvedOptions`.
+ */
+import type { Engine } from '../../engines/engine.js';
+import type { Logger } from '../../engines/logger.js';
+import { memoryEngine } from '../../engines/memory.js';
+import { boolean, fail, integer, optionalFunction, secondsWarning, unknownOption } from './check.js';
+import { resolveCors } from './cors.js';
+import { defaultLogger, SILENT } from './default-logger.js';
+import { DEFAULTS, RATE_LIMIT_DEFAULTS } from './defaults.js';
+import { resolveHistory } from './history.js';
+import { defaultIdentify } from './identify.js';
+import type { BayeuxOptions, Extension, MessageACL, RateLimit, ResolvedOptions, ServiceHandler, SessionExpiry } from './types.js';
+import { resolveWebSocket } from './websocket.js';
+
+function resolveServices<User>(value: unknown): Map<string, ServiceHandler<User>> {
+  const services = new Map<string, ServiceHandler<User>>();
+  if (value === undefined) return services;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail('services', 'an object mapping names to functions', value);
+  }
+  for (const [name, handler] of Object.entries(value)) {
+    if (typeof handler !== 'function') fail(`services.${name}`, 'a function', handler);
+    if (name !== '_handler' && !/^[A-Za-z0-9\-_!~()$@.]+(\/[A-Za-z0-9\-_!~()$@.]+)*$/.test(name)) {
+      fail(`services.${name}`, 'named by channel segments (the name after /service/)', name);
+    }
+    services.set(name, handler as ServiceHandler<User>);
+  }
+  return services;
+}
+
+function resolveExtensions<User>(value: unknown): Extension<User>[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail('extensions', 'an array', value);
+  value.forEach((extension: unknown, i) => {
+    const e = extension as Record<string, unknown> | null;
+    if (typeof e !== 'object' || e === null) fail(`extensions[${i}]`, 'an object', extension);
+    for (const hook of ['incoming', 'outgoing']) {
+      if (e[hook] !== undefined && typeof e[hook] !== 'function') fail(`extensions[${i}].${hook}`, 'a function', e[hook]);
+    }
+  });
+  return value as Extension<User>[];
+}
+
+function resolveEngine(value: unknown): Engine {
+  if (value === undefined) return memoryEngine();
+  const engine = value as Record<string, unknown> | null;
+  const methods = [
+    'open',
+    'close',
+    'createSession',
+    'session',
+    'claim',
+    'destroySession',
+    'destroyUserSessions',
+    'subscribe',
+    'unsubscribe',
+    'presence',
+    'publish',
+    'push',
+    'countSessions',
+    'takeTokens',
+  ];
+  if (typeof engine !== 'object' || engine === null || methods.some((m) => typeof engine[m] !== 'function')) {
+    fail('engine', 'an Engine (e.g. memoryEngine() or redisEngine())', value);
+  }
+  return value as Engine;
+}
+
+function resolveRateLimit(value: unknown): ResolvedOptions['rateLimit'] {
+  if (value === false) return { session: undefined, ip: undefined };
+  if (value === undefined) value = {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('rateLimit', 'false or { session?, ip? }', value);
+  const o = value as Record<string, unknown>;
+  for (const name of Object.keys(o)) {
+    if (name !== 'session' && name !== 'ip') throw new TypeError(`bayeux(): unknown option "rateLimit.${name}"`);
+  }
+  const one = (name: 'session' | 'ip'): RateLimit | undefined => {
+    const limit = o[name];
+    if (limit === false) return undefined;
+    if (limit === undefined) return { ...RATE_LIMIT_DEFAULTS[name] };
+    const l = limit as Record<string, unknown> | null;
+    if (typeof l !== 'object' || l === null) fail(`rateLimit.${name}`, 'false or { rate, burst }', limit);
+    if (typeof l.rate !== 'number' || !Number.isFinite(l.rate) || l.rate <= 0) {
+      fail(`rateLimit.${name}.rate`, 'a positive number of messages per second', l.rate);
+    }
+    return { rate: l.rate, burst: integer(l, 'burst', Math.max(1, Math.ceil(l.rate)), 1, `rateLimit.${name}.`) };
+  };
+  return { session: one('session'), ip: one('ip') };
+}
+
+function resolveLogger(value: unknown): Logger {
+  if (value === undefined) return defaultLogger();
+  if (value === false) return SILENT;
+  const logger = value as Record<string, unknown> | null;
+  if (typeof logger !== 'object' || logger === null || ['debug', 'info', 'warn', 'error'].some((m) => typeof logger[m] !== 'function')) {
+    fail('logger', 'false or a logger with debug/info/warn/error (e.g. pino)', value);
+  }
+  return value as Logger;
+}
+
+const KNOWN = new Set<string>([
+  'timeout',
+  'interval',
+  'maxInterval',
+  'clientMaxConnections',
+  'maxBodySize',
+  'maxMessagesPerRequest',
+  'maxQueue',
+  'queuePolicy',
+  'maxSessions',
+  'maxSessionsPerIp',
+  'anonPublish',
+  'callbackPolling',
+  'ack',
+  'services',
+  'messageACL',
+  'sessionExpiry',
+  'rateLimit',
+  'extensions',
+  'engine',
+  'logger',
+  'closeTimeout',
+  'cors',
+  'identify',
+  'websocket',
+  'history',
+]);
+
+/** Applies defaults and checks every option; throws a `TypeError` naming the first bad one. */
+export function resolveOptions<User>(input: BayeuxOptions<User> = {}): ResolvedOptions<User> {
+  if (typeof input !== 'object' || input === null) fail('options', 'an object', input);
+  const o = input as Record<string, unknown>;
+  for (const name of Object.keys(o)) {
+    if (!KNOWN.has(name)) unknownOption(name, [...KNOWN]);
+  }
+  const maxBodySize = integer(o, 'maxBodySize', DEFAULTS.maxBodySize, 64);
+  const queuePolicy = o.queuePolicy ?? DEFAULTS.queuePolicy;
+  if (queuePolicy !== 'disconnect' && queuePolicy !== 'drop-oldest') {
+    fail('queuePolicy', '"disconnect" or "drop-oldest"', queuePolicy);
+  }
+  const timeout = integer(o, 'timeout', DEFAULTS.timeout, 0);
+  const interval = integer(o, 'interval', DEFAULTS.interval, 0);
+  const maxInterval = integer(o, 'maxInterval', DEFAULTS.maxInterval, 1);
+  const logger = resolveLogger(o.logger);
+  for (const [name, value] of [
+    ['timeout', timeout],
+    ['interval', interval],
+    ['maxInterval', maxInterval],
+  ] as const) {
+    const warning = o[name] === undefined ? undefined : secondsWarning(name, value);
+    if (warning !== undefined) logger.warn({ option: name, value }, `express-bayeux: ${warning}`);
+  }
+  return {
+    timeout,
+    interval,
+    maxInterval,
+    clientMaxConnections: integer(o, 'clientMaxConnections', DEFAULTS.clientMaxConnections, 1),
+    maxBodySize,
+    maxMessagesPerRequest: integer(o, 'maxMessagesPerRequest', DEFAULTS.maxMessagesPerRequest, 1),
+    maxQueue: integer(o, 'maxQueue', DEFAULTS.maxQueue, 1),
+    queuePolicy,
+    maxSessions: integer(o, 'maxSessions', DEFAULTS.maxSessions, 1),
+    maxSessionsPerIp: integer(o, 'maxSessionsPerIp', DEFAULTS.maxSessionsPerIp, 1),
+    anonPublish: boolean(o, 'anonPublish', DEFAULTS.anonPublish),
+    callbackPolling: boolean(o, 'callbackPolling', DEFAULTS.callbackPolling),
+    ack: boolean(o, 'ack', DEFAULTS.ack),
+    services: resolveServices<User>(o.services),
+    messageACL: optionalFunction<MessageACL<User>>(o, 'messageACL'),
+    sessionExpiry: optionalFunction<SessionExpiry<User>>(o, 'sessionExpiry'),
+    rateLimit: resolveRateLimit(o.rateLimit),
+    extensions: resolveExtensions<User>(o.extensions),
+    engine: resolveEngine(o.engine),
+    logger,
+    closeTimeout: integer(o, 'closeTimeout', DEFAULTS.closeTimeout, 1),
+    cors: resolveCors(o.cors),
+    identify: optionalFunction<(user: User) => string | undefined>(o, 'identify') ?? defaultIdentify,
+    websocket: resolveWebSocket(o.websocket, maxBodySize),
+    history: resolveHistory(o.history),
+  };
+}
