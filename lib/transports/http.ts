@@ -12,8 +12,8 @@ import { InvalidMessagesError, toMessages } from '../protocol/message.js';
 import type { ServerCore } from '../server/core.js';
 import { BodyReader } from './body.js';
 import { readJsonp } from './callback-polling.js';
+import { atEndpoint } from './endpoint.js';
 import { longPolling } from './long-polling.js';
-import { ENDPOINT_SUFFIXES, pathOf } from './mount.js';
 import { originAllowed } from './origin.js';
 import { type Framing, serveBatch } from './polling.js';
 import { sendHttpError } from './respond.js';
@@ -54,7 +54,7 @@ export type ErrorHandler = (err: unknown, req: IncomingMessage, res: ServerRespo
  */
 export function createErrorHandler(): ErrorHandler {
   return (err, req, res, next) => {
-    if (!ENDPOINT_SUFFIXES.has(pathOf(req.url))) {
+    if (!atEndpoint(req.url)) {
       next(err);
       return;
     }
@@ -137,7 +137,7 @@ export function createHttpEndpoint<User>(core: ServerCore<User>): HttpEndpoint {
   }
 
   const handle: RequestHandler = (req, res, next) => {
-    if (!ENDPOINT_SUFFIXES.has(pathOf(req.url))) {
+    if (!atEndpoint(req.url)) {
       if (next !== undefined) next();
       else sendHttpError(res, createError(404, 'not a Bayeux endpoint path', { type: 'bayeux.path' }));
       return;

@@ -17,7 +17,6 @@ import { browserOf, sameBrowser } from './browser.js';
 import type { HttpEndpoint } from './http.js';
 import { longPolling } from './long-polling.js';
 import type { ExpressLike, MountPoint } from './mount.js';
-import { pathOf } from './mount.js';
 import { type LaneIdentity, serveBatch } from './polling.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -73,7 +72,7 @@ export class PollLane<User = unknown> {
     if (req.method !== 'POST' || this.core.closed || !this.core.opened) return false;
     const type = req.headers['content-type'];
     if (type === undefined || !JSON_TYPE.test(type) || req.headers.upgrade !== undefined) return false;
-    return mount.isEndpoint(pathOf(req.url));
+    return mount.isEndpoint(req.url);
   }
 
   private serve(req: IncomingMessage, res: ServerResponse, app: ExpressLike, pass: () => void): void {

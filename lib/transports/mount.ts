@@ -5,7 +5,7 @@
  * Works with Express 4 (`app._router`) and 5 (`app.router`), nested routers
  * included; `Layer#match` exists in both.
  */
-import type { IncomingMessage } from 'node:http';
+import { atEndpoint, pathOf } from './endpoint.js';
 
 /** An Express application, as far as the server needs it. */
 export interface ExpressLike {
@@ -26,24 +26,6 @@ export function isExpressApp(value: unknown): value is ExpressLike {
   return (
     typeof value === 'function' && typeof app?.request === 'object' && typeof app.get === 'function' && typeof app.handle === 'function'
   );
-}
-
-/** Paths under the mount point that are the endpoint: its root and the message types CometD appends. */
-export const ENDPOINT_SUFFIXES: ReadonlySet<string> = new Set([
-  '',
-  '/',
-  '/handshake',
-  '/connect',
-  '/disconnect',
-  '/subscribe',
-  '/unsubscribe',
-]);
-
-/** The path of a request URL, without its query. */
-export function pathOf(url: string | undefined): string {
-  if (url === undefined) return '/';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
 }
 
 function stackOf(value: unknown): LayerLike[] | undefined {
@@ -110,10 +92,11 @@ export class MountPoint {
     return prefix;
   }
 
-  /** True when `path` is the endpoint (or a CometD sub-path of it) under the server's mount. */
-  isEndpoint(path: string): boolean {
+  /** True when the path of `url` is the endpoint (or a CometD sub-path of it) under the server's mount. */
+  isEndpoint(url: string | undefined): boolean {
+    const path = pathOf(url);
     const prefix = this.prefixFor(path);
-    return prefix !== undefined && ENDPOINT_SUFFIXES.has(path.slice(prefix.length));
+    return prefix !== undefined && atEndpoint(path, prefix);
   }
 
   /** True when the app mounts the server anywhere. */
@@ -130,10 +113,4 @@ function contains(stack: readonly LayerLike[], target: unknown, depth: number): 
     if (inner !== undefined && depth < 8 && contains(inner, target, depth + 1)) return true;
   }
   return false;
-}
-
-/** True when an upgrade request's path is `path` or one of the endpoint's sub-paths. */
-export function underPath(req: IncomingMessage, path: string): boolean {
-  const requested = pathOf(req.url);
-  return requested.startsWith(path) && ENDPOINT_SUFFIXES.has(requested.slice(path.length));
 }

@@ -69,10 +69,3 @@ export function requestUser(req: IncomingMessage, rule: OriginRule | undefined):
   if (user === undefined || user === null) return undefined;
   return isCrossSite(req, rule) ? undefined : user;
 }
-
-/** Client address: Express's `req.ip` (which honours `trust proxy`), else the socket's. */
-export function clientIp(req: IncomingMessage): string {
-  const ip = (req as { ip?: unknown }).ip;
-  if (typeof ip === 'string' && ip !== '') return ip;
-  return req.socket.remoteAddress ?? 'unknown';
-}

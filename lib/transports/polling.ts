@@ -11,7 +11,8 @@ import type { ServerCore } from '../server/core.js';
 import type { BayeuxRequest, ConnectionType } from '../server/options/types.js';
 import { RequestState } from '../server/request.js';
 import { browserOf, setBrowserCookie } from './browser.js';
-import { clientIp, requestUser } from './origin.js';
+import { clientIp } from './client-ip.js';
+import { requestUser } from './origin.js';
 import { send, sendHttpError } from './respond.js';
 
 /** How a polling transport frames serialized messages into a response body. */

@@ -4,7 +4,6 @@
  * error page.
  */
 import type { ServerResponse } from 'node:http';
-import type { HttpError } from 'http-errors';
 import type { Advice } from '../protocol/message.js';
 
 const NO_STORE = 'no-cache, no-store, must-revalidate';
@@ -27,23 +26,51 @@ export function jsonArray(parts: readonly string[]): string {
   return parts.length === 1 ? `[${parts[0]}]` : `[${parts.join(',')}]`;
 }
 
-/** Renders an HTTP error (from http-errors, body-parser or elsewhere) as JSON. */
-export function sendHttpError(res: ServerResponse, err: unknown, advice?: Advice): void {
-  const e = err as Partial<HttpError> & { type?: string };
-  const status = typeof e.status === 'number' && e.status >= 400 && e.status < 600 ? e.status : 500;
+/** A field of a thrown value, which may be anything. */
+function field(err: unknown, name: string): unknown {
+  return typeof err === 'object' && err !== null ? Reflect.get(err, name) : undefined;
+}
+
+/** How an error response renders a thrown value when it carries no text for the client or no type. */
+export interface ErrorDefaults {
+  text(status: number): string;
+  type(status: number): string;
+}
+
+/**
+ * The status and JSON body of an error response (HTTP or a refused upgrade):
+ * `{ successful: false, error: '<status>::<text>', type }`, from an
+ * http-errors error, body-parser's, or anything else thrown (a 500).
+ */
+export function errorResponse(err: unknown, defaults: ErrorDefaults, advice?: Advice): { status: number; body: string } {
+  const given = field(err, 'status');
+  const status = typeof given === 'number' && given >= 400 && given < 600 ? given : 500;
   // Only errors meant for the client show their text (http-errors sets `expose` for 4xx).
-  const text = e.expose === true && typeof e.message === 'string' ? e.message : 'Internal server error';
+  const message = field(err, 'message');
+  const text = field(err, 'expose') === true && typeof message === 'string' ? message : defaults.text(status);
+  const type = field(err, 'type');
   const body: Record<string, unknown> = {
     successful: false,
     error: `${status}::${text}`,
-    type: typeof e.type === 'string' ? e.type : status === 500 ? 'server.error' : 'request.invalid',
+    type: typeof type === 'string' ? type : defaults.type(status),
   };
   if (advice !== undefined) body.advice = advice;
+  return { status, body: JSON.stringify(body) };
+}
+
+const HTTP_DEFAULTS: ErrorDefaults = {
+  text: () => 'Internal server error',
+  type: (status) => (status === 500 ? 'server.error' : 'request.invalid'),
+};
+
+/** Renders an HTTP error (from http-errors, body-parser or elsewhere) as JSON. */
+export function sendHttpError(res: ServerResponse, err: unknown, advice?: Advice): void {
+  const { status, body } = errorResponse(err, HTTP_DEFAULTS, advice);
   if (res.headersSent) {
     res.destroy();
     return;
   }
   if (status === 405) res.setHeader('Allow', 'GET, POST, OPTIONS');
   if (status === 503) res.setHeader('Retry-After', '1');
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
+  send(res, status, 'application/json; charset=utf-8', body);
 }

@@ -8,7 +8,9 @@ import { type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import createError from 'http-errors';
 import type { OriginRule, ResolvedWebSocketOptions, UpgradeVerdict } from '../server/options/types.js';
-import { clientIp, isCrossSite } from './origin.js';
+import { clientIp } from './client-ip.js';
+import { isCrossSite } from './origin.js';
+import { type ErrorDefaults, errorResponse } from './respond.js';
 
 /**
  * Express-style middleware run on upgrade requests (e.g. express-session,
@@ -26,12 +28,14 @@ export interface Admission {
   upgrade: Record<string, unknown> | undefined;
 }
 
+const UPGRADE_DEFAULTS: ErrorDefaults = {
+  text: (status) => STATUS_CODES[status] ?? 'Error',
+  type: () => 'websocket.upgrade.refused',
+};
+
 /** Answers an upgrade request with a plain HTTP error and closes the socket cleanly. */
 export function refuseUpgrade(socket: Duplex, err: unknown): void {
-  const e = err as { status?: number; expose?: boolean; message?: string; type?: string };
-  const status = typeof e.status === 'number' && e.status >= 400 && e.status < 600 ? e.status : 500;
-  const text = e.expose === true && typeof e.message === 'string' ? e.message : (STATUS_CODES[status] ?? 'Error');
-  const body = JSON.stringify({ successful: false, error: `${status}::${text}`, type: e.type ?? 'websocket.upgrade.refused' });
+  const { status, body } = errorResponse(err, UPGRADE_DEFAULTS);
   // Only fixed strings and a number go into the header block; the reason stays in the JSON body.
   const head = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,

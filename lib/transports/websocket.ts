@@ -16,8 +16,9 @@ import type { Connection } from '../server/connections.js';
 import type { ServerCore } from '../server/core.js';
 import type { BayeuxRequest } from '../server/options/types.js';
 import { RequestState } from '../server/request.js';
+import { atEndpoint } from './endpoint.js';
 import { FrameCache } from './frames.js';
-import { type ExpressLike, type MountPoint, pathOf, underPath } from './mount.js';
+import type { ExpressLike, MountPoint } from './mount.js';
 import { requestUser } from './origin.js';
 import { admit, refuseUpgrade, type UpgradeMiddleware } from './upgrade.js';
 
@@ -137,8 +138,8 @@ export class WebSocketTransport<User = unknown> {
     const listener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       const ours =
         route.path !== undefined
-          ? underPath(req, route.path)
-          : mount.isEndpoint(pathOf(req.url)) || (!mount.mounted() && underPath(req, fallback));
+          ? atEndpoint(req.url, route.path)
+          : mount.isEndpoint(req.url) || (!mount.mounted() && atEndpoint(req.url, fallback));
       if (!ours) {
         // Nobody else listens: say where the endpoint is instead of leaving the socket hanging.
         if (server.listenerCount('upgrade') === 1) {
