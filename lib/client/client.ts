@@ -3,7 +3,9 @@
  * reconnects with backoff, batching of what is sent in one tick, and
  * re-subscription after a new handshake. Runs in browsers and Node.
  */
-import { isValidChannel } from '../protocol/channel.js';
+import { BAYEUX_VERSION } from '../protocol/advice.js';
+import { isValidChannel, isWildcard } from '../protocol/channel.js';
+import { BAYEUX_ERRORS, bayeuxError } from '../protocol/errors.js';
 import type { Advice, Message } from '../protocol/message.js';
 import { Backoff } from './backoff.js';
 import { Emitter } from './emitter.js';
@@ -93,7 +95,7 @@ interface Pending {
 }
 
 /** The server refused the session on the socket: its user differs (a socket without the login, see `useOnUpgrade`). */
-const SOCKET_WITHOUT_LOGIN = '403::Session belongs to another user';
+const SOCKET_WITHOUT_LOGIN = bayeuxError('userMismatch');
 
 export class BayeuxClient extends Emitter<ClientEvents> {
   state: ClientState = 'disconnected';
@@ -190,7 +192,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
 
   /** Publishes; resolves with the server's reply, rejects with a `BayeuxClientError`. */
   publish(channel: string, data: unknown): Promise<Message> {
-    if (!isValidChannel(channel) || channel.endsWith('*')) {
+    if (!isValidChannel(channel) || isWildcard(channel)) {
       return Promise.reject(new BayeuxClientError(`invalid channel ${JSON.stringify(channel)}`, 405, { channel }));
     }
     return this.request({ channel, data });
@@ -327,7 +329,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     if (this.options.ack) ext.ack = true;
     const message: Message = {
       channel: '/meta/handshake',
-      version: '1.0',
+      version: BAYEUX_VERSION,
       supportedConnectionTypes: [...this.options.transports],
       id: String(++this.nextId),
     };
@@ -475,7 +477,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   private replied(reply: Message): void {
     const id = reply.id === undefined ? undefined : String(reply.id);
     const pending = id === undefined ? undefined : this.pending.get(id);
-    if (reply.successful === false && (reply.error ?? '').startsWith('402:')) {
+    if (reply.successful === false && (reply.error ?? '').startsWith(`${BAYEUX_ERRORS.unknownClient.code}:`)) {
       // The server forgot the session: start over (the request itself fails).
       this.takeAdvice(reply.advice ?? { reconnect: 'handshake' });
     }

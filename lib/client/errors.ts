@@ -1,4 +1,5 @@
 /** The error every client promise rejects with and every `error` event carries. */
+import { parseBayeuxError } from '../protocol/errors.js';
 import type { Message } from '../protocol/message.js';
 
 /** A refused or failed Bayeux request, with the server's error code (0 for network failures). */
@@ -23,10 +24,9 @@ export class BayeuxClientError extends Error {
 
   /** The error a failed reply stands for. */
   static fromReply(reply: Message): BayeuxClientError {
-    const match = /^(\d{3}):([^:]*):([\s\S]*)$/.exec(reply.error ?? '');
-    if (match === null) return new BayeuxClientError(reply.error ?? `${reply.channel} failed`, 0, { channel: reply.channel, reply });
-    const args = match[2] === '' ? [] : (match[2] as string).split(',');
-    return new BayeuxClientError(match[3] as string, Number(match[1]), { args, channel: reply.channel, reply });
+    if (reply.error === undefined) return new BayeuxClientError(`${reply.channel} failed`, 0, { channel: reply.channel, reply });
+    const { code, args, message } = parseBayeuxError(reply.error);
+    return new BayeuxClientError(message, code, { args, channel: reply.channel, reply });
   }
 
   /** A network failure (no reply). */

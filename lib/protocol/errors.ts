@@ -7,7 +7,6 @@
 export const BAYEUX_ERRORS = {
   versionMismatch: { code: 300, message: 'Version mismatch' },
   connectionTypeMismatch: { code: 301, message: 'Connection types not supported' },
-  badRequest: { code: 400, message: 'Bad request' },
   missingParameter: { code: 400, message: 'Missing required parameter' },
   invalidParameter: { code: 400, message: 'Invalid parameter' },
   unknownClient: { code: 402, message: 'Unknown client' },

@@ -78,12 +78,6 @@ export function extOf(message: Message): Record<string, unknown> | undefined {
   return isPlainObject(message.ext) ? message.ext : undefined;
 }
 
-/** A string field, or undefined when absent or not a string. */
-export function stringField(message: Message, field: string): string | undefined {
-  const value = message[field];
-  return typeof value === 'string' ? value : undefined;
-}
-
 /**
  * Subscription channels of a subscribe/unsubscribe request: a string or an
  * array of strings. Undefined when missing or of another type.

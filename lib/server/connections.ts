@@ -154,11 +154,6 @@ export class ConnectionRegistry {
     if (held !== undefined && held.connection === connection) this.forget(held);
   }
 
-  /** Sessions a socket carries writes for, e.g. to flush them when it drains. */
-  socketFor(clientId: string): Connection | undefined {
-    return this.sockets.get(clientId);
-  }
-
   /** A session ended: answer its held connect with `reply` (an error and its advice). */
   drop(session: Session, reply: Message): void {
     const held = this.held.get(session.id);

@@ -345,11 +345,6 @@ export class ServerCore<User = unknown> implements EngineHost, ServerContext<Use
     return finished.then(() => JSON.stringify(reply));
   }
 
-  /** Routes a broadcast through the engine to every subscriber, remote and local. */
-  async broadcast(envelope: Envelope): Promise<void> {
-    await this.engine.publish(envelope);
-  }
-
   // EngineHost
 
   messagesQueued(session: Session): void {

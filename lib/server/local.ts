@@ -1,7 +1,7 @@
 /**
- * Local clients (seed: the POE states subscribe/publish/client_push): code in
- * the server process that subscribes, publishes and pushes without handshake
- * or ACL, through the same engine, so with Redis they reach every node.
+ * Local clients: code in the server process that subscribes, publishes and
+ * pushes without handshake or ACL, through the same engine, so with Redis
+ * they reach every node.
  */
 import type { Logger } from '../engines/logger.js';
 import { isMeta, isService, isValidChannel, isWildcard } from '../protocol/channel.js';

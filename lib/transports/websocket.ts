@@ -285,11 +285,6 @@ export class WebSocketTransport<User = unknown> {
     this.pinger.unref();
   }
 
-  /** Number of open sockets. */
-  get size(): number {
-    return this.sockets.size;
-  }
-
   /** Stops taking upgrades and closes every socket with 1001 (after held connects were answered). */
   async close(): Promise<void> {
     clearInterval(this.pinger);
