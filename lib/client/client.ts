@@ -6,81 +6,19 @@
 import { BAYEUX_VERSION } from '../protocol/advice.js';
 import { isValidChannel, isWildcard } from '../protocol/channel.js';
 import { BAYEUX_ERRORS, bayeuxError } from '../protocol/errors.js';
-import type { Advice, Message } from '../protocol/message.js';
+import type { Message } from '../protocol/message.js';
+import { AckState } from './ack.js';
+import { ServerAdvice } from './advice.js';
 import { Backoff } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { BayeuxClientError } from './errors.js';
+import type { ClientEvents, ClientState } from './events.js';
 import { LongPollingTransport } from './long-polling.js';
-import { type GapEvent, gapOf, Positions, type ReplayStart } from './positions.js';
-import { type MessageHandler, Subscriptions } from './subscriptions.js';
-import {
-  type ClientTransport,
-  type ClientTransportName,
-  CookieJar,
-  type CredentialsMode,
-  type TransportSettings,
-  type TransportSink,
-} from './transport.js';
-import { type WebSocketConstructor, WebSocketTransport } from './websocket.js';
-
-/** Hooks on every message in and out; return null to drop the message. */
-export interface ClientExtension {
-  incoming?(message: Message): Message | null | undefined | Promise<Message | null | undefined>;
-  outgoing?(message: Message): Message | null | undefined | Promise<Message | null | undefined>;
-}
-
-/** Options of `new BayeuxClient(url, options)`. */
-export interface BayeuxClientOptions {
-  /** Transports to use, in order of preference. Default `['websocket', 'long-polling']`. */
-  transports?: ClientTransportName[];
-  /** `ext` of the handshake (e.g. credentials). */
-  ext?: Record<string, unknown>;
-  /** Incoming/outgoing hooks, run in order. */
-  extensions?: ClientExtension[];
-  /** Ask for guaranteed delivery (CometD's ack extension). Default false. */
-  ack?: boolean;
-  /** Retry delays after network failures: `initial` doubling up to `max` (ms). Default 1000 and 30000. */
-  backoff?: { initial?: number; max?: number };
-  /** Extra HTTP headers (Node: long-polling requests and the upgrade). */
-  headers?: Record<string, string>;
-  /** fetch credentials mode. Default `include` (cookies go to a CORS server that allows them). */
-  credentials?: CredentialsMode;
-  /** Milliseconds added to the server's hold time before a request counts as lost. Default 10000. */
-  maxNetworkDelay?: number;
-  /** WebSocket constructor to use instead of the global one (or `ws` in Node). */
-  WebSocket?: WebSocketConstructor;
-  /** Milliseconds a WebSocket may take to open before the client falls back to long-polling. Default 5000. */
-  webSocketTimeout?: number;
-}
-
-/** Where the client is in its life. */
-export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
-
-/** Events of the client: `client.on(name, listener)`. */
-export interface ClientEvents {
-  state: [ClientState];
-  transport: [ClientTransportName];
-  error: [BayeuxClientError];
-  message: [Message];
-  /** A history position could not be resumed from: messages were lost; reload what the channel carries. */
-  gap: [GapEvent];
-  /** The server ended the session because the credentials it was opened with expired; the client handshakes again once. */
-  expired: [BayeuxClientError];
-  /** The server signed the user out (`server.disconnectUser()`); the client handshakes again once. */
-  revoked: [BayeuxClientError];
-}
-
-/** Options of `client.subscribe()`. */
-export interface SubscribeOptions {
-  /** Where to start on a history channel: -1 new messages only, -2 everything kept, or after a position. */
-  replay?: ReplayStart;
-}
-
-/** A subscription; `cancel()` removes its handler (and unsubscribes when it was the channel's last). */
-export interface Subscription {
-  readonly channel: string;
-  cancel(): Promise<void>;
-}
+import { type BayeuxClientOptions, type ResolvedClientOptions, resolveClientOptions, runIncoming, runOutgoing } from './options.js';
+import { gapOf, Positions } from './positions.js';
+import { type MessageHandler, type SubscribeOptions, type Subscription, Subscriptions } from './subscriptions.js';
+import { type ClientTransport, type ClientTransportName, CookieJar, type TransportSettings, type TransportSink } from './transport.js';
+import { WebSocketTransport } from './websocket.js';
 
 /** Most messages the client puts in one request or frame. */
 const MAX_BATCH = 100;
@@ -103,12 +41,12 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   clientId: string | undefined;
 
   private readonly url: string;
-  private readonly options: Required<Omit<BayeuxClientOptions, 'ext' | 'WebSocket' | 'backoff'>> & BayeuxClientOptions;
+  private readonly options: ResolvedClientOptions;
   private readonly subscriptions = new Subscriptions();
   private readonly pending = new Map<string, Pending>();
   private readonly backoff: Backoff;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
-  private advice: Required<Pick<Advice, 'reconnect' | 'interval' | 'timeout'>> = { reconnect: 'retry', interval: 0, timeout: 30_000 };
+  private readonly advice = new ServerAdvice();
   private http: LongPollingTransport | undefined;
   private current: ClientTransport | undefined;
   private outbox: Message[] = [];
@@ -121,9 +59,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   private inbound: Promise<void> = Promise.resolve();
   private outbound: Promise<void> = Promise.resolve();
   private leaving = false;
-  private ackEnabled = false;
-  private ackId = -1;
-  private readonly seen: string[] = [];
+  private readonly ack = new AckState();
   private readonly cookies = new CookieJar();
   /** Last position per history channel, to resume from after a new handshake and to drop re-sends. */
   private readonly positions = new Positions();
@@ -134,19 +70,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   constructor(url: string, options: BayeuxClientOptions = {}) {
     super();
     this.url = url;
-    this.options = {
-      transports: options.transports ?? ['websocket', 'long-polling'],
-      extensions: options.extensions ?? [],
-      ack: options.ack ?? false,
-      headers: options.headers ?? {},
-      credentials: options.credentials ?? 'include',
-      maxNetworkDelay: options.maxNetworkDelay ?? 10_000,
-      webSocketTimeout: options.webSocketTimeout ?? 5000,
-      ...(options.ext === undefined ? {} : { ext: options.ext }),
-      ...(options.WebSocket === undefined ? {} : { WebSocket: options.WebSocket }),
-    };
-    if (!(this.options.webSocketTimeout > 0))
-      throw new TypeError('BayeuxClient: option "webSocketTimeout" must be a positive number of milliseconds');
+    this.options = resolveClientOptions(options);
     this.backoff = new Backoff(options.backoff?.initial ?? 1000, options.backoff?.max ?? 30_000);
   }
 
@@ -272,28 +196,13 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     const target = transport ?? this.current;
     // Chained, so batches leave in the order they were made even with async extensions.
     this.outbound = this.outbound
-      .then(() => this.outgoing(batch))
+      .then(() => runOutgoing(this.options.extensions, batch))
       .then(
         (out) => {
           if (out.length > 0 && target !== undefined) target.send(out);
         },
         (err: unknown) => this.emit('error', new BayeuxClientError(`outgoing extension failed: ${String(err)}`, 0, { cause: err })),
       );
-  }
-
-  private async outgoing(batch: Message[]): Promise<Message[]> {
-    if (this.options.extensions.length === 0) return batch;
-    const out: Message[] = [];
-    for (let message of batch) {
-      for (const extension of this.options.extensions) {
-        if (extension.outgoing === undefined) continue;
-        const next = await extension.outgoing(message);
-        if (next === null) break;
-        if (next !== undefined) message = next;
-      }
-      out.push(message);
-    }
-    return out;
   }
 
   private settings(): TransportSettings {
@@ -339,7 +248,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
 
   private async handshaken(reply: Message): Promise<void> {
     this.handshaking = false;
-    this.takeAdvice(reply.advice);
+    this.advice.take(reply.advice);
     if (reply.successful !== true) {
       const error = BayeuxClientError.fromReply(reply);
       if (this.advice.reconnect === 'none' || reply.advice?.reconnect === 'none') return this.stop(error);
@@ -347,9 +256,8 @@ export class BayeuxClient extends Emitter<ClientEvents> {
       return this.later(() => this.handshake(), Math.max(this.advice.interval, this.backoff.next()));
     }
     this.clientId = reply.clientId;
-    this.ackEnabled = this.options.ack && reply.ext?.ack === true;
+    this.ack.start(this.options.ack && reply.ext?.ack === true);
     this.replayOffered = reply.ext?.replay === true;
-    this.ackId = -1;
     const offered = reply.supportedConnectionTypes ?? ['long-polling'];
     const usable = this.options.transports.filter((t) => offered.includes(t) && !(t === 'websocket' && this.webSocketRefused));
     let why = `no common transport (server offers ${offered.join(', ')})`;
@@ -396,7 +304,8 @@ export class BayeuxClient extends Emitter<ClientEvents> {
       id: String(++this.nextId),
     };
     if (timeout !== undefined) message.advice = { timeout };
-    if (this.ackEnabled) message.ext = { ack: this.ackId };
+    const ext = this.ack.connectExt();
+    if (ext !== undefined) message.ext = ext;
     this.transmit([message]);
   }
 
@@ -404,10 +313,10 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     this.connectOutstanding = false;
     // Leaving: the server answers the held connect as it ends the session; nothing to follow.
     if (this.leaving) return;
-    this.takeAdvice(reply.advice);
+    this.advice.take(reply.advice);
     if (reply.successful === true) {
       this.backoff.reset();
-      if (this.ackEnabled && typeof reply.ext?.ack === 'number') this.ackId = reply.ext.ack;
+      this.ack.received(reply);
       if (this.state !== 'connected') {
         this.setState('connected');
         this.firstConnect?.resolve();
@@ -438,19 +347,11 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     this.later(() => this.sendConnect(), delay);
   }
 
-  private takeAdvice(advice: Advice | undefined): void {
-    if (advice === undefined) return;
-    if (advice.reconnect === 'retry' || advice.reconnect === 'handshake' || advice.reconnect === 'none')
-      this.advice.reconnect = advice.reconnect;
-    if (typeof advice.interval === 'number' && advice.interval >= 0) this.advice.interval = advice.interval;
-    if (typeof advice.timeout === 'number' && advice.timeout >= 0) this.advice.timeout = advice.timeout;
-  }
-
   // ---- receiving ----
 
   private async receive(messages: Message[], via: ClientTransportName): Promise<void> {
     for (const raw of messages) {
-      const message = await this.incoming(raw);
+      const message = await runIncoming(this.options.extensions, raw);
       if (message === null) continue;
       if (via === 'websocket' && message.successful === false && message.error === SOCKET_WITHOUT_LOGIN) {
         this.refusedOnSocket(message);
@@ -463,23 +364,12 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     }
   }
 
-  private async incoming(message: Message): Promise<Message | null> {
-    let current = message;
-    for (const extension of this.options.extensions) {
-      if (extension.incoming === undefined) continue;
-      const next = await extension.incoming(current);
-      if (next === null) return null;
-      if (next !== undefined) current = next;
-    }
-    return current;
-  }
-
   private replied(reply: Message): void {
     const id = reply.id === undefined ? undefined : String(reply.id);
     const pending = id === undefined ? undefined : this.pending.get(id);
     if (reply.successful === false && (reply.error ?? '').startsWith(`${BAYEUX_ERRORS.unknownClient.code}:`)) {
       // The server forgot the session: start over (the request itself fails).
-      this.takeAdvice(reply.advice ?? { reconnect: 'handshake' });
+      this.advice.take(reply.advice ?? { reconnect: 'handshake' });
     }
     if (reply.channel === '/meta/subscribe' && reply.successful === true) this.positions.started(reply);
     const gap = reply.channel === '/meta/subscribe' && reply.successful === false ? gapOf(reply) : undefined;
@@ -501,13 +391,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   private deliver(message: Message): void {
     // History channels: a position at or before the last one delivered is a re-send (after a node death).
     if (!this.positions.record(message)) return;
-    if (this.ackEnabled && message.id !== undefined) {
-      // Re-deliveries after a lost reply carry the same id: the application sees each once.
-      const key = `${message.channel}\n${String(message.id)}`;
-      if (this.seen.includes(key)) return;
-      this.seen.push(key);
-      if (this.seen.length > 1000) this.seen.shift();
-    }
+    if (!this.ack.firstTime(message)) return;
     this.emit('message', message);
     for (const err of this.subscriptions.dispatch(message)) {
       queueMicrotask(() => {

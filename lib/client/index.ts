@@ -4,17 +4,11 @@
  */
 
 export type { Advice, Message } from '../protocol/message.js';
-export {
-  BayeuxClient,
-  type BayeuxClientOptions,
-  type ClientEvents,
-  type ClientExtension,
-  type ClientState,
-  type SubscribeOptions,
-  type Subscription,
-} from './client.js';
+export { BayeuxClient } from './client.js';
 export { BayeuxClientError } from './errors.js';
+export type { ClientEvents, ClientState } from './events.js';
+export type { BayeuxClientOptions, ClientExtension } from './options.js';
 export type { GapEvent, ReplayPosition, ReplayStart } from './positions.js';
-export type { MessageHandler } from './subscriptions.js';
+export type { MessageHandler, SubscribeOptions, Subscription } from './subscriptions.js';
 export type { ClientTransportName } from './transport.js';
 export type { WebSocketConstructor, WebSocketLike } from './websocket.js';

@@ -1,9 +1,22 @@
 /** The client's subscriptions: handlers by channel pattern, and dispatch of deliveries to them. */
 import { matches } from '../protocol/channel.js';
 import type { Message } from '../protocol/message.js';
+import type { ReplayStart } from './positions.js';
 
 /** Receives every message delivered on a subscribed channel or pattern. */
 export type MessageHandler = (message: Message) => void;
+
+/** Options of `client.subscribe()`. */
+export interface SubscribeOptions {
+  /** Where to start on a history channel: -1 new messages only, -2 everything kept, or after a position. */
+  replay?: ReplayStart;
+}
+
+/** A subscription; `cancel()` removes its handler (and unsubscribes when it was the channel's last). */
+export interface Subscription {
+  readonly channel: string;
+  cancel(): Promise<void>;
+}
 
 export class Subscriptions {
   private readonly byPattern = new Map<string, Set<MessageHandler>>();
