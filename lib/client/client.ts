@@ -15,22 +15,11 @@ import { BayeuxClientError } from './errors.js';
 import type { ClientEvents, ClientState } from './events.js';
 import { LongPollingTransport } from './long-polling.js';
 import { type BayeuxClientOptions, type ResolvedClientOptions, resolveClientOptions, runIncoming, runOutgoing } from './options.js';
+import { Outbox } from './outbox.js';
 import { gapOf, Positions } from './positions.js';
 import { type MessageHandler, type SubscribeOptions, type Subscription, Subscriptions } from './subscriptions.js';
 import { type ClientTransport, type ClientTransportName, CookieJar, type TransportSettings, type TransportSink } from './transport.js';
 import { WebSocketTransport } from './websocket.js';
-
-/** Most messages the client puts in one request or frame. */
-const MAX_BATCH = 100;
-
-interface Pending {
-  resolve(reply: Message): void;
-  reject(error: BayeuxClientError): void;
-  /** What was sent, to send again over long-polling when the WebSocket is refused. */
-  message: Message;
-  /** A subscription the client restores on its own after a new handshake (nobody awaits it). */
-  restore?: true;
-}
 
 /** The server refused the session on the socket: its user differs (a socket without the login, see `useOnUpgrade`). */
 const SOCKET_WITHOUT_LOGIN = bayeuxError('userMismatch');
@@ -43,16 +32,12 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   private readonly url: string;
   private readonly options: ResolvedClientOptions;
   private readonly subscriptions = new Subscriptions();
-  private readonly pending = new Map<string, Pending>();
+  private readonly outbox = new Outbox(() => this.flush());
   private readonly backoff: Backoff;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly advice = new ServerAdvice();
   private http: LongPollingTransport | undefined;
   private current: ClientTransport | undefined;
-  private outbox: Message[] = [];
-  private flushing = false;
-  private batchDepth = 0;
-  private nextId = 0;
   private connectOutstanding = false;
   private handshaking = false;
   private firstConnect: { resolve(): void; reject(e: BayeuxClientError): void; promise: Promise<void> } | undefined;
@@ -130,13 +115,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
 
   /** Sends everything `run` sends in one request. */
   batch(run: () => void): void {
-    this.batchDepth++;
-    try {
-      run();
-    } finally {
-      this.batchDepth--;
-      this.scheduleFlush();
-    }
+    this.outbox.batch(run);
   }
 
   /** Ends the session (telling the server when it can) and stops every timer and transport. */
@@ -163,32 +142,13 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   // ---- sending ----
 
   private request(message: Message): Promise<Message> {
-    const id = String(++this.nextId);
-    const sent = { ...message, id };
-    const promise = new Promise<Message>((resolve, reject) => this.pending.set(id, { resolve, reject, message: sent }));
-    this.outbox.push(sent);
-    this.scheduleFlush();
-    return promise;
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushing || this.batchDepth > 0) return;
-    this.flushing = true;
-    queueMicrotask(() => {
-      this.flushing = false;
-      void this.flush();
-    });
+    return this.outbox.request(message);
   }
 
   /** Sends what is queued, once there is a session and a transport; order is kept. */
-  private async flush(): Promise<void> {
-    if (this.clientId === undefined || this.current === undefined || this.handshaking || this.outbox.length === 0) return;
-    const queued = this.outbox;
-    this.outbox = [];
-    const clientId = this.clientId;
-    for (const m of queued) m.clientId = clientId;
-    // Servers cap messages per request (ours: 256 by default); stay well under.
-    for (let i = 0; i < queued.length; i += MAX_BATCH) this.transmit(queued.slice(i, i + MAX_BATCH));
+  private flush(): void {
+    if (this.clientId === undefined || this.current === undefined || this.handshaking) return;
+    for (const batch of this.outbox.drain(this.clientId)) this.transmit(batch);
   }
 
   /** Runs outgoing extensions (in order, possibly async) and hands the batch to the transport. */
@@ -240,7 +200,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
       channel: '/meta/handshake',
       version: BAYEUX_VERSION,
       supportedConnectionTypes: [...this.options.transports],
-      id: String(++this.nextId),
+      id: this.outbox.id(),
     };
     if (Object.keys(ext).length > 0) message.ext = ext;
     this.transmit([message], this.http);
@@ -278,17 +238,15 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     const patterns = this.subscriptions.patterns();
     if (patterns.length > 0) {
       const restore = patterns.map((subscription) => this.resubscription(subscription));
-      // Tracked like requests (nobody awaits them), so a refused socket can send them again.
-      for (const message of restore) this.pending.set(String(message.id), { resolve() {}, reject() {}, message, restore: true });
-      this.outbox.unshift(...restore);
+      this.outbox.restore(restore);
     }
-    void this.flush();
+    this.flush();
     this.sendConnect(0);
   }
 
   /** A subscribe restoring `pattern` on a new session, from the last position delivered when history is offered. */
   private resubscription(pattern: string): Message {
-    const message: Message = { channel: '/meta/subscribe', subscription: pattern, id: String(++this.nextId) };
+    const message: Message = { channel: '/meta/subscribe', subscription: pattern, id: this.outbox.id() };
     const position = this.replayOffered ? this.positions.of(pattern) : undefined;
     if (position !== undefined) message.ext = { replay: { [pattern]: position } };
     return message;
@@ -301,7 +259,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
       channel: '/meta/connect',
       clientId: this.clientId,
       connectionType: this.current.name,
-      id: String(++this.nextId),
+      id: this.outbox.id(),
     };
     if (timeout !== undefined) message.advice = { timeout };
     const ext = this.ack.connectExt();
@@ -365,8 +323,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   }
 
   private replied(reply: Message): void {
-    const id = reply.id === undefined ? undefined : String(reply.id);
-    const pending = id === undefined ? undefined : this.pending.get(id);
+    const pending = this.outbox.awaiting(reply.id);
     if (reply.successful === false && (reply.error ?? '').startsWith(`${BAYEUX_ERRORS.unknownClient.code}:`)) {
       // The server forgot the session: start over (the request itself fails).
       this.advice.take(reply.advice ?? { reconnect: 'handshake' });
@@ -378,14 +335,10 @@ export class BayeuxClient extends Emitter<ClientEvents> {
       this.emit('gap', gap);
       // A restored subscription goes on live; one the application asked for fails and is its to retry.
       if ((pending === undefined || pending.restore === true) && this.subscriptions.patterns().includes(gap.channel)) {
-        this.outbox.push({ channel: '/meta/subscribe', subscription: gap.channel, id: String(++this.nextId) });
-        this.scheduleFlush();
+        this.outbox.push({ channel: '/meta/subscribe', subscription: gap.channel, id: this.outbox.id() });
       }
     }
-    if (pending === undefined || id === undefined) return;
-    this.pending.delete(id);
-    if (reply.successful === true) pending.resolve(reply);
-    else pending.reject(BayeuxClientError.fromReply(reply));
+    this.outbox.settle(reply);
   }
 
   private deliver(message: Message): void {
@@ -405,12 +358,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   private failed(sent: Message[], cause: unknown): void {
     const handshake = sent.find((m) => m.channel === '/meta/handshake');
     const connect = sent.some((m) => m.channel === '/meta/connect');
-    for (const m of sent) {
-      if (m.id === undefined || m.channel === '/meta/connect' || m.channel === '/meta/handshake') continue;
-      const pending = this.pending.get(String(m.id));
-      this.pending.delete(String(m.id));
-      pending?.reject(BayeuxClientError.network(m.channel, cause));
-    }
+    this.outbox.failSent(sent, cause);
     if (this.state === 'disconnected' || this.leaving) return;
     const transportDied = this.current !== undefined && this.current !== this.http && !(this.current as WebSocketTransport).usable;
     if (!handshake && !connect && !transportDied) return;
@@ -462,7 +410,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
       this.sendConnect(0);
       return;
     }
-    const pending = reply.id === undefined ? undefined : this.pending.get(String(reply.id));
+    const pending = this.outbox.awaiting(reply.id);
     if (pending !== undefined) this.transmit([pending.message]);
   }
 
@@ -483,7 +431,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
       this.transport = this.current.name;
       this.emit('transport', this.current.name);
     }
-    void this.flush();
+    this.flush();
     this.sendConnect();
   }
 
@@ -504,9 +452,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   private stop(error: BayeuxClientError | undefined): void {
     this.resetSession();
     const failure = error ?? new BayeuxClientError('client disconnected', 0);
-    for (const pending of this.pending.values()) pending.reject(failure);
-    this.pending.clear();
-    this.outbox = [];
+    this.outbox.clear(failure);
     this.transport = undefined;
     this.setState('disconnected');
     if (error !== undefined) this.emit('error', error);

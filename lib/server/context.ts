@@ -7,10 +7,10 @@ import type { Engine } from '../engines/engine.js';
 import type { HistoryConfig } from '../engines/history/config.js';
 import type { Stamper } from '../engines/history/position.js';
 import type { Logger } from '../engines/logger.js';
-import type { Session } from '../engines/session.js';
 import type { Advice } from '../protocol/message.js';
+import type { ConnectAnnouncements } from './announcements.js';
 import type { ClientIds } from './client-ids.js';
-import type { BayeuxEvents, ConnectEvent } from './events.js';
+import type { BayeuxEvents } from './events.js';
 import type { ConnectionType, MessageContext, ResolvedOptions } from './options/types.js';
 import type { RequestState } from './request.js';
 
@@ -33,10 +33,8 @@ export interface ServerContext<User = unknown> {
   supports(type: unknown): type is ConnectionType;
   /** Emits a server event; a throwing listener is logged, never thrown. */
   emit<K extends keyof BayeuxEvents<User>>(event: K, ...args: BayeuxEvents<User>[K]): void;
-  /** Records a new session; its `connect` event waits for the first /meta/connect. */
-  announce(event: ConnectEvent<User>): void;
-  /** The first /meta/connect of a session handshaken here: emits `connect`. */
-  connected(session: Session, transport: ConnectionType): void;
+  /** `connect` events of new sessions, emitted once their first /meta/connect names the transport. */
+  readonly announcements: ConnectAnnouncements<User>;
 }
 
 /** Where a meta handler runs: the server, the request it belongs to, the context hooks see. */

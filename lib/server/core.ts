@@ -22,11 +22,12 @@ import { isMeta, isService } from '../protocol/channel.js';
 import { ChannelIndex } from '../protocol/channel-index.js';
 import { bayeuxError } from '../protocol/errors.js';
 import { type Advice, type Message, replyTo } from '../protocol/message.js';
+import { ConnectAnnouncements } from './announcements.js';
 import { ClientIds } from './client-ids.js';
 import { type ServerState, within } from './closed.js';
 import { ConnectionRegistry } from './connections.js';
 import type { ServerContext } from './context.js';
-import type { BayeuxEvents, ConnectEvent } from './events.js';
+import type { BayeuxEvents } from './events.js';
 import { errorFromThrown, runIncoming, runOutgoing } from './extensions.js';
 import { deliverLocal, type LocalHandler, type LocalSubscription } from './local.js';
 import { isMetaChannel, metaRoute } from './meta/index.js';
@@ -36,6 +37,7 @@ import { publish } from './publish.js';
 import { RateLimiter } from './rate-limit.js';
 import type { RequestState } from './request.js';
 import { service } from './service.js';
+import { SessionCheck, sessionError } from './session-check.js';
 
 /** The error a held connect is answered with when its session ends. */
 function endError(reason: DisconnectReason): string {
@@ -82,10 +84,9 @@ export class ServerCore<User = unknown> implements EngineHost, ServerContext<Use
     return undefined;
   };
   private current: ServerState = 'running';
-  /** Sessions handshaken here whose `connect` event waits for their first /meta/connect (its transport is the one held). */
-  private readonly announcing = new Map<string, { event: ConnectEvent<User>; at: number }>();
-  /** The `useOnUpgrade` hint is logged once per server, then refusals are debug lines. */
-  private hintedUpgrade = false;
+  /** `connect` events of sessions handshaken here, waiting for their first /meta/connect. */
+  readonly announcements: ConnectAnnouncements<User>;
+  private readonly sessionCheck: SessionCheck;
   private closing: Promise<void> | undefined;
   private types: ConnectionType[] = ['long-polling', 'callback-polling'];
   private readonly timing: AdviceTiming;
@@ -99,6 +100,8 @@ export class ServerCore<User = unknown> implements EngineHost, ServerContext<Use
     this.history = options.history;
     this.stamper = options.history === undefined ? undefined : new Stamper(options.history.salesforce);
     this.timing = { timeout: options.timeout, interval: options.interval, maxInterval: options.maxInterval };
+    this.announcements = new ConnectAnnouncements(options.maxInterval, (event) => this.emit('connect', event));
+    this.sessionCheck = new SessionCheck(this.logger, this.timing);
     this.limits = {
       maxQueue: options.maxQueue,
       queuePolicy: options.queuePolicy,
@@ -207,10 +210,10 @@ export class ServerCore<User = unknown> implements EngineHost, ServerContext<Use
         const clientId = message.clientId;
         if (typeof clientId === 'string') {
           session = await request.session(this.engine, clientId);
-          reply = this.checkSession(message, session, request);
+          reply = this.sessionCheck.refusal(message, session, request);
         } else if (isMeta(message.channel) || !this.options.anonPublish) {
           const error = clientId === undefined ? bayeuxError('missingParameter', 'clientId') : bayeuxError('invalidParameter', 'clientId');
-          reply = this.sessionError(message, error);
+          reply = sessionError(message, error, this.options.interval);
         }
       }
       if (reply === undefined) {
@@ -260,7 +263,7 @@ export class ServerCore<User = unknown> implements EngineHost, ServerContext<Use
       const call = { server: this, request, ctx };
       if (!route.session) return route.run(call, message);
       // `handle` refused every meta message but the handshake that had no live session.
-      if (session === undefined) return this.sessionError(message, bayeuxError('unknownClient'));
+      if (session === undefined) return sessionError(message, bayeuxError('unknownClient'), this.options.interval);
       return route.run(call, message, session);
     }
     if (isMeta(channel)) {
@@ -270,52 +273,6 @@ export class ServerCore<User = unknown> implements EngineHost, ServerContext<Use
     }
     if (isService(channel)) return service(this, message, ctx, session);
     return publish(this, message, ctx);
-  }
-
-  /** The refusal for a message whose clientId is unknown or belongs to another user. */
-  private checkSession(message: Message, session: Session | undefined, request: RequestState<User>): Message | undefined {
-    if (session === undefined) return this.sessionError(message, bayeuxError('unknownClient'));
-    if (session.userKey !== request.userKey) {
-      this.logMismatch(session, request);
-      return this.sessionError(message, bayeuxError('userMismatch'));
-    }
-    session.lastSeen = Date.now();
-    return undefined;
-  }
-
-  /**
-   * A logged-in session refused on a login-less socket from the same address
-   * soon after its handshake is the forgotten `useOnUpgrade`, not a hijack: say so.
-   */
-  private logMismatch(session: Session, request: RequestState<User>): void {
-    const ctx = request.ctx;
-    const fields = { clientId: session.id, ip: ctx.ip, transport: ctx.transport };
-    const forgot =
-      ctx.transport === 'websocket' &&
-      request.userKey === undefined &&
-      session.ip === ctx.ip &&
-      Date.now() - session.createdAt < Math.max(60_000, this.options.maxInterval);
-    if (!forgot) {
-      this.logger.warn(fields, 'express-bayeux: clientId presented by another user; refused');
-      return;
-    }
-    const text =
-      'express-bayeux: a WebSocket arrived without the login its session was made with: upgrade requests do not run your app middleware. ' +
-      'Call server.useOnUpgrade(sessionMiddleware, passport.session()) so req.user reaches WebSocket too (clients fall back to long-polling meanwhile)';
-    if (this.hintedUpgrade) this.logger.debug(fields, text);
-    else this.logger.warn(fields, text);
-    this.hintedUpgrade = true;
-  }
-
-  private sessionError(message: Message, error: string): Message {
-    const reply = replyTo(message, false);
-    reply.error = error;
-    reply.advice = handshakeAdvice(this.options.interval);
-    if (typeof message.clientId === 'string') reply.clientId = message.clientId;
-    if (message.channel === '/meta/subscribe' || message.channel === '/meta/unsubscribe') {
-      reply.subscription = message.subscription as string | string[];
-    }
-    return reply;
   }
 
   /**
@@ -362,12 +319,7 @@ export class ServerCore<User = unknown> implements EngineHost, ServerContext<Use
 
   sessionEnded(client: ClientInfo, reason: DisconnectReason, channels: readonly string[] = []): void {
     this.logger.debug({ clientId: client.id, ip: client.ip, reason }, `express-bayeux: session ended (${reason})`);
-    // Ended before its first connect: announce it now, so every `disconnect` follows its `connect`.
-    const pending = this.announcing.get(client.id);
-    if (pending !== undefined) {
-      this.announcing.delete(client.id);
-      this.emit('connect', pending.event);
-    }
+    this.announcements.ended(client.id);
     const user = client.user as User | undefined;
     for (const channel of channels) this.emit('leave', { channel, clientId: client.id, user });
     this.emit('disconnect', { clientId: client.id, ip: client.ip, user, data: client.data, reason });
@@ -398,27 +350,6 @@ export class ServerCore<User = unknown> implements EngineHost, ServerContext<Use
     this.closers.push(closer);
   }
 
-  /** Records a new session; its `connect` event waits for the first /meta/connect. */
-  announce(event: ConnectEvent<User>): void {
-    const now = Date.now();
-    // Sessions whose first connect went to another node are announced late, with the handshake's transport.
-    for (const [id, entry] of this.announcing) {
-      if (now - entry.at < this.options.maxInterval) break;
-      this.announcing.delete(id);
-      this.emit('connect', entry.event);
-    }
-    this.announcing.set(event.clientId, { event, at: now });
-  }
-
-  /** The first /meta/connect of a session handshaken here: emits `connect` with the transport it holds. */
-  connected(session: Session, transport: ConnectionType): void {
-    const entry = this.announcing.get(session.id);
-    if (entry === undefined) return;
-    this.announcing.delete(session.id);
-    entry.event.transport = transport;
-    this.emit('connect', entry.event);
-  }
-
   /**
    * Answers held requests, closes sockets and the engine. Bounded: what does
    * not finish within `closeTimeout` is logged and left behind.
@@ -447,7 +378,7 @@ export class ServerCore<User = unknown> implements EngineHost, ServerContext<Use
       );
     if (!socketsDone)
       this.logger.warn({ closeTimeout: limit }, `express-bayeux: sockets did not close within ${limit} ms; gave up waiting`);
-    this.announcing.clear();
+    this.announcements.clear();
     this.current = 'closed';
   }
 }

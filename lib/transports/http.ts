@@ -10,6 +10,7 @@ import cors from 'cors';
 import createError from 'http-errors';
 import { InvalidMessagesError, toMessages } from '../protocol/message.js';
 import type { ServerCore } from '../server/core.js';
+import type { ResolvedOptions } from '../server/options/types.js';
 import { BodyReader } from './body.js';
 import { readJsonp } from './callback-polling.js';
 import { atEndpoint } from './endpoint.js';
@@ -62,56 +63,55 @@ export function createErrorHandler(): ErrorHandler {
   };
 }
 
-export function createHttpEndpoint<User>(core: ServerCore<User>): HttpEndpoint {
-  const { options } = core;
-  const reader = new BodyReader(options.maxBodySize);
-  const corsRules = options.cors;
-  const corsHandler =
-    corsRules === undefined
-      ? undefined
-      : cors({
-          // '*' (only allowed without credentials) is sent as is: responses stay cacheable across origins.
-          origin:
-            corsRules.origin === '*'
-              ? '*'
-              : (origin, callback) => callback(null, origin === undefined || originAllowed(corsRules.origin, origin)),
-          credentials: corsRules.credentials,
-          maxAge: corsRules.maxAge,
-          methods: ['GET', 'POST'],
-        });
+/** The `cors` middleware for the `cors` option, or undefined when it is off. */
+function corsMiddleware(rules: ResolvedOptions['cors']): ReturnType<typeof cors> | undefined {
+  if (rules === undefined) return undefined;
+  return cors({
+    // '*' (only allowed without credentials) is sent as is: responses stay cacheable across origins.
+    origin: rules.origin === '*' ? '*' : (origin, callback) => callback(null, origin === undefined || originAllowed(rules.origin, origin)),
+    credentials: rules.credentials,
+    maxAge: rules.maxAge,
+    methods: ['GET', 'POST'],
+  });
+}
 
-  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // Node hands upgrades to 'request' listeners when nobody listens for 'upgrade': the usual missing attach().
-    if (isUpgrade(req)) {
-      throw createError(
-        400,
-        core.supports('websocket')
-          ? 'this WebSocket upgrade was not taken: its path is not the one server.attach() listens on (attach(httpServer, { path }))'
-          : 'WebSocket upgrades need server.attach(httpServer) (the server app.listen() returned)',
-        { type: 'bayeux.websocket.not.attached' },
-      );
-    }
-    if (core.closed) throw createError(503, 'the Bayeux server is closed', { type: 'bayeux.closed', expose: true });
-    if (!core.opened) {
-      try {
-        await core.ready;
-      } catch {
-        throw createError(503, `the ${core.engine.name} engine is unavailable`, { type: 'bayeux.engine.unavailable', expose: true });
-      }
-    }
-    let value: unknown;
-    let framing: Framing;
-    if (req.method === 'POST') {
-      value = await reader.read(req, res);
-      framing = longPolling;
-    } else if (req.method === 'GET' && options.callbackPolling) {
-      ({ framing, value } = readJsonp(req));
-    } else {
-      throw createError(405, `${req.method} is not a Bayeux request; use POST (or GET for JSONP)`, { type: 'bayeux.method' });
-    }
-    const messages = toMessages(value, options.maxMessagesPerRequest);
-    await serveBatch(core, req, res, messages, framing);
+/** Serves one request on an endpoint path; throws an http-errors error to refuse it. */
+async function serve<User>(core: ServerCore<User>, reader: BodyReader, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // Node hands upgrades to 'request' listeners when nobody listens for 'upgrade': the usual missing attach().
+  if (isUpgrade(req)) {
+    throw createError(
+      400,
+      core.supports('websocket')
+        ? 'this WebSocket upgrade was not taken: its path is not the one server.attach() listens on (attach(httpServer, { path }))'
+        : 'WebSocket upgrades need server.attach(httpServer) (the server app.listen() returned)',
+      { type: 'bayeux.websocket.not.attached' },
+    );
   }
+  if (core.closed) throw createError(503, 'the Bayeux server is closed', { type: 'bayeux.closed', expose: true });
+  if (!core.opened) {
+    try {
+      await core.ready;
+    } catch {
+      throw createError(503, `the ${core.engine.name} engine is unavailable`, { type: 'bayeux.engine.unavailable', expose: true });
+    }
+  }
+  let value: unknown;
+  let framing: Framing;
+  if (req.method === 'POST') {
+    value = await reader.read(req, res);
+    framing = longPolling;
+  } else if (req.method === 'GET' && core.options.callbackPolling) {
+    ({ framing, value } = readJsonp(req));
+  } else {
+    throw createError(405, `${req.method} is not a Bayeux request; use POST (or GET for JSONP)`, { type: 'bayeux.method' });
+  }
+  const messages = toMessages(value, core.options.maxMessagesPerRequest);
+  await serveBatch(core, req, res, messages, framing);
+}
+
+export function createHttpEndpoint<User>(core: ServerCore<User>): HttpEndpoint {
+  const reader = new BodyReader(core.options.maxBodySize);
+  const corsHandler = corsMiddleware(core.options.cors);
 
   function fail(res: ServerResponse, err: unknown): void {
     const httpError = toHttpError(err);
@@ -122,7 +122,7 @@ export function createHttpEndpoint<User>(core: ServerCore<User>): HttpEndpoint {
   }
 
   function dispatch(req: IncomingMessage, res: ServerResponse): void {
-    serve(req, res).catch((err: unknown) => fail(res, err));
+    serve(core, reader, req, res).catch((err: unknown) => fail(res, err));
   }
 
   function withCors(req: IncomingMessage, res: ServerResponse, then: () => void): void {

@@ -31,7 +31,7 @@ export async function connect<User>({ server, request }: MetaCall<User>, message
   reply.successful = true;
   reply.advice = server.advice();
   local.transport = type;
-  server.connected(local, type);
+  server.announcements.connected(local.id, type);
   // Two connects in one batch: the earlier one is answered at once.
   if (request.connect !== undefined) request.replies.push(JSON.stringify(request.connect.reply));
   request.connect = { session: local, reply, hold: holdTime(message.advice?.timeout, server.options.timeout) };

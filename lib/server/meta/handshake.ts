@@ -91,7 +91,7 @@ export async function handshake<User>({ server, request, ctx }: MetaCall<User>, 
   // Salesforce's replay convention: replay clients only send positions to a server that says it keeps them.
   if (server.history !== undefined) reply.ext = { ...reply.ext, replay: true };
   server.logger.debug({ clientId: session.id, ip: session.ip, transport: ctx.transport }, 'express-bayeux: handshake');
-  server.announce({
+  server.announcements.add({
     clientId: session.id,
     ip: session.ip,
     user: ctx.user,
