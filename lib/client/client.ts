@@ -360,7 +360,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     const connect = sent.some((m) => m.channel === '/meta/connect');
     this.outbox.failSent(sent, cause);
     if (this.state === 'disconnected' || this.leaving) return;
-    const transportDied = this.current !== undefined && this.current !== this.http && !(this.current as WebSocketTransport).usable;
+    const transportDied = this.current instanceof WebSocketTransport && !this.current.usable;
     if (!handshake && !connect && !transportDied) return;
     this.emit('error', BayeuxClientError.network(handshake ? '/meta/handshake' : '/meta/connect', cause));
     if (this.state === 'connected') this.setState('reconnecting');

@@ -42,7 +42,8 @@ export class InvalidMessagesError extends Error {
   readonly code = 'BAYEUX_INVALID_MESSAGES';
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** A JSON object: not null, not an array. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

@@ -10,8 +10,11 @@ import type { Extension, MessageACL, MessageContext, OutgoingContext } from './o
 
 type MaybePromise<T> = T | Promise<T>;
 
-function isPromise(value: unknown): value is Promise<unknown> {
-  return typeof (value as Promise<unknown> | undefined)?.then === 'function';
+/** True for a promise (any thenable) a hook returned. */
+export function isPromise(value: unknown): value is Promise<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') && value !== null && 'then' in value && typeof value.then === 'function'
+  );
 }
 
 function runChain<C>(

@@ -7,7 +7,7 @@ import type { Logger } from '../engines/logger.js';
 import { isMeta, isService, isValidChannel, isWildcard } from '../protocol/channel.js';
 import type { Message } from '../protocol/message.js';
 import type { ServerContext } from './context.js';
-import { runOutgoing } from './extensions.js';
+import { isPromise, runOutgoing } from './extensions.js';
 import { broadcast } from './publish.js';
 
 /** Receives the messages of a local subscription, with the publisher's clientId. */
@@ -32,8 +32,8 @@ export interface PublishOptions {
 export function deliverLocal(subscription: LocalSubscription, arg: { message: Message; logger: Logger }): void {
   try {
     const result = subscription.handler(arg.message);
-    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-      (result as Promise<void>).catch((err: unknown) => arg.logger.error({ err }, 'express-bayeux: a local subscriber failed'));
+    if (isPromise(result)) {
+      result.catch((err: unknown) => arg.logger.error({ err }, 'express-bayeux: a local subscriber failed'));
     }
   } catch (err) {
     arg.logger.error({ err }, 'express-bayeux: a local subscriber threw');

@@ -9,7 +9,7 @@ import { type HistoryConfig, keepsHistory, type ReplayFrom } from '../../engines
 import type { Position } from '../../engines/history/position.js';
 import { isWildcard } from '../../protocol/channel.js';
 import { bayeuxError } from '../../protocol/errors.js';
-import type { Message } from '../../protocol/message.js';
+import { isPlainObject, type Message } from '../../protocol/message.js';
 
 /** Where each channel starts, or the Bayeux error that refuses the whole request. */
 export type ReplayRequest = { replay: Map<string, ReplayFrom> | undefined; error?: undefined } | { error: string };
@@ -36,8 +36,8 @@ function startOf(value: unknown): ReplayFrom | undefined {
   if (value === -1) return { kind: 'new' };
   if (value === -2) return { kind: 'all' };
   if (isOffset(value)) return { kind: 'after', offset: value, epoch: undefined };
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const { offset, epoch } = value as Record<string, unknown>;
+  if (isPlainObject(value)) {
+    const { offset, epoch } = value;
     // Epoch '' with offset 0 is the position before a channel's first message.
     if (isOffset(offset) && typeof epoch === 'string' && (epoch.length > 0 || offset === 0)) return { kind: 'after', offset, epoch };
   }
@@ -46,8 +46,8 @@ function startOf(value: unknown): ReplayFrom | undefined {
 
 export function replayRequest(message: Message, channels: readonly string[], history: HistoryConfig | undefined): ReplayRequest {
   const asked = message.ext?.replay ?? {};
-  if (typeof asked !== 'object' || asked === null || Array.isArray(asked)) return { error: bayeuxError('invalidParameter', 'ext.replay') };
-  const map = asked as Record<string, unknown>;
+  if (!isPlainObject(asked)) return { error: bayeuxError('invalidParameter', 'ext.replay') };
+  const map = asked;
   let replay: Map<string, ReplayFrom> | undefined;
   for (const channel of channels) {
     const kept = !isWildcard(channel) && keepsHistory(history, channel);

@@ -1,6 +1,11 @@
 /** Checks shared by the option resolvers: each throws a `TypeError` naming the option. */
 import { closest, distance } from 'fastest-levenshtein';
 
+/** Any object (arrays too): what the option checks then look into. */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
 export function fail(name: string, expected: string, value: unknown): never {
   let shown: string;
   try {

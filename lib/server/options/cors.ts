@@ -1,5 +1,5 @@
 /** The `cors` option, and the origin rules it shares with `websocket.origins`. */
-import { boolean, fail, integer } from './check.js';
+import { boolean, fail, integer, isObject } from './check.js';
 import type { CorsOptions, OriginRule } from './types.js';
 
 export function isOriginRule(value: unknown): value is OriginRule {
@@ -9,8 +9,8 @@ export function isOriginRule(value: unknown): value is OriginRule {
 
 export function resolveCors(value: unknown): Required<CorsOptions> | undefined {
   if (value === undefined || value === false) return undefined;
-  if (typeof value !== 'object' || value === null) fail('cors', 'false or { origin, credentials?, maxAge? }', value);
-  const cors = value as Record<string, unknown>;
+  if (!isObject(value)) fail('cors', 'false or { origin, credentials?, maxAge? }', value);
+  const cors = value;
   if (!isOriginRule(cors.origin)) fail('cors.origin', 'a string, RegExp, array of them, or function', cors.origin);
   if (cors.origin === '*' && cors.credentials !== false) {
     fail('cors.origin', 'a list of origins when credentials are allowed (use credentials: false with "*")', cors.origin);

@@ -1,14 +1,14 @@
 /** The `history` option. */
 import type { HistoryConfig } from '../../engines/history/config.js';
 import { isMeta, isService, isValidChannel } from '../../protocol/channel.js';
+import { isPlainObject } from '../../protocol/message.js';
 import { fail, integer } from './check.js';
 import { HISTORY_DEFAULTS } from './defaults.js';
 
 export function resolveHistory(value: unknown): HistoryConfig | undefined {
   if (value === undefined || value === false) return undefined;
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    fail('history', 'false or { channels, size?, ttl?, salesforce? }', value);
-  const o = value as Record<string, unknown>;
+  if (!isPlainObject(value)) fail('history', 'false or { channels, size?, ttl?, salesforce? }', value);
+  const o = value;
   for (const name of Object.keys(o)) {
     if (!['channels', 'size', 'ttl', 'salesforce'].includes(name)) throw new TypeError(`bayeux(): unknown option "history.${name}"`);
   }

@@ -5,7 +5,8 @@
 import type { Engine } from '../../engines/engine.js';
 import type { Logger } from '../../engines/logger.js';
 import { memoryEngine } from '../../engines/memory.js';
-import { boolean, fail, integer, optionalFunction, secondsWarning, unknownOption } from './check.js';
+import { isPlainObject } from '../../protocol/message.js';
+import { boolean, fail, integer, isObject, optionalFunction, secondsWarning, unknownOption } from './check.js';
 import { resolveCors } from './cors.js';
 import { defaultLogger, SILENT } from './default-logger.js';
 import { DEFAULTS, RATE_LIMIT_DEFAULTS } from './defaults.js';
@@ -34,8 +35,8 @@ function resolveExtensions<User>(value: unknown): Extension<User>[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) fail('extensions', 'an array', value);
   value.forEach((extension: unknown, i) => {
-    const e = extension as Record<string, unknown> | null;
-    if (typeof e !== 'object' || e === null) fail(`extensions[${i}]`, 'an object', extension);
+    if (!isObject(extension)) fail(`extensions[${i}]`, 'an object', extension);
+    const e = extension;
     for (const hook of ['incoming', 'outgoing']) {
       if (e[hook] !== undefined && typeof e[hook] !== 'function') fail(`extensions[${i}].${hook}`, 'a function', e[hook]);
     }
@@ -43,36 +44,39 @@ function resolveExtensions<User>(value: unknown): Extension<User>[] {
   return value as Extension<User>[];
 }
 
+/** The methods a value must have to be taken for an Engine. */
+const ENGINE_METHODS = [
+  'open',
+  'close',
+  'createSession',
+  'session',
+  'claim',
+  'destroySession',
+  'destroyUserSessions',
+  'subscribe',
+  'unsubscribe',
+  'presence',
+  'publish',
+  'push',
+  'countSessions',
+  'takeTokens',
+];
+
+function isEngine(value: unknown): value is Engine {
+  return isObject(value) && ENGINE_METHODS.every((m) => typeof value[m] === 'function');
+}
+
 function resolveEngine(value: unknown): Engine {
   if (value === undefined) return memoryEngine();
-  const engine = value as Record<string, unknown> | null;
-  const methods = [
-    'open',
-    'close',
-    'createSession',
-    'session',
-    'claim',
-    'destroySession',
-    'destroyUserSessions',
-    'subscribe',
-    'unsubscribe',
-    'presence',
-    'publish',
-    'push',
-    'countSessions',
-    'takeTokens',
-  ];
-  if (typeof engine !== 'object' || engine === null || methods.some((m) => typeof engine[m] !== 'function')) {
-    fail('engine', 'an Engine (e.g. memoryEngine() or redisEngine())', value);
-  }
-  return value as Engine;
+  if (!isEngine(value)) fail('engine', 'an Engine (e.g. memoryEngine() or redisEngine())', value);
+  return value;
 }
 
 function resolveRateLimit(value: unknown): ResolvedOptions['rateLimit'] {
   if (value === false) return { session: undefined, ip: undefined };
   if (value === undefined) value = {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('rateLimit', 'false or { session?, ip? }', value);
-  const o = value as Record<string, unknown>;
+  if (!isPlainObject(value)) fail('rateLimit', 'false or { session?, ip? }', value);
+  const o = value;
   for (const name of Object.keys(o)) {
     if (name !== 'session' && name !== 'ip') throw new TypeError(`bayeux(): unknown option "rateLimit.${name}"`);
   }
@@ -80,8 +84,8 @@ function resolveRateLimit(value: unknown): ResolvedOptions['rateLimit'] {
     const limit = o[name];
     if (limit === false) return undefined;
     if (limit === undefined) return { ...RATE_LIMIT_DEFAULTS[name] };
-    const l = limit as Record<string, unknown> | null;
-    if (typeof l !== 'object' || l === null) fail(`rateLimit.${name}`, 'false or { rate, burst }', limit);
+    if (!isObject(limit)) fail(`rateLimit.${name}`, 'false or { rate, burst }', limit);
+    const l = limit;
     if (typeof l.rate !== 'number' || !Number.isFinite(l.rate) || l.rate <= 0) {
       fail(`rateLimit.${name}.rate`, 'a positive number of messages per second', l.rate);
     }
@@ -90,14 +94,15 @@ function resolveRateLimit(value: unknown): ResolvedOptions['rateLimit'] {
   return { session: one('session'), ip: one('ip') };
 }
 
+function isLogger(value: unknown): value is Logger {
+  return isObject(value) && ['debug', 'info', 'warn', 'error'].every((m) => typeof value[m] === 'function');
+}
+
 function resolveLogger(value: unknown): Logger {
   if (value === undefined) return defaultLogger();
   if (value === false) return SILENT;
-  const logger = value as Record<string, unknown> | null;
-  if (typeof logger !== 'object' || logger === null || ['debug', 'info', 'warn', 'error'].some((m) => typeof logger[m] !== 'function')) {
-    fail('logger', 'false or a logger with debug/info/warn/error (e.g. pino)', value);
-  }
-  return value as Logger;
+  if (!isLogger(value)) fail('logger', 'false or a logger with debug/info/warn/error (e.g. pino)', value);
+  return value;
 }
 
 const KNOWN = new Set<string>([
@@ -130,8 +135,8 @@ const KNOWN = new Set<string>([
 
 /** Applies defaults and checks every option; throws a `TypeError` naming the first bad one. */
 export function resolveOptions<User>(input: BayeuxOptions<User> = {}): ResolvedOptions<User> {
-  if (typeof input !== 'object' || input === null) fail('options', 'an object', input);
-  const o = input as Record<string, unknown>;
+  if (!isObject(input)) fail('options', 'an object', input);
+  const o = input;
   for (const name of Object.keys(o)) {
     if (!KNOWN.has(name)) unknownOption(name, [...KNOWN]);
   }

@@ -1,4 +1,5 @@
 /** The `websocket` option. */
+import { isPlainObject } from '../../protocol/message.js';
 import { fail, integer, optionalFunction, unknownOption } from './check.js';
 import { isOriginRule } from './cors.js';
 import { WEBSOCKET_DEFAULTS } from './defaults.js';
@@ -6,8 +7,8 @@ import type { OriginRule, ResolvedWebSocketOptions } from './types.js';
 
 export function resolveWebSocket(value: unknown, maxBodySize: number): ResolvedWebSocketOptions {
   if (value === undefined) value = {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('websocket', 'an object', value);
-  const o = value as Record<string, unknown>;
+  if (!isPlainObject(value)) fail('websocket', 'an object', value);
+  const o = value;
   const known = ['path', 'maxPayload', 'pingInterval', 'maxBufferedBytes', 'origins', 'handshake', 'protocols', 'maxInvalidFrames'];
   for (const name of Object.keys(o)) {
     if (!known.includes(name)) unknownOption(name, known, 'websocket.');
