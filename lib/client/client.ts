@@ -13,6 +13,7 @@ import { Backoff } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { BayeuxClientError } from './errors.js';
 import type { ClientEvents, ClientState } from './events.js';
+import { Links } from './links.js';
 import { LongPollingTransport } from './long-polling.js';
 import { type BayeuxClientOptions, type ResolvedClientOptions, resolveClientOptions, runIncoming, runOutgoing } from './options.js';
 import { Outbox } from './outbox.js';
@@ -36,8 +37,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   private readonly backoff: Backoff;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly advice = new ServerAdvice();
-  private http: LongPollingTransport | undefined;
-  private current: ClientTransport | undefined;
+  private readonly links: Links;
   private connectOutstanding = false;
   private handshaking = false;
   private firstConnect: { resolve(): void; reject(e: BayeuxClientError): void; promise: Promise<void> } | undefined;
@@ -49,13 +49,16 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   /** Last position per history channel, to resume from after a new handshake and to drop re-sends. */
   private readonly positions = new Positions();
   private replayOffered = false;
-  /** Set once the server refused this client's sessions over WebSocket: long-polling from then on, no retry loop. */
-  private webSocketRefused = false;
 
   constructor(url: string, options: BayeuxClientOptions = {}) {
     super();
     this.url = url;
     this.options = resolveClientOptions(options);
+    this.links = new Links(
+      this.options.transports,
+      () => new LongPollingTransport(this.settings(), this.sink()),
+      () => WebSocketTransport.open(this.settings(), this.sink('websocket'), this.options.webSocketTimeout, this.options.WebSocket),
+    );
     this.backoff = new Backoff(options.backoff?.initial ?? 1000, options.backoff?.max ?? 30_000);
   }
 
@@ -120,7 +123,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
 
   /** Ends the session (telling the server when it can) and stops every timer and transport. */
   async disconnect(): Promise<void> {
-    const wasLive = this.clientId !== undefined && this.current !== undefined;
+    const wasLive = this.clientId !== undefined && this.links.current !== undefined;
     this.leaving = true;
     const goodbye = wasLive ? this.request({ channel: '/meta/disconnect' }).catch(() => undefined) : undefined;
     if (goodbye !== undefined) await goodbye;
@@ -147,13 +150,13 @@ export class BayeuxClient extends Emitter<ClientEvents> {
 
   /** Sends what is queued, once there is a session and a transport; order is kept. */
   private flush(): void {
-    if (this.clientId === undefined || this.current === undefined || this.handshaking) return;
+    if (this.clientId === undefined || this.links.current === undefined || this.handshaking) return;
     for (const batch of this.outbox.drain(this.clientId)) this.transmit(batch);
   }
 
   /** Runs outgoing extensions (in order, possibly async) and hands the batch to the transport. */
   private transmit(batch: Message[], transport?: ClientTransport): void {
-    const target = transport ?? this.current;
+    const target = transport ?? this.links.current;
     // Chained, so batches leave in the order they were made even with async extensions.
     this.outbound = this.outbound
       .then(() => runOutgoing(this.options.extensions, batch))
@@ -193,7 +196,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
 
   private handshake(): void {
     this.handshaking = true;
-    this.http ??= new LongPollingTransport(this.settings(), this.sink());
+    const http = this.links.handshakeTransport();
     const ext: Record<string, unknown> = { ...this.options.ext };
     if (this.options.ack) ext.ack = true;
     const message: Message = {
@@ -203,7 +206,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
       id: this.outbox.id(),
     };
     if (Object.keys(ext).length > 0) message.ext = ext;
-    this.transmit([message], this.http);
+    this.transmit([message], http);
   }
 
   private async handshaken(reply: Message): Promise<void> {
@@ -219,21 +222,12 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     this.ack.start(this.options.ack && reply.ext?.ack === true);
     this.replayOffered = reply.ext?.replay === true;
     const offered = reply.supportedConnectionTypes ?? ['long-polling'];
-    const usable = this.options.transports.filter((t) => offered.includes(t) && !(t === 'websocket' && this.webSocketRefused));
-    let why = `no common transport (server offers ${offered.join(', ')})`;
-    if (usable[0] === 'websocket') {
-      try {
-        this.current = await this.openWebSocket();
-      } catch (err) {
-        this.current = usable.includes('long-polling') ? this.http : undefined;
-        why = `${err instanceof Error ? err.message : String(err)}, and long-polling is not among the client's transports`;
-      }
-    } else if (usable[0] === 'long-polling') {
-      this.current = this.http;
-    }
-    if (this.current === undefined) return this.stop(new BayeuxClientError(why, 301, { channel: '/meta/handshake' }));
-    this.transport = this.current.name;
-    this.emit('transport', this.current.name);
+    const why = await this.links.choose(offered);
+    const current = this.links.current;
+    if (why !== undefined || current === undefined)
+      return this.stop(new BayeuxClientError(why ?? 'no transport', 301, { channel: '/meta/handshake' }));
+    this.transport = current.name;
+    this.emit('transport', current.name);
     // Restore every subscription, then send what waited for the session, then connect.
     const patterns = this.subscriptions.patterns();
     if (patterns.length > 0) {
@@ -253,12 +247,13 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   }
 
   private sendConnect(timeout?: number): void {
-    if (this.connectOutstanding || this.clientId === undefined || this.current === undefined) return;
+    const current = this.links.current;
+    if (this.connectOutstanding || this.clientId === undefined || current === undefined) return;
     this.connectOutstanding = true;
     const message: Message = {
       channel: '/meta/connect',
       clientId: this.clientId,
-      connectionType: this.current.name,
+      connectionType: current.name,
       id: this.outbox.id(),
     };
     if (timeout !== undefined) message.advice = { timeout };
@@ -360,7 +355,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     const connect = sent.some((m) => m.channel === '/meta/connect');
     this.outbox.failSent(sent, cause);
     if (this.state === 'disconnected' || this.leaving) return;
-    const transportDied = this.current instanceof WebSocketTransport && !this.current.usable;
+    const transportDied = this.links.socketDied();
     if (!handshake && !connect && !transportDied) return;
     this.emit('error', BayeuxClientError.network(handshake ? '/meta/handshake' : '/meta/connect', cause));
     if (this.state === 'connected') this.setState('reconnecting');
@@ -373,7 +368,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     this.connectOutstanding = false;
     if (transportDied) {
       // The socket is gone: reopen one (or fall back to long-polling) and go on with the same session.
-      this.current = undefined;
+      this.links.current = undefined;
       this.later(() => void this.resume(), delay);
       return;
     }
@@ -387,24 +382,21 @@ export class BayeuxClient extends Emitter<ClientEvents> {
    * long-polling, fail with that reason instead of retrying in a loop.
    */
   private refusedOnSocket(reply: Message): void {
-    if (!this.webSocketRefused) {
-      this.webSocketRefused = true;
+    if (this.links.socketAllowed) {
       const error = new BayeuxClientError(
         'the server refused this session over WebSocket: the socket does not carry the login the handshake had (the server needs server.useOnUpgrade(...)); using long-polling',
         403,
         { channel: reply.channel, reply },
       );
-      if (!this.options.transports.includes('long-polling') || this.http === undefined) {
+      if (!this.links.refuseSocket()) {
         this.stop(error);
         return;
       }
       this.emit('error', error);
-      if (this.current !== undefined && this.current !== this.http) this.current.close();
-      this.current = this.http;
-      this.transport = this.http.name;
-      this.emit('transport', this.http.name);
+      this.transport = 'long-polling';
+      this.emit('transport', 'long-polling');
     }
-    if (this.current !== this.http) return;
+    if (!this.links.onLongPolling()) return;
     if (reply.channel === '/meta/connect') {
       this.connectOutstanding = false;
       this.sendConnect(0);
@@ -414,22 +406,13 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     if (pending !== undefined) this.transmit([pending.message]);
   }
 
-  private openWebSocket(): Promise<WebSocketTransport> {
-    return WebSocketTransport.open(this.settings(), this.sink('websocket'), this.options.webSocketTimeout, this.options.WebSocket);
-  }
-
   private async resume(): Promise<void> {
     if (this.clientId === undefined) return this.handshake();
-    try {
-      if (this.webSocketRefused || !this.options.transports.includes('websocket')) throw new Error('long-polling only');
-      this.current = await this.openWebSocket();
-    } catch {
-      this.current = this.options.transports.includes('long-polling') ? this.http : undefined;
-    }
-    if (this.current === undefined) return this.later(() => void this.resume(), this.backoff.next());
-    if (this.transport !== this.current.name) {
-      this.transport = this.current.name;
-      this.emit('transport', this.current.name);
+    const current = (await this.links.reopen()) ? this.links.current : undefined;
+    if (current === undefined) return this.later(() => void this.resume(), this.backoff.next());
+    if (this.transport !== current.name) {
+      this.transport = current.name;
+      this.emit('transport', current.name);
     }
     this.flush();
     this.sendConnect();
@@ -441,10 +424,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     this.clientId = undefined;
     this.connectOutstanding = false;
     this.handshaking = false;
-    if (this.current !== undefined && this.current !== this.http) this.current.close();
-    this.current = undefined;
-    this.http?.close();
-    this.http = undefined;
+    this.links.close();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
   }
