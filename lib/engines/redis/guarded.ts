@@ -2,14 +2,14 @@
  * The Redis engine as the server sees it: every call first checks that Redis
  * can serve (else it fails at once with `EngineUnavailableError`), and a call
  * that meets an outage turns it into the same error, so the server answers
- * 503 with retry advice instead of a 500 or a wait. Arguments pass through
- * untouched, so the engine's signatures stay its own.
+ * 503 with retry advice instead of a 500 or a wait.
  */
-import type { EngineHealth, EngineHost, LocalCounts, PresenceEntry } from '../engine.js';
-import type { Session } from '../session.js';
-import type { RateTake } from '../token-bucket.js';
+import type { EngineHealth, EngineHost, Envelope, LocalCounts, PresenceEntry } from '../engine.js';
+import type { ReplayFrom } from '../history/config.js';
+import type { DisconnectReason, Session, SessionInit } from '../session.js';
+import type { RateBucket, RateTake } from '../token-bucket.js';
 import type { RedisHealth } from './health.js';
-import type { RedisEngine } from './index.js';
+import type { RedisEngine } from './types.js';
 
 export class GuardedEngine implements RedisEngine {
   readonly name = 'redis';
@@ -42,68 +42,61 @@ export class GuardedEngine implements RedisEngine {
     return this.state.report();
   }
 
-  async sync(...args: Parameters<RedisEngine['sync']>): Promise<void> {
-    this.state.check();
-    return this.inner.sync(...args).catch(this.rethrow);
+  sync(timeout?: number): Promise<void> {
+    return this.guard(() => this.inner.sync(timeout));
   }
 
-  async createSession(...args: Parameters<RedisEngine['createSession']>): Promise<Session> {
-    this.state.check();
-    return this.inner.createSession(...args).catch(this.rethrow);
+  createSession(init: SessionInit): Promise<Session> {
+    return this.guard(() => this.inner.createSession(init));
   }
 
-  async session(...args: Parameters<RedisEngine['session']>): Promise<Session | undefined> {
-    this.state.check();
-    return this.inner.session(...args).catch(this.rethrow);
+  session(clientId: string): Promise<Session | undefined> {
+    return this.guard(() => this.inner.session(clientId));
   }
 
-  async claim(...args: Parameters<RedisEngine['claim']>): Promise<Session> {
-    this.state.check();
-    return this.inner.claim(...args).catch(this.rethrow);
+  claim(session: Session): Promise<Session> {
+    return this.guard(() => this.inner.claim(session));
   }
 
-  async destroySession(...args: Parameters<RedisEngine['destroySession']>): Promise<boolean> {
-    this.state.check();
-    return this.inner.destroySession(...args).catch(this.rethrow);
+  destroySession(clientId: string, reason: DisconnectReason): Promise<boolean> {
+    return this.guard(() => this.inner.destroySession(clientId, reason));
   }
 
-  async destroyUserSessions(...args: Parameters<RedisEngine['destroyUserSessions']>): Promise<number> {
-    this.state.check();
-    return this.inner.destroyUserSessions(...args).catch(this.rethrow);
+  destroyUserSessions(userKey: string, reason: DisconnectReason): Promise<number> {
+    return this.guard(() => this.inner.destroyUserSessions(userKey, reason));
   }
 
-  async subscribe(...args: Parameters<RedisEngine['subscribe']>): Promise<string[]> {
-    this.state.check();
-    return this.inner.subscribe(...args).catch(this.rethrow);
+  subscribe(session: Session, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
+    return this.guard(() => this.inner.subscribe(session, channels, replay));
   }
 
-  async unsubscribe(...args: Parameters<RedisEngine['unsubscribe']>): Promise<string[]> {
-    this.state.check();
-    return this.inner.unsubscribe(...args).catch(this.rethrow);
+  unsubscribe(session: Session, channels: readonly string[]): Promise<string[]> {
+    return this.guard(() => this.inner.unsubscribe(session, channels));
   }
 
-  async publish(...args: Parameters<RedisEngine['publish']>): Promise<void> {
-    this.state.check();
-    return this.inner.publish(...args).catch(this.rethrow);
+  publish(envelope: Envelope): Promise<void> {
+    return this.guard(() => this.inner.publish(envelope));
   }
 
-  async push(...args: Parameters<RedisEngine['push']>): Promise<boolean> {
-    this.state.check();
-    return this.inner.push(...args).catch(this.rethrow);
+  push(clientId: string, envelope: Envelope): Promise<boolean> {
+    return this.guard(() => this.inner.push(clientId, envelope));
   }
 
-  async takeTokens(...args: Parameters<RedisEngine['takeTokens']>): Promise<RateTake> {
-    this.state.check();
-    return this.inner.takeTokens(...args).catch(this.rethrow);
+  takeTokens(buckets: readonly RateBucket[], cost: number, now: number): Promise<RateTake> {
+    return this.guard(() => this.inner.takeTokens(buckets, cost, now));
   }
 
-  async presence(...args: Parameters<RedisEngine['presence']>): Promise<PresenceEntry[]> {
-    this.state.check();
-    return this.inner.presence(...args).catch(this.rethrow);
+  presence(channel: string, limit: number): Promise<PresenceEntry[]> {
+    return this.guard(() => this.inner.presence(channel, limit));
   }
 
-  async countSessions(...args: Parameters<RedisEngine['countSessions']>): Promise<number> {
+  countSessions(): Promise<number> {
+    return this.guard(() => this.inner.countSessions());
+  }
+
+  /** Fails at once while Redis is known down; turns an outage met on the way into `EngineUnavailableError`. */
+  private async guard<T>(call: () => Promise<T>): Promise<T> {
     this.state.check();
-    return this.inner.countSessions(...args).catch(this.rethrow);
+    return call().catch(this.rethrow);
   }
 }

@@ -19,10 +19,11 @@ import { randomBytes } from 'node:crypto';
 import type { Envelope } from '../engine.js';
 import { BEFORE_ANY, type HistoryConfig, type ReplayFrom, ReplayRefusedError } from '../history/config.js';
 import type { Position } from '../history/position.js';
+import type { SubscriptionChange } from '../local-sessions.js';
 import type { Logger } from '../logger.js';
 import type { Session } from '../session.js';
 import type { RedisClient } from './connection.js';
-import { encode, type ReplayFrame, type SubscriptionChange } from './stream.js';
+import { encode, type ReplayFrame } from './stream.js';
 
 /** The meta hash outlives the Stream so that offsets go on after a quiet spell: 30 days, or ttl if longer. */
 const META_TTL = 30 * 24 * 60 * 60 * 1000;

@@ -8,9 +8,9 @@
  */
 import type { ChainableCommander } from 'ioredis';
 import type { PresenceEntry } from '../engine.js';
+import type { SubscriptionChange } from '../local-sessions.js';
 import type { Session } from '../session.js';
 import type { RedisClient } from './connection.js';
-import type { SubscriptionChange } from './stream.js';
 import type { KeyOf } from './user-index.js';
 
 /** Entries asked of Redis per HSCAN step. */

@@ -6,8 +6,7 @@
  * from earlier versions, so nodes of different versions still understand each other.
  */
 
-/** Adding (`subscribe`) or removing (`unsubscribe`) subscriptions. */
-export type SubscriptionChange = 'subscribe' | 'unsubscribe';
+import type { SubscriptionChange } from '../local-sessions.js';
 
 /** A broadcast: routed by every node to the sessions it owns and its local subscribers. */
 export interface BroadcastFrame {

@@ -1,0 +1,138 @@
+/**
+ * The sessions an engine delivers to from this node, with the wildcard index
+ * of their subscriptions and their queues: every session for the memory
+ * engine, those whose `/meta/connect` came here for the Redis engine. Both
+ * engines compose one; it also holds the host and the engine's sweep timer.
+ */
+import { ChannelIndex } from '../protocol/channel-index.js';
+import { queueFor } from './deliver.js';
+import type { EngineHost, LocalCounts } from './engine.js';
+import type { DisconnectReason, Session } from './session.js';
+
+/** The sweep period for a `maxInterval`: a quarter of it, between 10 ms and 1 s. */
+export function sweepEvery(maxInterval: number): number {
+  return Math.min(1000, Math.max(10, Math.floor(maxInterval / 4)));
+}
+
+/** Adding (`subscribe`) or removing (`unsubscribe`) subscriptions. */
+export type SubscriptionChange = 'subscribe' | 'unsubscribe';
+
+export class LocalSessions {
+  private readonly owned = new Map<string, Session>();
+  private readonly index = new ChannelIndex<Session>();
+  private opened: EngineHost | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  /**
+   * `engine` names the engine in errors; `overflowed` ends a session whose
+   * queue passed `maxQueue` under the `disconnect` policy.
+   */
+  constructor(
+    private readonly engine: string,
+    private readonly overflowed: (session: Session) => void,
+  ) {}
+
+  /** Attaches the server core; an engine serves one server. */
+  open(host: EngineHost): void {
+    if (this.opened !== undefined) throw new Error(`${this.engine}: an engine serves one server; create one per bayeux()`);
+    this.opened = host;
+  }
+
+  /** Calls `sweep` every `every` ms until `close()`. */
+  startSweeper(every: number, sweep: () => void): void {
+    this.sweeper = setInterval(sweep, every);
+    this.sweeper.unref();
+  }
+
+  /** Stops the sweeper; the host stays attached, for what finishes after. */
+  close(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  /** True once `open()` attached a host. */
+  get isOpen(): boolean {
+    return this.opened !== undefined;
+  }
+
+  /** The server core; throws before `open()`. */
+  get host(): EngineHost {
+    if (this.opened === undefined) throw new Error(`${this.engine}: used before the server opened it`);
+    return this.opened;
+  }
+
+  get(id: string): Session | undefined {
+    return this.owned.get(id);
+  }
+
+  get size(): number {
+    return this.owned.size;
+  }
+
+  ids(): IterableIterator<string> {
+    return this.owned.keys();
+  }
+
+  sessions(): IterableIterator<Session> {
+    return this.owned.values();
+  }
+
+  /** From now on this node delivers to `session`: its subscriptions are indexed here. */
+  add(session: Session): void {
+    this.owned.set(session.id, session);
+  }
+
+  /** Adds subscription patterns to the index (or removes them); returns those that were new (or present). */
+  change(session: Session, channels: readonly string[], change: SubscriptionChange): string[] {
+    const changed: string[] = [];
+    for (const channel of channels) {
+      if (change === 'subscribe') {
+        if (!this.index.add(channel, session)) continue;
+        session.channels.add(channel);
+      } else {
+        if (!this.index.remove(channel, session)) continue;
+        session.channels.delete(channel);
+      }
+      changed.push(channel);
+    }
+    return changed;
+  }
+
+  /** Calls `visit(session, arg)` once for every session subscribed to a pattern matching `channel`. */
+  route<A>(channel: string, visit: (session: Session, arg: A) => void, arg: A): void {
+    this.index.match(channel, visit, arg);
+  }
+
+  /** Sessions subscribed to exactly `channel` (the pattern as subscribed). */
+  subscribersOf(channel: string): Iterable<Session> {
+    return this.index.subscribers(channel) ?? [];
+  }
+
+  /** Queues a message for a session (see `queueFor`), ending it when its queue overflows. */
+  deliver(session: Session, json: string): void {
+    if (queueFor(this.host, session, json)) this.overflowed(session);
+  }
+
+  /**
+   * Forgets a session on this node and returns the channels it was subscribed
+   * to (undefined when this node did not hold it). With a reason the session
+   * ended: it is marked dead and its held connection dropped; without one it
+   * moved to another node.
+   */
+  release(session: Session, reason: DisconnectReason | undefined): string[] | undefined {
+    if (this.owned.get(session.id) !== session) return undefined;
+    this.owned.delete(session.id);
+    const channels = [...session.channels];
+    for (const channel of channels) this.index.remove(channel, session);
+    session.channels.clear();
+    if (reason === undefined) return channels;
+    session.alive = false;
+    session.queue = [];
+    this.host.sessionDropped(session, reason);
+    return channels;
+  }
+
+  counts(): LocalCounts {
+    return { sessions: this.owned.size, subscriptions: this.index.count(), channels: this.index.size };
+  }
+}

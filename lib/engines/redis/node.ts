@@ -1,0 +1,162 @@
+/**
+ * What every part of the Redis engine shares on one node: its id, the two
+ * Redis connections, the key names, the ordered stream, the sessions it
+ * delivers to, and the tasks still running (so `close()` and `sync()` can
+ * wait for them).
+ */
+import { randomBytes } from 'node:crypto';
+import { EngineUnavailableError } from '../engine.js';
+import type { LocalSessions } from '../local-sessions.js';
+import { checkTopology, createClients, type RedisClient } from './connection.js';
+import type { RedisHealth } from './health.js';
+import type { RedisHistory } from './history.js';
+import { encode, type StreamFrame } from './stream.js';
+import type { RedisEngineOptions } from './types.js';
+
+export class RedisNode {
+  readonly nodeId = randomBytes(9).toString('base64url');
+  /** On a Redis Cluster, sharded pub/sub: a message travels to one shard, not over the whole cluster bus. */
+  readonly sharded: boolean;
+  /** Milliseconds a Redis command may take before the engine counts Redis as unavailable. */
+  readonly timeout: number;
+  /** Channel history (Streams), when the server keeps some. */
+  history: RedisHistory | undefined;
+  /** Background tasks still running. */
+  readonly inflight = new Set<Promise<unknown>>();
+  /** Key prefix: on a Redis Cluster `{ns}`, a hash tag that puts every key and channel of the namespace in one slot. */
+  private readonly prefix: string;
+  private cmd: RedisClient | undefined;
+  private sub: RedisClient | undefined;
+  /** Echo markers this node waits for, by token. */
+  private readonly echoes = new Map<string, () => void>();
+
+  constructor(
+    private readonly options: RedisEngineOptions,
+    readonly state: RedisHealth,
+    readonly local: LocalSessions,
+  ) {
+    const ns = options.namespace ?? 'bayeux';
+    if (!/^[\w.:-]+$/.test(ns)) throw new TypeError('redisEngine: option "namespace" must be letters, digits, _ . : -');
+    this.timeout = options.commandTimeout ?? 2000;
+    if (!(this.timeout > 0)) throw new TypeError('redisEngine: option "commandTimeout" must be a positive number of milliseconds');
+    checkTopology(options);
+    this.sharded = options.cluster !== undefined;
+    this.prefix = this.sharded ? `{${ns}}` : ns;
+  }
+
+  /** Every key and channel name goes through here, so the cluster hash tag applies to all of them. */
+  key(...parts: string[]): string {
+    return [this.prefix, ...parts].join(':');
+  }
+
+  /** The command connection; throws before `connect()`. */
+  redis(): RedisClient {
+    if (this.cmd === undefined) throw new Error('redisEngine: used before the server opened it');
+    return this.cmd;
+  }
+
+  /**
+   * Opens both connections: `received` gets every pub/sub message, `reconnected`
+   * runs when the command connection comes back after a loss.
+   */
+  async connect(received: (channel: string, payload: string) => void, reconnected: () => void): Promise<void> {
+    const health = this.state;
+    const { cmd, sub } = await createClients(this.options, this.timeout);
+    this.cmd = cmd;
+    this.sub = sub;
+    let connectedOnce = false;
+    let subscribed = false;
+    for (const [name, client] of [
+      ['commands', cmd],
+      ['subscriber', sub],
+    ] as const) {
+      health.track(name);
+      // ioredis reconnects on its own and reports every attempt: the health logs state changes only.
+      client.on('error', (err: Error) => health.noted(name, err.message));
+      client.on('close', () => health.lost(name));
+    }
+    cmd.on('ready', () => {
+      if (connectedOnce) reconnected();
+      connectedOnce = true;
+      health.connected('commands');
+    });
+    // ioredis subscribes again by itself after a reconnection; the first subscription is ours.
+    sub.on('ready', () => {
+      if (subscribed) return health.connected('subscriber');
+      this.track(
+        (this.sharded
+          ? sub.ssubscribe(this.key('stream'), this.key('to', this.nodeId))
+          : sub.subscribe(this.key('stream'), this.key('to', this.nodeId))
+        ).then(() => {
+          subscribed = true;
+          health.connected('subscriber');
+        }),
+      );
+    });
+    sub.on(this.sharded ? 'smessage' : 'message', received);
+    cmd.connect().catch(() => undefined);
+    sub.connect().catch(() => undefined);
+  }
+
+  /** Waits (bounded) for running tasks, removes this node's heartbeat if Redis is up, and disconnects. */
+  async disconnect(wasUp: boolean): Promise<void> {
+    // Bounded: every command has a timeout, and nothing in flight waits on Redis longer than that.
+    await Promise.race([Promise.allSettled([...this.inflight]), delay(this.timeout)]);
+    if (wasUp) await Promise.allSettled([this.cmd?.del(this.key('node', this.nodeId))]);
+    this.sub?.disconnect();
+    this.cmd?.disconnect();
+  }
+
+  /** Publishes on one of the namespace's channels (sharded on a cluster). */
+  send(channel: string, payload: string): Promise<unknown> {
+    const redis = this.redis();
+    return this.sharded ? redis.spublish(channel, payload) : redis.publish(channel, payload);
+  }
+
+  /** Publishes a frame on the ordered stream every node reads. */
+  publish(frame: StreamFrame): Promise<unknown> {
+    return this.send(this.key('stream'), encode(frame));
+  }
+
+  /** Runs a task in the background: `close()` and `sync()` wait for it, and its failure is logged. */
+  track(promise: Promise<unknown>): void {
+    const tracked = promise.catch((err: unknown) => {
+      // An outage is logged once by the health, not by every task it fails.
+      if (this.state.failed(err) instanceof EngineUnavailableError) return;
+      this.local.host.logger.error({ err, engine: 'redis' }, 'express-bayeux: Redis engine task failed');
+    });
+    this.inflight.add(tracked);
+    void tracked.finally(() => this.inflight.delete(tracked));
+  }
+
+  /** Publishes a marker to this node and resolves when the stream brings it back. */
+  async echo(timeout: number): Promise<void> {
+    const token = randomBytes(6).toString('hex');
+    let timer: NodeJS.Timeout | undefined;
+    const seen = new Promise<void>((resolve, reject) => {
+      this.echoes.set(token, resolve);
+      // A marker published while the subscriber reconnects is never seen: fail rather than hang.
+      timer = setTimeout(() => {
+        this.echoes.delete(token);
+        reject(new Error(`redisEngine: the stream did not echo within ${timeout} ms`));
+      }, timeout);
+    });
+    try {
+      await this.publish({ kind: 'echo', node: this.nodeId, token });
+      await seen;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** An echo marker came back on the stream. */
+  echoed(node: string, token: string): void {
+    if (node !== this.nodeId) return;
+    this.echoes.get(token)?.();
+    this.echoes.delete(token);
+  }
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

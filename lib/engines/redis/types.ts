@@ -1,0 +1,28 @@
+/** The Redis engine's public shape, apart from its parts so that each can name it. */
+import type { Engine, EngineHealth, LocalCounts } from '../engine.js';
+import type { RedisTopology } from './connection.js';
+
+/** Options of `redisEngine()`: where Redis is (`url`, or `sentinels` and `name`), and bounds. */
+export interface RedisEngineOptions extends RedisTopology {
+  /** Prefix of every key and channel, so several Bayeux servers can share a Redis. Default `bayeux`. */
+  namespace?: string;
+  /** Milliseconds to wait for the old owner's queue when a session moves. Default 1000. */
+  handoverTimeout?: number;
+  /**
+   * Milliseconds a Redis command may take, and `open()` waits for the first
+   * connection, before requests are answered 503 with retry advice. Default 2000.
+   */
+  commandTimeout?: number;
+}
+
+/** The Redis engine, with what tests and tools need beyond the `Engine` contract. */
+export interface RedisEngine extends Engine {
+  /** This node's id in the cluster. */
+  readonly nodeId: string;
+  /** Whether Redis can serve now (`server.health()` reports it). */
+  health(): EngineHealth;
+  /** Sessions, subscriptions and channels this node delivers to. */
+  localCounts(): LocalCounts;
+  /** Resolves once everything this node published before the call has been routed here too (rejects after `timeout` ms). */
+  sync(timeout?: number): Promise<void>;
+}
