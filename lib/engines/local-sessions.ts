@@ -5,7 +5,6 @@
  * engines compose one; it also holds the host and the engine's sweep timer.
  */
 import { ChannelIndex } from '../protocol/channel-index.js';
-import { queueFor } from './deliver.js';
 import type { EngineHost, LocalCounts } from './engine.js';
 import type { DisconnectReason, Session } from './session.js';
 
@@ -108,9 +107,21 @@ export class LocalSessions {
     return this.index.subscribers(channel) ?? [];
   }
 
-  /** Queues a message for a session (see `queueFor`), ending it when its queue overflows. */
+  /**
+   * Queues a message for a session under the host's queue limits: wakes the
+   * session when its queue becomes non-empty, reports the first drop of a
+   * `drop-oldest` episode, and ends the session when its queue overflows
+   * under the `disconnect` policy.
+   */
   deliver(session: Session, json: string): void {
-    if (queueFor(this.host, session, json)) this.overflowed(session);
+    const host = this.host;
+    const result = session.enqueue(json, host.limits.maxQueue, host.limits.queuePolicy);
+    if (result === 'overflow') this.overflowed(session);
+    else if (result === 'dropped-oldest') {
+      if (session.dropped === 1) host.messagesDropped(session, 1);
+    } else if (session.queue.length === 1) {
+      host.messagesQueued(session);
+    }
   }
 
   /**

@@ -64,6 +64,7 @@ export class Session<User = unknown> implements ClientInfo<User> {
   readonly userKey: string | undefined;
   readonly ip: string;
   readonly data: Record<string, unknown>;
+  /** When (ms) the session was created on this node. */
   readonly createdAt: number;
   /** Browser id the session is bound to (see `SessionInit.browser`). */
   readonly browser: string | undefined;
@@ -75,7 +76,7 @@ export class Session<User = unknown> implements ClientInfo<User> {
   readonly channels = new Set<string>();
   /** Serialized messages waiting for delivery, oldest first. */
   queue: string[] = [];
-  /** Messages dropped by the `drop-oldest` policy since the last delivery. */
+  /** Messages dropped by the `drop-oldest` policy since the last delivery (`take`): one slow-client episode. */
   dropped = 0;
   /** Acknowledged delivery state, when the ack extension is on for this session. */
   ack: AckState | undefined;
@@ -117,10 +118,11 @@ export class Session<User = unknown> implements ClientInfo<User> {
     return 'dropped-oldest';
   }
 
-  /** Removes and returns everything queued. */
+  /** Removes and returns everything queued, for delivery: a later drop starts a new episode. */
   take(): string[] {
     const taken = this.queue;
     if (taken.length !== 0) this.queue = [];
+    this.dropped = 0;
     return taken;
   }
 }

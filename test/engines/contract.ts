@@ -240,19 +240,27 @@ export function engineContract(name: string, make: () => Engine | Promise<Engine
       assert.equal(await engine.session(s.id), undefined);
     });
 
-    it('drops the oldest messages under the drop-oldest policy, and says so once', async () => {
+    it('drops the oldest messages under the drop-oldest policy, and says so once per episode (until the next delivery)', async () => {
       const { engine, host } = await open({ maxQueue: 3, queuePolicy: 'drop-oldest' });
       const s = await session(engine);
       await engine.subscribe(s, ['/c8']);
       for (let i = 0; i < 6; i++) await engine.publish(envelope('/c8', i));
       await settle();
       const live = await engine.session(s.id);
+      assert.equal(live?.dropped, 3);
       assert.deepEqual(
         live?.take().map((j) => (JSON.parse(j) as { data: number }).data),
         [3, 4, 5],
       );
       assert.deepEqual(host.overflows, [[s.id, 1]]);
-      assert.equal(live?.dropped, 3);
+      // A delivery ends the episode: the next full queue is reported again.
+      for (let i = 6; i < 10; i++) await engine.publish(envelope('/c8', i));
+      await settle();
+      assert.equal(live?.dropped, 1);
+      assert.deepEqual(host.overflows, [
+        [s.id, 1],
+        [s.id, 1],
+      ]);
     });
 
     it('refuses sessions past maxSessions and maxSessionsPerIp', async () => {
