@@ -29,7 +29,7 @@ interface State {
 }
 
 /** Tokens of a bucket at `now`, refilled since `at`. */
-export function refill(tokens: number, at: number, now: number, rate: number, burst: number): number {
+function refill(tokens: number, at: number, now: number, rate: number, burst: number): number {
   return Math.min(burst, tokens + (Math.max(0, now - at) * rate) / 1000);
 }
 

@@ -14,7 +14,7 @@ type Status = EngineHealth['status'];
 const UNAVAILABLE =
   /Command timed out|Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|^READONLY|^LOADING|^MASTERDOWN|^CLUSTERDOWN|^TRYAGAIN|^BUSY |Failed to refresh slots|None of startup nodes|All sentinels are unreachable|is reset/;
 
-export function isUnavailable(err: unknown): boolean {
+function isUnavailable(err: unknown): boolean {
   return err instanceof EngineUnavailableError || (err instanceof Error && UNAVAILABLE.test(err.message));
 }
 

@@ -17,7 +17,7 @@ export interface BroadcastFrame {
   json: string;
 }
 /** A message for one session (`server.push`, a service reply): delivered by its owner. */
-export interface SessionMessageFrame {
+interface SessionMessageFrame {
   kind: 'session-message';
   id: string;
   json: string;
@@ -41,7 +41,7 @@ export interface SessionEndedFrame {
   reason: string;
 }
 /** A marker a node publishes to itself, to know that everything before it was routed. */
-export interface EchoFrame {
+interface EchoFrame {
   kind: 'echo';
   node: string;
   token: string;
