@@ -62,7 +62,7 @@ export interface BayeuxServer<User = Express.User> extends EventEmitter<BayeuxEv
   /** Handles a Bayeux request; other paths go to `next`. */
   (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void;
   /** The engine in use. */
-  readonly engine: Engine;
+  readonly engine: Engine<User>;
   /**
    * Express error handler that answers failures of middleware mounted before
    * the router (e.g. `express.json()` given bad JSON) as Bayeux JSON errors:
@@ -174,7 +174,7 @@ class ServerMethods {
   declare readonly [LANE]: PollLane<unknown>;
   declare [METRICS]: Promise<Registry> | undefined;
 
-  get engine(): Engine {
+  get engine(): Engine<unknown> {
     return this[CORE].engine;
   }
 

@@ -68,8 +68,8 @@ export interface EngineLimits {
   maxSessionsPerIp: number;
 }
 
-/** The server core, as the engine sees it. */
-export interface EngineHost {
+/** The server core, as the engine sees it; `User` is the type of the users it binds to sessions. */
+export interface EngineHost<User = unknown> {
   readonly limits: EngineLimits;
   readonly logger: Logger;
   /** Channel history (the `history` option); undefined when off. */
@@ -77,20 +77,20 @@ export interface EngineHost {
   /** Where to report measurements; undefined unless metrics are on. */
   readonly observer?: EngineObserver | undefined;
   /** A session this node delivers to went from an empty queue to a non-empty one: send it to a waiting connection. */
-  messagesQueued(session: Session): void;
+  messagesQueued(session: Session<User>): void;
   /** A session object of this node is gone: complete its held connection, release its socket. */
-  sessionDropped(session: Session, reason: DisconnectReason): void;
+  sessionDropped(session: Session<User>, reason: DisconnectReason): void;
   /** Another node now delivers to this session: answer its held connect normally, release its socket. */
-  sessionMovedAway(session: Session): void;
+  sessionMovedAway(session: Session<User>): void;
   /**
    * A session ended; called once in the whole cluster, for the `disconnect`
    * event, with the channels it was subscribed to (for `leave` events).
    */
-  sessionEnded(client: ClientInfo, reason: DisconnectReason, channels?: readonly string[]): void;
+  sessionEnded(client: ClientInfo<User>, reason: DisconnectReason, channels?: readonly string[]): void;
   /** A broadcast reached this node (every node gets each one): hand it to this node's local subscribers. */
   broadcastArrived(envelope: Envelope): void;
   /** The `drop-oldest` policy started dropping messages from a session's full queue. */
-  messagesDropped(client: ClientInfo, dropped: number): void;
+  messagesDropped(client: ClientInfo<User>, dropped: number): void;
 }
 
 /** Thrown by `createSession` when `maxSessions` or `maxSessionsPerIp` is reached. */
@@ -126,27 +126,33 @@ export interface EngineHealth {
   reason?: string;
 }
 
-/** Storage and routing of sessions, subscriptions and queued messages. */
-export interface Engine {
+/**
+ * Storage and routing of sessions, subscriptions and queued messages. `User`
+ * is the type of the users the server binds to sessions; an engine stores
+ * them without looking inside, so engines are written for any `User`. Plain
+ * `Engine` (`User = never`), what `memoryEngine()` and `redisEngine()`
+ * return, fits a server of any user type.
+ */
+export interface Engine<User = never> {
   /** Short name for logs: `memory`, `redis`. */
   readonly name: string;
   /** Called once by the server before the first request. */
-  open(host: EngineHost): Promise<void>;
+  open(host: EngineHost<User>): Promise<void>;
   /** Stops timers and connections. Sessions are not destroyed. */
   close(): Promise<void>;
   /** Creates a session; rejects with `SessionLimitError` past a limit. */
-  createSession(init: SessionInit): Promise<Session>;
+  createSession(init: SessionInit<User>): Promise<Session<User>>;
   /**
    * The session, for checking and handling a message on this node; undefined
    * when unknown or expired. It does not move delivery to this node.
    */
-  session(clientId: string): Promise<Session | undefined>;
+  session(clientId: string): Promise<Session<User> | undefined>;
   /**
    * Makes this node the one that delivers to the session (a `/meta/connect`
    * arrived here) and returns the node-local object holding its queue, which
    * may differ from the one passed in.
    */
-  claim(session: Session): Promise<Session>;
+  claim(session: Session<User>): Promise<Session<User>>;
   /** Ends a session everywhere; false when it did not exist. */
   destroySession(clientId: string, reason: DisconnectReason): Promise<boolean>;
   /**
@@ -160,9 +166,9 @@ export interface Engine {
    * first, then live ones, with no gap and no duplicate; a position that
    * cannot be honoured rejects with `ReplayRefusedError` and subscribes nothing.
    */
-  subscribe(session: Session, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]>;
+  subscribe(session: Session<User>, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]>;
   /** Removes subscription patterns; returns those that were present. */
-  unsubscribe(session: Session, channels: readonly string[]): Promise<string[]>;
+  unsubscribe(session: Session<User>, channels: readonly string[]): Promise<string[]>;
   /** Up to `limit` sessions subscribed to exactly `channel` (the pattern as subscribed), on every node. */
   presence(channel: string, limit: number): Promise<PresenceEntry[]>;
   /** Routes a broadcast to every matching subscriber (and to `host.broadcastArrived` on every node). */

@@ -16,10 +16,10 @@ export function sweepEvery(maxInterval: number): number {
 /** Adding (`subscribe`) or removing (`unsubscribe`) subscriptions. */
 export type SubscriptionChange = 'subscribe' | 'unsubscribe';
 
-export class LocalSessions {
-  private readonly owned = new Map<string, Session>();
-  private readonly index = new ChannelIndex<Session>();
-  private opened: EngineHost | undefined;
+export class LocalSessions<User> {
+  private readonly owned = new Map<string, Session<User>>();
+  private readonly index = new ChannelIndex<Session<User>>();
+  private opened: EngineHost<User> | undefined;
   private sweeper: NodeJS.Timeout | undefined;
 
   /**
@@ -28,11 +28,11 @@ export class LocalSessions {
    */
   constructor(
     private readonly engine: string,
-    private readonly overflowed: (session: Session) => void,
+    private readonly overflowed: (session: Session<User>) => void,
   ) {}
 
   /** Attaches the server core; an engine serves one server. */
-  open(host: EngineHost): void {
+  open(host: EngineHost<User>): void {
     if (this.opened !== undefined) throw new Error(`${this.engine}: an engine serves one server; create one per bayeux()`);
     this.opened = host;
   }
@@ -55,12 +55,12 @@ export class LocalSessions {
   }
 
   /** The server core; throws before `open()`. */
-  get host(): EngineHost {
+  get host(): EngineHost<User> {
     if (this.opened === undefined) throw new Error(`${this.engine}: used before the server opened it`);
     return this.opened;
   }
 
-  get(id: string): Session | undefined {
+  get(id: string): Session<User> | undefined {
     return this.owned.get(id);
   }
 
@@ -72,17 +72,17 @@ export class LocalSessions {
     return this.owned.keys();
   }
 
-  sessions(): IterableIterator<Session> {
+  sessions(): IterableIterator<Session<User>> {
     return this.owned.values();
   }
 
   /** From now on this node delivers to `session`: its subscriptions are indexed here. */
-  add(session: Session): void {
+  add(session: Session<User>): void {
     this.owned.set(session.id, session);
   }
 
   /** Adds subscription patterns to the index (or removes them); returns those that were new (or present). */
-  change(session: Session, channels: readonly string[], change: SubscriptionChange): string[] {
+  change(session: Session<User>, channels: readonly string[], change: SubscriptionChange): string[] {
     const changed: string[] = [];
     for (const channel of channels) {
       if (change === 'subscribe') {
@@ -98,12 +98,12 @@ export class LocalSessions {
   }
 
   /** Calls `visit(session, arg)` once for every session subscribed to a pattern matching `channel`. */
-  route<A>(channel: string, visit: (session: Session, arg: A) => void, arg: A): void {
+  route<A>(channel: string, visit: (session: Session<User>, arg: A) => void, arg: A): void {
     this.index.match(channel, visit, arg);
   }
 
   /** Sessions subscribed to exactly `channel` (the pattern as subscribed). */
-  subscribersOf(channel: string): Iterable<Session> {
+  subscribersOf(channel: string): Iterable<Session<User>> {
     return this.index.subscribers(channel) ?? [];
   }
 
@@ -113,7 +113,7 @@ export class LocalSessions {
    * `drop-oldest` episode, and ends the session when its queue overflows
    * under the `disconnect` policy.
    */
-  deliver(session: Session, json: string): void {
+  deliver(session: Session<User>, json: string): void {
     const host = this.host;
     const result = session.enqueue(json, host.limits.maxQueue, host.limits.queuePolicy);
     if (result === 'overflow') this.overflowed(session);
@@ -130,7 +130,7 @@ export class LocalSessions {
    * ended: it is marked dead and its held connection dropped; without one it
    * moved to another node.
    */
-  release(session: Session, reason: DisconnectReason | undefined): string[] | undefined {
+  release(session: Session<User>, reason: DisconnectReason | undefined): string[] | undefined {
     if (this.owned.get(session.id) !== session) return undefined;
     this.owned.delete(session.id);
     const channels = [...session.channels];

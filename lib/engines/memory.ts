@@ -21,15 +21,15 @@ export interface MemoryEngineOptions {
   sweepInterval?: number;
 }
 
-class MemoryEngine implements Engine {
+class MemoryEngine<User> implements Engine<User> {
   readonly name = 'memory';
-  private readonly local = new LocalSessions('memoryEngine', (session) => this.destroy(session, 'overflow'));
+  private readonly local = new LocalSessions<User>('memoryEngine', (session) => this.destroy(session, 'overflow'));
   private readonly sessionsPerIp = new Map<string, number>();
   /** Sessions by bound user identity, for `destroyUserSessions`. */
-  private readonly byUser = new Map<string, Set<Session>>();
+  private readonly byUser = new Map<string, Set<Session<User>>>();
   private readonly buckets = new TokenBuckets();
   private history: MemoryHistory | undefined;
-  private readonly deliverTo = (session: Session, envelope: Envelope): void => this.local.deliver(session, envelope.json);
+  private readonly deliverTo = (session: Session<User>, envelope: Envelope): void => this.local.deliver(session, envelope.json);
 
   constructor(private readonly options: MemoryEngineOptions) {
     if (options.sweepInterval !== undefined && !(options.sweepInterval > 0)) {
@@ -37,7 +37,7 @@ class MemoryEngine implements Engine {
     }
   }
 
-  async open(host: EngineHost): Promise<void> {
+  async open(host: EngineHost<User>): Promise<void> {
     this.local.open(host);
     if (host.history !== undefined) this.history = new MemoryHistory(host.history);
     this.local.startSweeper(this.options.sweepInterval ?? sweepEvery(host.limits.maxInterval), () => this.sweep());
@@ -50,7 +50,7 @@ class MemoryEngine implements Engine {
     for (const session of [...this.local.sessions()]) this.destroy(session, 'closed');
   }
 
-  async createSession(init: SessionInit): Promise<Session> {
+  async createSession(init: SessionInit<User>): Promise<Session<User>> {
     const { limits } = this.local.host;
     if (this.local.size >= limits.maxSessions) {
       throw new SessionLimitError(`the server holds ${limits.maxSessions} sessions, its limit`);
@@ -70,11 +70,11 @@ class MemoryEngine implements Engine {
     return session;
   }
 
-  async session(clientId: string): Promise<Session | undefined> {
+  async session(clientId: string): Promise<Session<User> | undefined> {
     return this.local.get(clientId);
   }
 
-  async claim(session: Session): Promise<Session> {
+  async claim(session: Session<User>): Promise<Session<User>> {
     return session;
   }
 
@@ -91,7 +91,7 @@ class MemoryEngine implements Engine {
     return sessions.length;
   }
 
-  async subscribe(session: Session, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
+  async subscribe(session: Session<User>, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
     if (!session.alive) return [];
     // Read before subscribing, all in one synchronous step: a refusal subscribes nothing, and no publish can fall in between.
     const replayed: string[] = [];
@@ -104,7 +104,7 @@ class MemoryEngine implements Engine {
     return added;
   }
 
-  async unsubscribe(session: Session, channels: readonly string[]): Promise<string[]> {
+  async unsubscribe(session: Session<User>, channels: readonly string[]): Promise<string[]> {
     return this.local.change(session, channels, 'unsubscribe');
   }
 
@@ -147,7 +147,7 @@ class MemoryEngine implements Engine {
     return this.buckets.take(buckets, cost, now);
   }
 
-  private destroy(session: Session, reason: DisconnectReason): void {
+  private destroy(session: Session<User>, reason: DisconnectReason): void {
     const channels = this.local.release(session, reason);
     if (channels === undefined) return;
     const fromIp = (this.sessionsPerIp.get(session.ip) ?? 1) - 1;

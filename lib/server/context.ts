@@ -15,7 +15,7 @@ import type { ConnectionType, MessageContext, ResolvedOptions } from './options/
 import type { RequestState } from './request.js';
 
 export interface ServerContext<User = unknown> {
-  readonly engine: Engine;
+  readonly engine: Engine<User>;
   readonly options: ResolvedOptions<User>;
   readonly logger: Logger;
   /** Channel history (`history` option); undefined when off. */

@@ -57,8 +57,8 @@ function endError(reason: DisconnectReason): string {
   }
 }
 
-export class ServerCore<User = unknown> implements EngineHost, ServerContext<User> {
-  readonly engine: Engine;
+export class ServerCore<User = unknown> implements EngineHost<User>, ServerContext<User> {
+  readonly engine: Engine<User>;
   readonly limits: EngineLimits;
   readonly logger: Logger;
   readonly registry: ConnectionRegistry;
@@ -205,7 +205,7 @@ export class ServerCore<User = unknown> implements EngineHost, ServerContext<Use
       // A client cannot pre-set the field extensions use to refuse a message.
       if (message.error !== undefined) delete message.error;
       const isHandshake = message.channel === '/meta/handshake';
-      let session: Session | undefined;
+      let session: Session<User> | undefined;
       if (!isHandshake) {
         const clientId = message.clientId;
         if (typeof clientId === 'string') {
@@ -247,7 +247,7 @@ export class ServerCore<User = unknown> implements EngineHost, ServerContext<Use
     message: Message,
     request: RequestState<User>,
     ctx: MessageContext<User>,
-    session: Session | undefined,
+    session: Session<User> | undefined,
   ): Promise<Message | undefined> {
     const incoming = runIncoming(this.options.extensions, message, ctx);
     if (incoming !== undefined) await incoming;
@@ -280,15 +280,15 @@ export class ServerCore<User = unknown> implements EngineHost, ServerContext<Use
    * afterwards the user bound to the session speaks, and an anonymous publish
    * has none, so a cross-site request riding on cookies cannot act as anyone.
    */
-  private messageContext(request: RequestState<User>, session: Session | undefined, isHandshake: boolean): MessageContext<User> {
+  private messageContext(request: RequestState<User>, session: Session<User> | undefined, isHandshake: boolean): MessageContext<User> {
     const ctx = request.ctx;
     return {
       ip: ctx.ip,
-      user: isHandshake ? ctx.user : (session?.user as User | undefined),
+      user: isHandshake ? ctx.user : session?.user,
       req: ctx.req,
       transport: ctx.transport,
       upgrade: ctx.upgrade,
-      client: session as ClientInfo<User> | undefined,
+      client: session,
     };
   }
 
@@ -304,23 +304,23 @@ export class ServerCore<User = unknown> implements EngineHost, ServerContext<Use
 
   // EngineHost
 
-  messagesQueued(session: Session): void {
+  messagesQueued(session: Session<User>): void {
     this.registry.wake(session);
   }
 
-  sessionDropped(session: Session, reason: DisconnectReason): void {
+  sessionDropped(session: Session<User>, reason: DisconnectReason): void {
     const advice = reason === 'client' ? noneAdvice() : handshakeAdvice(this.options.interval);
     this.registry.drop(session, { channel: '/meta/connect', successful: false, error: endError(reason), advice });
   }
 
-  sessionMovedAway(session: Session): void {
+  sessionMovedAway(session: Session<User>): void {
     this.registry.relinquish(session);
   }
 
-  sessionEnded(client: ClientInfo, reason: DisconnectReason, channels: readonly string[] = []): void {
+  sessionEnded(client: ClientInfo<User>, reason: DisconnectReason, channels: readonly string[] = []): void {
     this.logger.debug({ clientId: client.id, ip: client.ip, reason }, `express-bayeux: session ended (${reason})`);
     this.announcements.ended(client.id);
-    const user = client.user as User | undefined;
+    const user = client.user;
     for (const channel of channels) this.emit('leave', { channel, clientId: client.id, user });
     this.emit('disconnect', { clientId: client.id, ip: client.ip, user, data: client.data, reason });
   }
@@ -330,8 +330,8 @@ export class ServerCore<User = unknown> implements EngineHost, ServerContext<Use
     this.localSubscribers.match(envelope.channel, deliverLocal, { message: envelope.message, logger: this.logger });
   }
 
-  messagesDropped(client: ClientInfo, dropped: number): void {
-    this.emit('overflow', { clientId: client.id, user: client.user as User | undefined, dropped });
+  messagesDropped(client: ClientInfo<User>, dropped: number): void {
+    this.emit('overflow', { clientId: client.id, user: client.user, dropped });
   }
 
   /** Adds a local subscriber; returns the function that removes it. */

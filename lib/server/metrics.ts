@@ -33,7 +33,7 @@ export interface MetricsHooks {
 
 /** What metrics read from the server: its engine, its connections and its events. */
 export interface MetricsSource<User> {
-  readonly engine: Engine;
+  readonly engine: Engine<User>;
   readonly registry: { stats(): ConnectionStats };
   on<K extends keyof BayeuxEvents<User>>(event: K, listener: (...args: BayeuxEvents<User>[K]) => void): void;
 }

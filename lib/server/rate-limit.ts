@@ -29,15 +29,15 @@ function counts(message: Message): boolean {
   return message.channel !== '/meta/connect';
 }
 
-export class RateLimiter {
+export class RateLimiter<User = unknown> {
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: Engine<User>,
     private readonly limits: { session: RateLimit | undefined; ip: RateLimit | undefined },
     private readonly limited: (scope: RateLimitScope, refused: number) => void,
   ) {}
 
   /** Undefined when every message may go on; otherwise how many may and how to refuse the rest. */
-  async admit<User>(messages: readonly Message[], request: RequestState<User>): Promise<Admission | undefined> {
+  async admit(messages: readonly Message[], request: RequestState<User>): Promise<Admission | undefined> {
     let cost = 0;
     let clientId: string | undefined;
     for (const message of messages) {

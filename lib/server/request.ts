@@ -21,7 +21,7 @@ export class RequestState<User = unknown> {
   /** A browser id the handshake issued, for the transport to set as a cookie. */
   issuedBrowser: string | undefined;
   /** Sessions looked up by this request, so a batch looks each up once. */
-  private readonly sessions = new Map<string, Session | undefined>();
+  private readonly sessions = new Map<string, Session<User> | undefined>();
 
   constructor(
     readonly ctx: RemoteContext<User>,
@@ -29,7 +29,7 @@ export class RequestState<User = unknown> {
     readonly userKey: string | undefined,
   ) {}
 
-  async session(engine: Engine, clientId: string): Promise<Session | undefined> {
+  async session(engine: Engine<User>, clientId: string): Promise<Session<User> | undefined> {
     if (this.sessions.has(clientId)) {
       const known = this.sessions.get(clientId);
       return known?.alive === true ? known : undefined;
@@ -40,7 +40,7 @@ export class RequestState<User = unknown> {
   }
 
   /** Remembers a session the request itself created (handshake) or ended (disconnect). */
-  remember(clientId: string, session: Session | undefined): void {
+  remember(clientId: string, session: Session<User> | undefined): void {
     this.sessions.set(clientId, session);
   }
 }

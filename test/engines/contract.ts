@@ -66,21 +66,24 @@ function newId(): string {
 /** Settles the engine's async routing (a no-op for memory; lets Redis round-trips finish). */
 export type Settle = () => Promise<void>;
 
-export function engineContract(name: string, make: () => Engine | Promise<Engine>, settle: Settle = async () => {}): void {
+/** Any engine: written for every `User`, it stores the users these tests hand it. */
+type AnyEngine = Engine<unknown>;
+
+export function engineContract(name: string, make: () => AnyEngine | Promise<AnyEngine>, settle: Settle = async () => {}): void {
   describe(`engine contract: ${name}`, () => {
-    const opened: Engine[] = [];
-    async function open(limits: Partial<EngineLimits> = {}): Promise<{ engine: Engine; host: RecordingHost }> {
+    const opened: AnyEngine[] = [];
+    async function open(limits: Partial<EngineLimits> = {}): Promise<{ engine: AnyEngine; host: RecordingHost }> {
       const engine = await make();
       const host = new RecordingHost({ ...CONTRACT_LIMITS, ...limits });
       await engine.open(host);
       opened.push(engine);
       return { engine, host };
     }
-    async function session(engine: Engine, ip = '10.0.0.1'): Promise<Session> {
+    async function session(engine: AnyEngine, ip = '10.0.0.1'): Promise<Session> {
       return engine.createSession({ id: newId(), user: undefined, userKey: undefined, ip, transport: 'long-polling', data: {} });
     }
 
-    let shared: { engine: Engine; host: RecordingHost };
+    let shared: { engine: AnyEngine; host: RecordingHost };
     before(async () => {
       shared = await open();
     });

@@ -11,14 +11,14 @@ import type { RateBucket, RateTake } from '../token-bucket.js';
 import type { RedisHealth } from './health.js';
 import type { RedisEngine } from './types.js';
 
-export class GuardedEngine implements RedisEngine {
+export class GuardedEngine<User> implements RedisEngine<User> {
   readonly name = 'redis';
   private readonly rethrow = (err: unknown): never => {
     throw this.state.failed(err);
   };
 
   constructor(
-    private readonly inner: RedisEngine,
+    private readonly inner: RedisEngine<User>,
     private readonly state: RedisHealth,
   ) {}
 
@@ -26,7 +26,7 @@ export class GuardedEngine implements RedisEngine {
     return this.inner.nodeId;
   }
 
-  open(host: EngineHost): Promise<void> {
+  open(host: EngineHost<User>): Promise<void> {
     return this.inner.open(host);
   }
 
@@ -46,15 +46,15 @@ export class GuardedEngine implements RedisEngine {
     return this.guard(() => this.inner.sync(timeout));
   }
 
-  createSession(init: SessionInit): Promise<Session> {
+  createSession(init: SessionInit<User>): Promise<Session<User>> {
     return this.guard(() => this.inner.createSession(init));
   }
 
-  session(clientId: string): Promise<Session | undefined> {
+  session(clientId: string): Promise<Session<User> | undefined> {
     return this.guard(() => this.inner.session(clientId));
   }
 
-  claim(session: Session): Promise<Session> {
+  claim(session: Session<User>): Promise<Session<User>> {
     return this.guard(() => this.inner.claim(session));
   }
 
@@ -66,11 +66,11 @@ export class GuardedEngine implements RedisEngine {
     return this.guard(() => this.inner.destroyUserSessions(userKey, reason));
   }
 
-  subscribe(session: Session, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
+  subscribe(session: Session<User>, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
     return this.guard(() => this.inner.subscribe(session, channels, replay));
   }
 
-  unsubscribe(session: Session, channels: readonly string[]): Promise<string[]> {
+  unsubscribe(session: Session<User>, channels: readonly string[]): Promise<string[]> {
     return this.guard(() => this.inner.unsubscribe(session, channels));
   }
 

@@ -73,7 +73,7 @@ export interface Kept {
 }
 
 /** What the history needs from the engine. */
-export interface HistoryEngine {
+export interface HistoryEngine<User> {
   readonly logger: Logger;
   redis(): RedisClient;
   key(...parts: string[]): string;
@@ -81,22 +81,22 @@ export interface HistoryEngine {
   readonly sharded: boolean;
   /** Publishes on one of the namespace's channels (sharded on a cluster). */
   send(channel: string, payload: string): Promise<unknown>;
-  deliver(session: Session, json: string): void;
+  deliver(session: Session<User>, json: string): void;
   /** The session when this node delivers to it. */
-  owned(id: string): Session | undefined;
+  owned(id: string): Session<User> | undefined;
   /** Adds or removes subscriptions, as `Engine.subscribe` does; returns those that changed. */
-  change(session: Session, channels: readonly string[], change: SubscriptionChange): Promise<string[]>;
+  change(session: Session<User>, channels: readonly string[], change: SubscriptionChange): Promise<string[]>;
   /** Indexes a subscription of an owned session on this node (its Redis set already has it). */
-  attach(session: Session, channel: string): void;
+  attach(session: Session<User>, channel: string): void;
 }
 
-export class RedisHistory {
+export class RedisHistory<User> {
   /** Live messages held per session id and channel while that channel is replayed. */
   private readonly held = new Map<string, Map<string, string[]>>();
 
   constructor(
     private readonly config: HistoryConfig,
-    private readonly engine: HistoryEngine,
+    private readonly engine: HistoryEngine<User>,
   ) {}
 
   /** True while some replay holds live messages (routing takes the slower path only then). */
@@ -132,7 +132,7 @@ export class RedisHistory {
    * reads, then delivers; another node checks the positions, records the
    * subscriptions and asks the owner (a `replay` frame on the ordered stream).
    */
-  async subscribe(session: Session, channels: readonly string[], replay: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
+  async subscribe(session: Session<User>, channels: readonly string[], replay: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
     const replayed = [...replay.keys()];
     const mine = this.engine.owned(session.id);
     if (mine === undefined) {
@@ -189,7 +189,7 @@ export class RedisHistory {
    * the newest read, or just before the first held message when that one was
    * published before the read (it is delivered, so the position must precede it).
    */
-  private goLive(session: Session, channel: string, top: Position): Position {
+  private goLive(session: Session<User>, channel: string, top: Position): Position {
     const held = this.release(session.id, channel);
     for (const json of held) this.engine.deliver(session, json);
     const first = held.length > 0 ? offsetOf(held[0] as string) : Number.POSITIVE_INFINITY;
@@ -218,7 +218,7 @@ export class RedisHistory {
   }
 
   /** A session moved here from a dead node: re-sends, from history, what was published since that node last saw it. */
-  async resume(session: Session, channels: readonly string[], sinceMs: number): Promise<void> {
+  async resume(session: Session<User>, channels: readonly string[], sinceMs: number): Promise<void> {
     for (const channel of channels) {
       try {
         this.finish(session, channel, await this.since(channel, sinceMs));
@@ -279,7 +279,7 @@ export class RedisHistory {
   }
 
   /** Delivers the replayed messages, then the held live ones the read did not have, and stops holding. */
-  finish(session: Session, channel: string, kept: readonly Kept[]): void {
+  finish(session: Session<User>, channel: string, kept: readonly Kept[]): void {
     const held = this.release(session.id, channel);
     let last = -1;
     for (const entry of kept) {
@@ -290,7 +290,7 @@ export class RedisHistory {
   }
 
   /** Stops holding; the held messages are delivered when `deliver` is true (the subscription stays). */
-  abort(session: Session, channel: string, deliver: boolean): void {
+  abort(session: Session<User>, channel: string, deliver: boolean): void {
     const held = this.release(session.id, channel);
     if (deliver) for (const json of held) this.engine.deliver(session, json);
   }

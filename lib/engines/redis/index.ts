@@ -42,16 +42,18 @@ import type { RedisEngine, RedisEngineOptions } from './types.js';
 
 export type { RedisEngine, RedisEngineOptions } from './types.js';
 
-class RedisEngineImpl implements RedisEngine {
+class RedisEngineImpl<User> implements RedisEngine<User> {
   readonly name = 'redis';
-  private readonly local = new LocalSessions('redisEngine', (session) => this.node.track(this.records.destroy(session.id, 'overflow')));
-  private readonly node: RedisNode;
-  private readonly records: SessionRecords;
-  private readonly subscriptions: Subscriptions;
-  private readonly ownership: Ownership;
+  private readonly local = new LocalSessions<User>('redisEngine', (session) =>
+    this.node.track(this.records.destroy(session.id, 'overflow')),
+  );
+  private readonly node: RedisNode<User>;
+  private readonly records: SessionRecords<User>;
+  private readonly subscriptions: Subscriptions<User>;
+  private readonly ownership: Ownership<User>;
   private ticking = false;
-  private readonly deliverTo = (session: Session, json: string): void => this.local.deliver(session, json);
-  private readonly deliverLive = (session: Session, frame: BroadcastFrame): void => {
+  private readonly deliverTo = (session: Session<User>, json: string): void => this.local.deliver(session, json);
+  private readonly deliverLive = (session: Session<User>, frame: BroadcastFrame): void => {
     if (!this.node.history?.keep(session.id, frame.channel, frame.json)) this.local.deliver(session, frame.json);
   };
 
@@ -59,21 +61,21 @@ class RedisEngineImpl implements RedisEngine {
     options: RedisEngineOptions,
     private readonly state: RedisHealth,
   ) {
-    this.node = new RedisNode(options, state, this.local);
-    this.records = new SessionRecords(this.node);
-    this.subscriptions = new Subscriptions(this.node, this.records.presence);
-    this.ownership = new Ownership(this.node, options.handoverTimeout ?? 1000);
+    this.node = new RedisNode<User>(options, state, this.local);
+    this.records = new SessionRecords<User>(this.node);
+    this.subscriptions = new Subscriptions<User>(this.node, this.records.presence);
+    this.ownership = new Ownership<User>(this.node, options.handoverTimeout ?? 1000);
   }
 
   get nodeId(): string {
     return this.node.nodeId;
   }
 
-  async open(host: EngineHost): Promise<void> {
+  async open(host: EngineHost<User>): Promise<void> {
     const { node, state } = this;
     this.local.open(host);
     if (host.history !== undefined) {
-      node.history = new RedisHistory(host.history, {
+      node.history = new RedisHistory<User>(host.history, {
         logger: host.logger,
         redis: () => node.redis(),
         key: (...parts) => node.key(...parts),
@@ -108,15 +110,15 @@ class RedisEngineImpl implements RedisEngine {
     await this.node.disconnect(wasUp);
   }
 
-  createSession(init: SessionInit): Promise<Session> {
+  createSession(init: SessionInit<User>): Promise<Session<User>> {
     return this.records.create(init);
   }
 
-  session(clientId: string): Promise<Session | undefined> {
+  session(clientId: string): Promise<Session<User> | undefined> {
     return this.records.find(clientId);
   }
 
-  claim(session: Session): Promise<Session> {
+  claim(session: Session<User>): Promise<Session<User>> {
     return this.ownership.claim(session);
   }
 
@@ -128,11 +130,11 @@ class RedisEngineImpl implements RedisEngine {
     return this.records.destroyUser(userKey, reason);
   }
 
-  subscribe(session: Session, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
+  subscribe(session: Session<User>, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
     return this.subscriptions.subscribe(session, channels, replay);
   }
 
-  unsubscribe(session: Session, channels: readonly string[]): Promise<string[]> {
+  unsubscribe(session: Session<User>, channels: readonly string[]): Promise<string[]> {
     return this.subscriptions.change(session, channels, 'unsubscribe');
   }
 
@@ -297,5 +299,5 @@ function envelopeOf(channel: string, json: string, publisher: string): Envelope 
  */
 export function redisEngine(options: RedisEngineOptions = {}): RedisEngine {
   const health = new RedisHealth(1000);
-  return new GuardedEngine(new RedisEngineImpl(options, health), health);
+  return new GuardedEngine<never>(new RedisEngineImpl<never>(options, health), health);
 }

@@ -13,14 +13,14 @@ import type { RedisHistory } from './history.js';
 import { encode, type StreamFrame } from './stream.js';
 import type { RedisEngineOptions } from './types.js';
 
-export class RedisNode {
+export class RedisNode<User> {
   readonly nodeId = randomBytes(9).toString('base64url');
   /** On a Redis Cluster, sharded pub/sub: a message travels to one shard, not over the whole cluster bus. */
   readonly sharded: boolean;
   /** Milliseconds a Redis command may take before the engine counts Redis as unavailable. */
   readonly timeout: number;
   /** Channel history (Streams), when the server keeps some. */
-  history: RedisHistory | undefined;
+  history: RedisHistory<User> | undefined;
   /** Background tasks still running. */
   readonly inflight = new Set<Promise<unknown>>();
   /** Key prefix: on a Redis Cluster `{ns}`, a hash tag that puts every key and channel of the namespace in one slot. */
@@ -33,7 +33,7 @@ export class RedisNode {
   constructor(
     private readonly options: RedisEngineOptions,
     readonly state: RedisHealth,
-    readonly local: LocalSessions,
+    readonly local: LocalSessions<User>,
   ) {
     const ns = options.namespace ?? 'bayeux';
     if (!/^[\w.:-]+$/.test(ns)) throw new TypeError('redisEngine: option "namespace" must be letters, digits, _ . : -');

@@ -31,19 +31,19 @@ function noHandover(id: string, lost = false): Handover {
 }
 
 /** A session this node is taking over, until its own `session-moved` frame comes back on the stream. */
-interface Claiming {
-  session: Session;
+interface Claiming<User> {
+  session: Session<User>;
   /** Its subscriptions, kept up to date with the frames that pass before the move. */
   channels: Set<string>;
   activated(): void;
 }
 
-export class Ownership {
-  private readonly claiming = new Map<string, Claiming>();
+export class Ownership<User> {
+  private readonly claiming = new Map<string, Claiming<User>>();
   private readonly handovers = new Map<string, (handover: Handover) => void>();
 
   constructor(
-    private readonly node: RedisNode,
+    private readonly node: RedisNode<User>,
     private readonly handoverTimeout: number,
   ) {}
 
@@ -53,7 +53,7 @@ export class Ownership {
   }
 
   /** `Engine.claim`: makes this node the owner and returns the local object holding the queue. */
-  async claim(session: Session): Promise<Session> {
+  async claim(session: Session<User>): Promise<Session<User>> {
     const { node } = this;
     const mine = node.local.get(session.id);
     if (mine !== undefined) return mine;

@@ -14,11 +14,11 @@ import { UserIndex } from './user-index.js';
 
 const FIELDS = ['user', 'userKey', 'ip', 'transport', 'data', 'owner', 'ack', 'browser'] as const;
 
-export class SessionRecords {
+export class SessionRecords<User> {
   readonly users: UserIndex;
   readonly presence: PresenceStore;
 
-  constructor(private readonly node: RedisNode) {
+  constructor(private readonly node: RedisNode<User>) {
     const redis = () => node.redis();
     const key = (...parts: string[]) => node.key(...parts);
     this.users = new UserIndex(redis, key);
@@ -26,7 +26,7 @@ export class SessionRecords {
   }
 
   /** Creates a session owned by this node; rejects with `SessionLimitError` past a limit. */
-  async create(init: SessionInit): Promise<Session> {
+  async create(init: SessionInit<User>): Promise<Session<User>> {
     const { node } = this;
     const { limits } = node.local.host;
     const now = Date.now();
@@ -73,7 +73,7 @@ export class SessionRecords {
   }
 
   /** The session: the local object when this node owns it, else a view read from Redis. */
-  async find(clientId: string): Promise<Session | undefined> {
+  async find(clientId: string): Promise<Session<User> | undefined> {
     const mine = this.node.local.get(clientId);
     if (mine !== undefined) return mine;
     const values = await this.node.redis().hmget(this.node.key('session', clientId), ...FIELDS);
@@ -125,12 +125,13 @@ export class SessionRecords {
 }
 
 /** A session as stored in Redis (user, userKey, ip, transport, data, owner, ack, browser), as a non-owned view. */
-function viewOf(id: string, values: (string | null)[]): Session {
+function viewOf<User>(id: string, values: (string | null)[]): Session<User> {
   const [user, userKey, ip, transport, data, , ack, browser] = values;
   return new Session(
     {
       id,
-      user: user ? ((JSON.parse(user) as unknown) ?? undefined) : undefined,
+      // Stored as JSON by `create` from the `User` the server handed in.
+      user: user ? ((JSON.parse(user) as User | null) ?? undefined) : undefined,
       userKey: userKey ? userKey : undefined,
       ip: ip ?? '',
       transport: transport ?? '',

@@ -10,14 +10,14 @@ import type { Session } from '../session.js';
 import type { RedisNode } from './node.js';
 import type { PresenceStore } from './presence.js';
 
-export class Subscriptions {
+export class Subscriptions<User> {
   constructor(
-    private readonly node: RedisNode,
+    private readonly node: RedisNode<User>,
     private readonly presence: PresenceStore,
   ) {}
 
   /** `Engine.subscribe`: with a replay, the history's seamless path. */
-  async subscribe(session: Session, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
+  async subscribe(session: Session<User>, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
     const history = this.node.history;
     if (replay !== undefined && replay.size > 0 && history !== undefined && session.alive) {
       const added = await history.subscribe(session, channels, replay);
@@ -33,7 +33,7 @@ export class Subscriptions {
   }
 
   /** Adds or removes subscriptions in Redis, then in the owner's index; returns those that changed. */
-  async change(session: Session, channels: readonly string[], change: SubscriptionChange): Promise<string[]> {
+  async change(session: Session<User>, channels: readonly string[], change: SubscriptionChange): Promise<string[]> {
     const { node } = this;
     if (!session.alive || channels.length === 0) return [];
     const key = node.key('subs', session.id);

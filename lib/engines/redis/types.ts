@@ -15,8 +15,8 @@ export interface RedisEngineOptions extends RedisTopology {
   commandTimeout?: number;
 }
 
-/** The Redis engine, with what tests and tools need beyond the `Engine` contract. */
-export interface RedisEngine extends Engine {
+/** The Redis engine, with what tests and tools need beyond the `Engine` contract (`User`: as for `Engine`). */
+export interface RedisEngine<User = never> extends Engine<User> {
   /** This node's id in the cluster. */
   readonly nodeId: string;
   /** Whether Redis can serve now (`server.health()` reports it). */

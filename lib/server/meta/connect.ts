@@ -11,7 +11,11 @@ import { bayeuxError } from '../../protocol/errors.js';
 import { type Message, replyTo } from '../../protocol/message.js';
 import type { MetaCall } from '../context.js';
 
-export async function connect<User>({ server, request }: MetaCall<User>, message: Message, session: Session): Promise<Message | undefined> {
+export async function connect<User>(
+  { server, request }: MetaCall<User>,
+  message: Message,
+  session: Session<User>,
+): Promise<Message | undefined> {
   const reply = replyTo(message, false);
   reply.clientId = session.id;
   const type = message.connectionType;

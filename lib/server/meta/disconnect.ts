@@ -8,7 +8,7 @@ import type { Session } from '../../engines/session.js';
 import { type Message, replyTo } from '../../protocol/message.js';
 import type { MetaCall } from '../context.js';
 
-export async function disconnect<User>({ server, request }: MetaCall<User>, message: Message, session: Session): Promise<Message> {
+export async function disconnect<User>({ server, request }: MetaCall<User>, message: Message, session: Session<User>): Promise<Message> {
   const reply = replyTo(message, true);
   reply.clientId = session.id;
   await server.engine.destroySession(session.id, 'client');

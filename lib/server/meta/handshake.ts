@@ -66,7 +66,7 @@ export async function handshake<User>({ server, request, ctx }: MetaCall<User>, 
   // A logged-in session is bound to the browser that handshook: lane polls prove that browser instead of a user.
   let browser = request.userKey === undefined ? undefined : request.browser;
   if (browser === undefined && request.userKey !== undefined && request.canSetCookie) browser = server.clientIds.next();
-  let session: Session;
+  let session: Session<User>;
   try {
     session = await server.engine.createSession({
       ...client,

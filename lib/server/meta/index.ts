@@ -11,7 +11,7 @@ import { disconnect } from './disconnect.js';
 import { handshake } from './handshake.js';
 import { subscribe, unsubscribe } from './subscription.js';
 
-type SessionHandler = <User>(call: MetaCall<User>, message: Message, session: Session) => Promise<Message | undefined>;
+type SessionHandler = <User>(call: MetaCall<User>, message: Message, session: Session<User>) => Promise<Message | undefined>;
 
 /** A meta handler, and whether it needs a checked session. */
 export type MetaRoute =

@@ -33,7 +33,7 @@ function start(message: Message, session: Session): { reply: Message; channels: 
   return { reply, channels };
 }
 
-export async function subscribe<User>({ server, ctx }: MetaCall<User>, message: Message, session: Session): Promise<Message> {
+export async function subscribe<User>({ server, ctx }: MetaCall<User>, message: Message, session: Session<User>): Promise<Message> {
   const { reply, channels } = start(message, session);
   if (channels === undefined) return reply;
   for (const channel of channels) {
@@ -75,7 +75,7 @@ export async function subscribe<User>({ server, ctx }: MetaCall<User>, message: 
   return reply;
 }
 
-export async function unsubscribe<User>({ server, ctx }: MetaCall<User>, message: Message, session: Session): Promise<Message> {
+export async function unsubscribe<User>({ server, ctx }: MetaCall<User>, message: Message, session: Session<User>): Promise<Message> {
   const { reply, channels } = start(message, session);
   if (channels === undefined) return reply;
   const invalid = channels.find((c) => !isValidChannel(c));

@@ -62,13 +62,13 @@ const ENGINE_METHODS = [
   'takeTokens',
 ];
 
-function isEngine(value: unknown): value is Engine {
+function isEngine<User>(value: unknown): value is Engine<User> {
   return isObject(value) && ENGINE_METHODS.every((m) => typeof value[m] === 'function');
 }
 
-function resolveEngine(value: unknown): Engine {
+function resolveEngine<User>(value: unknown): Engine<User> {
   if (value === undefined) return memoryEngine();
-  if (!isEngine(value)) fail('engine', 'an Engine (e.g. memoryEngine() or redisEngine())', value);
+  if (!isEngine<User>(value)) fail('engine', 'an Engine (e.g. memoryEngine() or redisEngine())', value);
   return value;
 }
 
@@ -176,7 +176,7 @@ export function resolveOptions<User>(input: BayeuxOptions<User> = {}): ResolvedO
     sessionExpiry: optionalFunction<SessionExpiry<User>>(o, 'sessionExpiry'),
     rateLimit: resolveRateLimit(o.rateLimit),
     extensions: resolveExtensions<User>(o.extensions),
-    engine: resolveEngine(o.engine),
+    engine: resolveEngine<User>(o.engine),
     logger,
     closeTimeout: integer(o, 'closeTimeout', DEFAULTS.closeTimeout, 1),
     cors: resolveCors(o.cors),

@@ -216,8 +216,8 @@ export interface BayeuxOptions<User = unknown> {
   sessionExpiry?: SessionExpiry<User>;
   /** Incoming/outgoing message hooks, run in order. */
   extensions?: Extension<User>[];
-  /** Session storage and routing; `memoryEngine()` by default. */
-  engine?: Engine;
+  /** Session storage and routing; `memoryEngine()` by default. (`NoInfer`: the user type comes from the hooks, never from the engine.) */
+  engine?: Engine<NoInfer<User>>;
   /**
    * A pino-compatible logger, or `false` for none. Default: warnings and
    * errors to the console, the session life cycle to `DEBUG=express-bayeux*`.
@@ -269,7 +269,7 @@ export interface ResolvedOptions<User = unknown> {
   sessionExpiry: SessionExpiry<User> | undefined;
   rateLimit: { session: RateLimit | undefined; ip: RateLimit | undefined };
   extensions: readonly Extension<User>[];
-  engine: Engine;
+  engine: Engine<User>;
   logger: Logger;
   closeTimeout: number;
   cors: Required<CorsOptions> | undefined;
