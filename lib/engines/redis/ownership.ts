@@ -38,6 +38,23 @@ interface Claiming<User> {
   activated(): void;
 }
 
+/** The local object of a session moving to this node: same identity, its own (empty) queue. */
+function movingHere<User>(session: Session<User>): Session<User> {
+  return new Session(
+    {
+      id: session.id,
+      user: session.user,
+      userKey: session.userKey,
+      ip: session.ip,
+      transport: session.transport,
+      data: session.data,
+      ack: session.ack !== undefined,
+      browser: session.browser,
+    },
+    Date.now(),
+  );
+}
+
 export class Ownership<User> {
   private readonly claiming = new Map<string, Claiming<User>>();
   private readonly handovers = new Map<string, (handover: Handover) => void>();
@@ -59,19 +76,7 @@ export class Ownership<User> {
     if (mine !== undefined) return mine;
     const redis = node.redis();
     const host = node.local.host;
-    const local = new Session(
-      {
-        id: session.id,
-        user: session.user,
-        userKey: session.userKey,
-        ip: session.ip,
-        transport: session.transport,
-        data: session.data,
-        ack: session.ack !== undefined,
-        browser: session.browser,
-      },
-      Date.now(),
-    );
+    const local = movingHere(session);
     // When it was last seen, in case its node died: history re-sends what came after.
     const seen = node.history === undefined ? null : await redis.zscore(node.key('sessions'), session.id);
     // Seen now: the sweeper must not expire a session while it moves (the old owner may be dead).
@@ -108,25 +113,33 @@ export class Ownership<User> {
     } finally {
       this.claiming.delete(session.id);
     }
-    const { queue, unacked, batch, lost } = await handed.finally(() => {
+    const handover = await handed.finally(() => {
       local.connections--;
       local.lastSeen = Date.now();
     });
+    await this.takeOver(local, handover, resume, Number(seen));
+    return local;
+  }
+
+  /** Goes on where the old owner left off: its queue and ack state, or, when it died, what history kept since `seen`. */
+  private async takeOver(local: Session<User>, handover: Handover, resume: readonly string[], seen: number): Promise<void> {
+    const { queue, unacked, batch, lost } = handover;
+    const host = this.node.local.host;
     // Acknowledgement state goes on where the old node left it, so the client's next ack still matches.
     if (local.ack !== undefined) local.ack = new AckState(batch, unacked);
     if (queue.length > 0) {
       local.queue = [...queue, ...local.queue];
       host.messagesQueued(local);
     }
+    const history = this.node.history;
     if (resume.length > 0 && history !== undefined) {
       // The dead node refreshed "last seen" every tick; re-send from two ticks and a second of clock skew before it,
       // and for the ack extension from a whole maxInterval before: a batch stays unacknowledged up to a connect later.
       const { maxInterval } = host.limits;
       const margin = 2 * sweepEvery(maxInterval) + 1000 + (local.ack === undefined ? 0 : maxInterval);
-      if (lost === true) await history.resume(local, resume, Number(seen) - margin);
+      if (lost === true) await history.resume(local, resume, seen - margin);
       else for (const channel of resume) history.abort(local, channel, true);
     }
-    return local;
   }
 
   /** A session moved: the old owner hands its queue over, the new one starts delivering. */
