@@ -11,13 +11,14 @@
  *                   results are then printed, not written
  *   BENCH_SERVERS=a,b / BENCH_TRANSPORTS=a,b / BENCH_SCALE=n,m  narrow the cells the same way
  *   BENCH_NODE_ARGS  extra node flags for the server processes (e.g. --cpu-prof)
+ *   BENCH_PROFILE=dir  profile the servers' CPU over each measured window only (bench/servers/profile.ts)
  *   BENCH_APPEND=1   add the cells measured to bench/results/results.json (finishing a run cut short)
  *
  * Writes bench/results/results.json, results.md and latency.svg.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -51,6 +52,8 @@ interface ServerInfo {
 interface Running extends ServerInfo {
   child: ChildProcess;
   pid: number;
+  /** Between the two signals of BENCH_PROFILE. */
+  profiling?: boolean;
 }
 
 const SERVERS = [
@@ -83,6 +86,17 @@ async function stopServer(server: Running): Promise<void> {
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Starts or stops the server's profile of the measured window (BENCH_PROFILE); a stop waits for the file. */
+async function toggleProfile(server: Running): Promise<void> {
+  const dir = process.env.BENCH_PROFILE;
+  if (!dir) return;
+  const written = () => readdirSync(dir).filter((f) => f.includes(`-${server.pid}-`)).length;
+  const before = written();
+  process.kill(server.pid, 'SIGUSR2');
+  server.profiling = !server.profiling;
+  if (!server.profiling) await waitFor(() => written() > before, 10_000);
 }
 
 function rssBytes(pid: number): number {
@@ -150,6 +164,7 @@ async function fanout(
   for (let i = 0; i < subscribers; i++) perChannel.set(channelOf(i), (perChannel.get(channelOf(i)) ?? 0) + 1);
   // Let every connect reach the server before measuring.
   await new Promise((r) => setTimeout(r, 300));
+  await toggleProfile(server);
   const cpu0 = cpuSeconds(server.pid);
   const start = performance.now();
   let expected = 0;
@@ -173,6 +188,7 @@ async function fanout(
   }
   const seconds = (performance.now() - start) / 1000;
   const cpu = cpuSeconds(server.pid) - cpu0;
+  await toggleProfile(server);
   const rss = rssBytes(server.pid);
   for (const c of [...clients, publisher, ...(listener ? [listener] : [])]) c.close();
   return { delivered, expected, seconds, latencies: latencies.sort((a, b) => a - b), cpu, rss };
@@ -189,6 +205,7 @@ async function idle(server: Running, transport: Transport, count: number): Promi
 }
 
 async function handshakes(server: Running): Promise<number> {
+  await toggleProfile(server);
   const end = performance.now() + SECONDS * 1000;
   let done = 0;
   const worker = async () => {
@@ -200,7 +217,9 @@ async function handshakes(server: Running): Promise<number> {
   };
   const start = performance.now();
   await Promise.all(Array.from({ length: 20 }, worker));
-  return done / ((performance.now() - start) / 1000);
+  const seconds = (performance.now() - start) / 1000;
+  await toggleProfile(server);
+  return done / seconds;
 }
 
 function median(values: number[]): number {

@@ -2,6 +2,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import cometdServer from 'cometd-nodejs-server';
+import { profileOnSignal } from './profile.js';
+
+profileOnSignal('cometd');
 
 const cometd = cometdServer.createCometDServer({ timeout: 25_000 });
 const http = createServer(cometd.handle);

@@ -16,6 +16,9 @@ import session from 'express-session';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { checkPassword, findUser } from '../../example/users.js';
+import { profileOnSignal } from './profile.js';
+
+profileOnSignal('express-bayeux-app-stack');
 
 type User = { id: string; username: string };
 

@@ -2,6 +2,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import faye from 'faye';
+import { profileOnSignal } from './profile.js';
+
+profileOnSignal('faye');
 
 const adapter = new faye.NodeAdapter({ mount: '/faye', timeout: 25 });
 const http = createServer();

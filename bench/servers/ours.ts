@@ -9,6 +9,9 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 // The built package (the bench scripts build it), as a user runs it: no TypeScript loader in the path.
 import { bayeux, redisEngine } from 'express-bayeux';
+import { profileOnSignal } from './profile.js';
+
+profileOnSignal('express-bayeux');
 
 const app = express();
 // All load comes from 127.0.0.1: per-IP caps are raised (the peers have none).
