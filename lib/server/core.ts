@@ -186,7 +186,9 @@ export class ServerCore<User = unknown> implements EngineHost<User>, ServerConte
   /** Processes the messages of one request in order, filling `request.replies` and `request.connect`. */
   async process(messages: readonly Message[], request: RequestState<User>): Promise<void> {
     // An engine that cannot count (Redis down) lets the messages through: each then meets the outage on its own.
-    const admission = this.limiter === undefined ? undefined : await this.limiter.admit(messages, request).catch(this.limiterFailed);
+    // Polls count against no limit: a batch of them skips the limiter (and its promises) altogether.
+    const limited = this.limiter !== undefined && messages.some(RateLimiter.counts);
+    const admission = limited ? await this.limiter.admit(messages, request).catch(this.limiterFailed) : undefined;
     let counted = 0;
     for (const message of messages) {
       const refused = admission !== undefined && RateLimiter.counts(message) && counted++ >= admission.allowed;

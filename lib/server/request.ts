@@ -20,8 +20,13 @@ export class RequestState<User = unknown> {
   canSetCookie = false;
   /** A browser id the handshake issued, for the transport to set as a cookie. */
   issuedBrowser: string | undefined;
-  /** Sessions looked up by this request, so a batch looks each up once. */
-  private readonly sessions = new Map<string, Session<User> | undefined>();
+  /**
+   * Sessions looked up by this request, so a batch looks each up once. Most
+   * batches name one clientId: it is kept in two fields, a Map only for more.
+   */
+  private firstId: string | undefined;
+  private first: Session<User> | undefined;
+  private others: Map<string, Session<User> | undefined> | undefined;
 
   constructor(
     readonly ctx: RemoteContext<User>,
@@ -30,17 +35,23 @@ export class RequestState<User = unknown> {
   ) {}
 
   async session(engine: Engine<User>, clientId: string): Promise<Session<User> | undefined> {
-    if (this.sessions.has(clientId)) {
-      const known = this.sessions.get(clientId);
+    if (clientId === this.firstId || this.others?.has(clientId) === true) {
+      const known = clientId === this.firstId ? this.first : this.others?.get(clientId);
       return known?.alive === true ? known : undefined;
     }
     const session = await engine.session(clientId);
-    this.sessions.set(clientId, session);
+    this.remember(clientId, session);
     return session;
   }
 
   /** Remembers a session the request itself created (handshake) or ended (disconnect). */
   remember(clientId: string, session: Session<User> | undefined): void {
-    this.sessions.set(clientId, session);
+    if (this.firstId === undefined || this.firstId === clientId) {
+      this.firstId = clientId;
+      this.first = session;
+      return;
+    }
+    this.others ??= new Map();
+    this.others.set(clientId, session);
   }
 }

@@ -24,6 +24,14 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 /** What a lane poll needs to find out before it may skip the host's stack. */
 const JSON_TYPE = /^(application\/json|text\/plain|application\/[^;]*\+json)/i;
 
+/** Hands a request the lane read to the host's stack: body parsers and our router take `req.body`. */
+function handOver(req: IncomingMessage, value: unknown, pass: () => void): void {
+  const carrier = req as IncomingMessage & { body?: unknown; _body?: boolean };
+  carrier.body = value;
+  carrier._body = true;
+  pass();
+}
+
 interface Installed {
   server: HttpServer | HttpsServer;
   listeners: Listener[];
@@ -76,46 +84,48 @@ export class PollLane<User = unknown> {
   }
 
   private serve(req: IncomingMessage, res: ServerResponse, app: ExpressLike, pass: () => void): void {
-    this.decide(req, res, app).then(
-      (decision) => {
-        const { value, messages, identity } = decision;
-        if (messages === undefined || identity === undefined) {
-          // Handed to the host's stack with the body already read: body parsers and our router take `req.body`.
-          const carrier = req as IncomingMessage & { body?: unknown; _body?: boolean };
-          carrier.body = value;
-          carrier._body = true;
-          pass();
+    // Few promises per poll: the body, then (with a clientId) the session lookup; each step a plain method.
+    this.endpoint.reader.read(req, res).then(
+      (value) => this.route(req, res, app, value, pass),
+      (err: unknown) => this.refuse(req, res, err),
+    );
+  }
+
+  /** A bad body, or an engine that cannot look the session up: answered as the router would. */
+  private refuse(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    this.endpoint.withCors(req, res, () => this.endpoint.fail(res, err));
+  }
+
+  /** Serves a batch of connects on the lane; hands anything else to the host's stack with the body already read. */
+  private route(req: IncomingMessage, res: ServerResponse, app: ExpressLike, value: unknown, pass: () => void): void {
+    let messages: Message[];
+    try {
+      messages = toMessages(value, this.core.options.maxMessagesPerRequest);
+    } catch (err) {
+      this.refuse(req, res, err);
+      return;
+    }
+    // The app's request prototype gives `req.ip`, `req.secure` and `req.host` with its `trust proxy` setting.
+    // Set after the body is read: the stream's listeners were measurably slower to add on the re-prototyped object.
+    Object.setPrototypeOf(req, app.request);
+    for (const message of messages) {
+      if (message.channel !== '/meta/connect') {
+        handOver(req, value, pass);
+        return;
+      }
+    }
+    this.identify(req, messages).then(
+      (identity) => {
+        if (identity === undefined) {
+          handOver(req, value, pass);
           return;
         }
         this.endpoint.withCors(req, res, () => {
           serveBatch(this.core, req, res, messages, longPolling, identity).catch((err: unknown) => this.endpoint.fail(res, err));
         });
       },
-      // A bad body, or an engine that cannot look the session up: answered as the router would.
-      (err: unknown) => this.endpoint.withCors(req, res, () => this.endpoint.fail(res, err)),
+      (err: unknown) => this.refuse(req, res, err),
     );
-  }
-
-  /** Reads the body and, for connect-only batches, who the polls speak for. */
-  private async decide(
-    req: IncomingMessage,
-    res: ServerResponse,
-    app: ExpressLike,
-  ): Promise<{ value: unknown; messages: Message[] | undefined; identity: LaneIdentity | undefined }> {
-    const { value, messages } = await this.read(req, res);
-    // The app's request prototype gives `req.ip`, `req.secure` and `req.host` with its `trust proxy` setting.
-    // Set after the body is read: the stream's listeners were measurably slower to add on the re-prototyped object.
-    Object.setPrototypeOf(req, app.request);
-    const identity = messages === undefined ? undefined : await this.identify(req, messages);
-    return { value, messages, identity };
-  }
-
-  /** The body, and its messages when they are all connects (else undefined: not for the lane). */
-  private async read(req: IncomingMessage, res: ServerResponse): Promise<{ value: unknown; messages: Message[] | undefined }> {
-    const value = await this.endpoint.reader.read(req, res);
-    const messages = toMessages(value, this.core.options.maxMessagesPerRequest);
-    for (const message of messages) if (message.channel !== '/meta/connect') return { value, messages: undefined };
-    return { value, messages };
   }
 
   /**
@@ -124,18 +134,21 @@ export class PollLane<User = unknown> {
    * browser, a cross-site request, sessions of two users) is undefined and
    * goes through the host's stack, where `req.user` is checked as before.
    */
-  private async identify(req: IncomingMessage, messages: readonly Message[]): Promise<LaneIdentity | undefined> {
+  private async identify(req: IncomingMessage, messages: readonly Message[]): Promise<LaneIdentity<User> | undefined> {
     let userKey: string | undefined;
     let browser: string | undefined | null = null;
+    let looked: LaneIdentity<User>['looked'];
     for (const message of messages) {
       if (typeof message.clientId !== 'string') continue;
       const session = await this.core.engine.session(message.clientId);
+      // The core looks it up again as the batch is processed: the first one is handed over instead.
+      looked ??= { clientId: message.clientId, session };
       if (session?.userKey === undefined) continue;
       if (browser === null) browser = browserOf(req, this.core.options.cors?.origin);
       if (!sameBrowser(browser, session.browser)) return undefined;
       if (userKey !== undefined && userKey !== session.userKey) return undefined;
       userKey = session.userKey;
     }
-    return { userKey };
+    return { userKey, looked };
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import createError from 'http-errors';
+import type { Session } from '../engines/session.js';
 import type { Message } from '../protocol/message.js';
 import type { Connection } from '../server/connections.js';
 import type { ServerCore } from '../server/core.js';
@@ -45,8 +46,10 @@ const OVER_CAP_ADVICE = { reconnect: 'retry', interval: 1000 } as const;
  * Who a lane poll speaks for: it has no `req.user`, but proved with its
  * browser cookie that it comes from the browser the session's user handshook in.
  */
-export interface LaneIdentity {
+export interface LaneIdentity<User = unknown> {
   userKey: string | undefined;
+  /** A session the lane already looked up for this batch (its request need not look it up again). */
+  looked?: { clientId: string; session: Session<User> | undefined } | undefined;
 }
 
 /** Processes a batch and answers it, holding the response for a `/meta/connect`. */
@@ -56,7 +59,7 @@ export async function serveBatch<User>(
   res: ServerResponse,
   messages: Message[],
   framing: Framing,
-  lane?: LaneIdentity,
+  lane?: LaneIdentity<User>,
 ): Promise<void> {
   const ip = clientIp(req);
   const connect = messages.find((m) => m.channel === '/meta/connect');
@@ -77,6 +80,7 @@ export async function serveBatch<User>(
   const user = lane === undefined ? (requestUser(req, origins) as User | undefined) : undefined;
   const userKey = lane !== undefined ? lane.userKey : user === undefined ? undefined : core.options.identify(user);
   const request = new RequestState<User>({ ip, user, req: req as BayeuxRequest, transport: framing.transport }, userKey);
+  if (lane?.looked !== undefined) request.remember(lane.looked.clientId, lane.looked.session);
   if (lane === undefined && userKey !== undefined) {
     request.browser = browserOf(req, origins);
     request.canSetCookie = true;
