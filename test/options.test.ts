@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type BayeuxOptions, bayeux, DEFAULTS, resolveOptions, WEBSOCKET_DEFAULTS } from '../lib/index.js';
+import { type BayeuxOptions, bayeux } from '../lib/index.js';
+import { DEFAULTS, resolveOptions, WEBSOCKET_DEFAULTS } from '../lib/options.js';
 
 describe('options', () => {
   it('default to the documented values', () => {

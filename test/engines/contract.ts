@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import type { ClientInfo, DisconnectReason, Engine, EngineHost, EngineLimits, Envelope, Session } from '../../lib/index.js';
-import { SessionLimitError } from '../../lib/index.js';
+import type { ClientInfo, DisconnectReason, Engine, EngineHost, EngineLimits, Envelope, Session } from '../../lib/engine.js';
+import { SessionLimitError } from '../../lib/engine.js';
 import { bounded } from '../helpers/server.js';
 
 export class RecordingHost extends EventEmitter implements EngineHost {

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ChannelIndex, expand, isValidChannel, matches } from '../../lib/index.js';
+import { expand, isValidChannel, matches } from '../../lib/protocol/channel.js';
+import { ChannelIndex } from '../../lib/protocol/channel-index.js';
 import { InvalidMessagesError, toMessages } from '../../lib/protocol/message.js';
 
 const segment = fc.stringMatching(/^[A-Za-z0-9\-_!~()$@.]{1,8}$/);

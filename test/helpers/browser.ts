@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** True when browser tests can run; otherwise skips the test with a reason (fails instead when CI requires a browser). */
 export function browserAvailable(t: TestContext): boolean {

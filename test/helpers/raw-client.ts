@@ -30,7 +30,7 @@ export async function rawPost(
  * use it: fetch keeps a timer of its own across tests, and one made under a
  * fake clock would later clear a fake timer of another test that got its id.
  */
-export function httpPost(url: string, body: string, headers: Record<string, string>): Promise<RawResponse> {
+function httpPost(url: string, body: string, headers: Record<string, string>): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
       const chunks: Buffer[] = [];
@@ -49,7 +49,7 @@ export function httpPost(url: string, body: string, headers: Record<string, stri
   });
 }
 
-export async function toRaw(res: Response): Promise<RawResponse> {
+async function toRaw(res: Response): Promise<RawResponse> {
   return parse(res.status, res.headers, await res.text());
 }
 

@@ -52,7 +52,7 @@ export interface OwnRedis {
 }
 
 /** Spawns `binary args` and resolves once it logs `ready` (a line matching it); rejects if it exits first. */
-export async function spawnReady(binary: string, args: string[], ready: RegExp): Promise<ChildProcess> {
+async function spawnReady(binary: string, args: string[], ready: RegExp): Promise<ChildProcess> {
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const output: string[] = [];
@@ -74,7 +74,7 @@ export async function spawnReady(binary: string, args: string[], ready: RegExp):
   return child;
 }
 
-export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill(signal);
@@ -82,7 +82,7 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
 }
 
 /** Arguments of a throwaway redis-server on `port`. */
-export function redisArgs(port: number, extra: string[] = []): string[] {
+function redisArgs(port: number, extra: string[] = []): string[] {
   return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice', ...extra];
 }
 

@@ -78,3 +78,51 @@ describe('the client entry points', () => {
     assert.match(bundle, /export\s*\{/);
   });
 });
+
+/** The backticked names in the first column of the first table under `heading` (comma-separated cells count each name). */
+function documentedValues(readme: string, heading: string): string[] {
+  const start = readme.indexOf(`\n${heading}\n`);
+  assert.ok(start >= 0, `README has no "${heading}" section`);
+  const section = readme.slice(start + heading.length + 2).split(/\n## /)[0] ?? '';
+  const table = section.split('\n\n').find((block) => block.trimStart().startsWith('|'));
+  assert.ok(table !== undefined, `no table under "${heading}"`);
+  const names: string[] = [];
+  for (const row of table.split('\n').slice(2)) {
+    const cell = row.split('|')[1] ?? '';
+    for (const match of cell.matchAll(/`([A-Za-z_$][\w$]*)`/g)) names.push(match[1] as string);
+  }
+  return names.sort();
+}
+
+/** The runtime names an entry point exports, loaded by `import` and by `require` (they must agree). */
+function runtimeExports(specifier: string): string[] {
+  const esm = run(`const m = await import(${JSON.stringify(specifier)}); console.log(JSON.stringify(Object.keys(m).sort()));`, 'module');
+  const cjs = run(
+    `const m = require(${JSON.stringify(specifier)}); console.log(JSON.stringify(Object.keys(m).filter((k) => k !== '__esModule').sort()));`,
+    'commonjs',
+  );
+  assert.deepEqual(JSON.parse(cjs), JSON.parse(esm), `${specifier}: require and import export different names`);
+  return JSON.parse(esm) as string[];
+}
+
+describe('the runtime exports', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+
+  it("of 'express-bayeux' are exactly the README's Exports table", () => {
+    const documented = documentedValues(readme, '## Exports');
+    assert.ok(documented.includes('bayeux') && documented.length >= 10, `parsed ${documented.join(', ')}`);
+    assert.deepEqual(runtimeExports('express-bayeux'), documented);
+  });
+
+  it("of 'express-bayeux/engine' are exactly the README's Writing an engine table", () => {
+    const documented = documentedValues(readme, '## Writing an engine');
+    assert.ok(documented.includes('engineContract') && documented.includes('Session'), `parsed ${documented.join(', ')}`);
+    assert.deepEqual(runtimeExports('express-bayeux/engine'), documented);
+  });
+
+  it("of 'express-bayeux/client' are the two classes the README names", () => {
+    const sentence = /`express-bayeux\/client` \(\[The client\]\(#the-client\)\), which exports\s+`(\w+)` and `(\w+)`/.exec(readme);
+    assert.ok(sentence !== null, 'README does not say what express-bayeux/client exports');
+    assert.deepEqual(runtimeExports('express-bayeux/client'), [sentence[1], sentence[2]].sort());
+  });
+});
