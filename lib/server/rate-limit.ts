@@ -3,7 +3,8 @@
  * client IP, taken from once per request (or frame) for all its messages, so
  * a batch costs one engine call (one Redis round trip with Redis) however
  * long it is. Polls (`/meta/connect`) are not counted: the server sets their
- * pace, and `clientMaxConnections` caps them.
+ * pace, and `clientMaxConnections` caps them. Nor is `/meta/disconnect`: a
+ * refused one would keep the session (and its held poll) alive until expiry.
  */
 import type { Engine } from '../engines/engine.js';
 import type { RateBucket } from '../engines/token-bucket.js';
@@ -26,7 +27,7 @@ export interface Admission {
 }
 
 function counts(message: Message): boolean {
-  return message.channel !== '/meta/connect';
+  return message.channel !== '/meta/connect' && message.channel !== '/meta/disconnect';
 }
 
 export class RateLimiter<User = unknown> {

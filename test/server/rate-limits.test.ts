@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bayeux, type Message, parseBayeuxError } from '../../lib/index.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
-import { withServer } from '../helpers/server.js';
+import { until, withServer } from '../helpers/server.js';
 
 /** One request carrying `n` publishes. */
 async function flood(client: RawClient, channel: string, n: number): Promise<Message[]> {
@@ -57,6 +57,20 @@ describe('rateLimit', () => {
         const [reply] = await client.connect(0);
         assert.equal(reply?.successful, true);
       }
+    });
+  });
+
+  it('lets a client that used up its tokens disconnect, which answers its held poll', async () => {
+    await withServer({ rateLimit: { session: { rate: SLOW, burst: 2 }, ip: false } }, async (server) => {
+      const client = new RawClient(server.url);
+      await client.handshake();
+      assert.equal((await flood(client, '/rl/room', 3))[2]?.successful, false, 'the tokens are used up');
+      await client.connect(0);
+      const held = client.connect();
+      await until(async () => (await server.bayeux.stats()).held === 1, 'the held connect');
+      assert.equal((await client.disconnect()).successful, true);
+      assert.equal((await held)[0]?.error, '402::Unknown client');
+      assert.equal((await server.bayeux.stats()).sessions, 0);
     });
   });
 
