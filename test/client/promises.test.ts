@@ -119,7 +119,7 @@ describe('README: the client', () => {
   });
 
   it('keeps one /meta/connect outstanding at a time', async (t) => {
-    const { server, sent } = await pollOneByOne(t, { timeout: 60_000 }, '/one/a', 5);
+    const { sent } = await pollOneByOne(t, { timeout: 60_000 }, '/one/a', 5);
     const connects = sent.filter(isConnect);
     assert.ok(connects.length >= 6, `${connects.length} connects`);
     // Each connect is sent only after the previous one was answered.
