@@ -16,9 +16,9 @@ export type {
   PresenceEntry,
 } from './engines/engine.js';
 export { EngineUnavailableError, SessionLimitError } from './engines/engine.js';
-export type { Logger } from './engines/logger.js';
 export { type HistoryConfig, type RefusalReason, type ReplayFrom, ReplayRefusedError } from './engines/history/config.js';
 export { fill, type Position, type PositionTemplate, positioned } from './engines/history/position.js';
+export type { Logger } from './engines/logger.js';
 export { type ClientInfo, type DisconnectReason, type EnqueueResult, Session, type SessionInit } from './engines/session.js';
 export { type RateBucket, type RateTake, TokenBuckets } from './engines/token-bucket.js';
 export { expand, isValidChannel, isWildcard, matches } from './protocol/channel.js';

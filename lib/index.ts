@@ -15,6 +15,21 @@ export { type RedisEngine, type RedisEngineOptions, redisEngine } from './engine
 export { MissingIoredisError } from './engines/redis/load.js';
 export type { ClientInfo, DisconnectReason } from './engines/session.js';
 export { timesyncExtension } from './extensions/index.js';
+export { BayeuxError, type ParsedBayeuxError, parseBayeuxError } from './protocol/errors.js';
+export type { Advice, Message } from './protocol/message.js';
+export { ServerClosedError, type ServerState } from './server/closed.js';
+export type {
+  BayeuxEvents,
+  ConnectEvent,
+  DisconnectEvent,
+  OverflowEvent,
+  PresenceEvent,
+  PublishEvent,
+  PushEvent,
+  SubscriptionEvent,
+} from './server/events.js';
+export type { LocalHandler, PublishOptions } from './server/local.js';
+export { MetricsUnavailableError } from './server/metrics.js';
 export type {
   BayeuxOptions,
   BayeuxRequest,
@@ -35,21 +50,6 @@ export type {
   UpgradeVerdict,
   WebSocketOptions,
 } from './server/options/index.js';
-export { BayeuxError, type ParsedBayeuxError, parseBayeuxError } from './protocol/errors.js';
-export type { Advice, Message } from './protocol/message.js';
-export { ServerClosedError, type ServerState } from './server/closed.js';
-export type {
-  BayeuxEvents,
-  ConnectEvent,
-  DisconnectEvent,
-  OverflowEvent,
-  PresenceEvent,
-  PublishEvent,
-  PushEvent,
-  SubscriptionEvent,
-} from './server/events.js';
-export type { LocalHandler, PublishOptions } from './server/local.js';
-export { MetricsUnavailableError } from './server/metrics.js';
 export type { ErrorHandler } from './transports/http.js';
 export type { UpgradeMiddleware } from './transports/upgrade.js';
 export type { AttachOptions } from './transports/websocket.js';

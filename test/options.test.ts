@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type BayeuxOptions, bayeux } from '../lib/index.js';
-import { DEFAULTS, resolveOptions, WEBSOCKET_DEFAULTS } from '../lib/options.js';
+import { DEFAULTS, resolveOptions, WEBSOCKET_DEFAULTS } from '../lib/server/options/index.js';
 
 describe('options', () => {
   it('default to the documented values', () => {
