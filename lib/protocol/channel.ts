@@ -8,7 +8,7 @@
 const SEGMENT = /^[A-Za-z0-9\-_!~()$@.]+$/;
 
 /** Longest channel name accepted; keeps expansion and keys bounded. */
-export const MAX_CHANNEL_LENGTH = 1024;
+const MAX_CHANNEL_LENGTH = 1024;
 
 /** Kinds of channel, which decide how a message on them is handled. */
 export type ChannelKind = 'meta' | 'service' | 'broadcast';

@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OriginRule } from '../server/options/types.js';
 import { isCrossSite } from './origin.js';
 
-export const BROWSER_COOKIE = 'BAYEUX_BROWSER';
+const BROWSER_COOKIE = 'BAYEUX_BROWSER';
 
 /** A browser id is a clientId-sized random token (144 bits, base64url). */
 const TOKEN = /^[A-Za-z0-9_-]{24}$/;

@@ -20,7 +20,7 @@ import { type Framing, serveBatch } from './polling.js';
 import { sendHttpError } from './respond.js';
 
 /** An Express (or plain `http`) request handler. */
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+type RequestHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
 
 /** The HTTP side of the server: the router, and what the lane shares with it. */
 export interface HttpEndpoint {
@@ -39,7 +39,7 @@ function isUpgrade(req: IncomingMessage): boolean {
   return typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket';
 }
 
-export function toHttpError(err: unknown): unknown {
+function toHttpError(err: unknown): unknown {
   if (!(err instanceof InvalidMessagesError)) return err;
   const tooMany = err.message.includes('more than the limit');
   return createError(tooMany ? 413 : 400, err.message, { type: tooMany ? 'bayeux.messages.too.many' : 'bayeux.messages.invalid' });

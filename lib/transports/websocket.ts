@@ -51,7 +51,7 @@ export interface UpgradeRoute {
 }
 
 /** Close codes used by the transport. */
-export const CLOSE = { normal: 1000, goingAway: 1001, unsupported: 1003, policy: 1008 } as const;
+const CLOSE = { normal: 1000, goingAway: 1001, unsupported: 1003, policy: 1008 } as const;
 
 /** One socket. */
 class SocketConnection implements Connection {

@@ -1,6 +1,5 @@
-/** The options of `bayeux()`: their types, defaults and `resolveOptions()`, as the package exports them. */
-export { DEFAULTS, HISTORY_DEFAULTS, RATE_LIMIT_DEFAULTS, WEBSOCKET_DEFAULTS } from './defaults.js';
-export { defaultIdentify } from './identify.js';
+/** The options of `bayeux()`: their types, defaults and `resolveOptions()`. */
+export { DEFAULTS, HISTORY_DEFAULTS, WEBSOCKET_DEFAULTS } from './defaults.js';
 export { resolveOptions } from './resolve.js';
 export type {
   BayeuxOptions,
@@ -17,7 +16,6 @@ export type {
   RateLimit,
   RateLimitOptions,
   RequestContext,
-  ResolvedOptions,
   ServiceHandler,
   SessionExpiry,
   UpgradeVerdict,
