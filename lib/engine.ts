@@ -4,7 +4,7 @@
  * contract test suite every engine must pass. Applications need none of it.
  */
 export { AckState } from './engines/ack.js';
-export { queueFor } from './engines/deliver.js';
+export { type ContractOptions, engineContract } from './engines/contract.js';
 export type {
   Engine,
   EngineHealth,
@@ -18,6 +18,7 @@ export type {
 export { EngineUnavailableError, SessionLimitError } from './engines/engine.js';
 export { type HistoryConfig, type RefusalReason, type ReplayFrom, ReplayRefusedError } from './engines/history/config.js';
 export { fill, type Position, type PositionTemplate, positioned } from './engines/history/position.js';
+export { LocalSessions } from './engines/local-sessions.js';
 export type { Logger } from './engines/logger.js';
 export { type ClientInfo, type DisconnectReason, type EnqueueResult, Session, type SessionInit } from './engines/session.js';
 export { type RateBucket, type RateTake, TokenBuckets } from './engines/token-bucket.js';

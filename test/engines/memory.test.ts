@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CONTRACT_LIMITS, engineContract, RecordingHost } from '../../lib/engines/contract.js';
 import { memoryEngine } from '../../lib/index.js';
-import { CONTRACT_LIMITS, engineContract, RecordingHost } from './contract.js';
 
 engineContract('memory', () => memoryEngine());
 

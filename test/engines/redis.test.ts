@@ -1,7 +1,7 @@
 import { after } from 'node:test';
+import { engineContract } from '../../lib/engine.js';
 import { type RedisEngine, redisEngine } from '../../lib/index.js';
 import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
-import { engineContract } from './contract.js';
 
 const missing = await redisMissing();
 if (missing !== undefined) {
@@ -19,8 +19,10 @@ if (missing !== undefined) {
       engines.push(engine);
       return engine;
     },
-    async () => {
-      await Promise.all(engines.map((e) => e.sync().catch(() => {})));
+    {
+      settle: async () => {
+        await Promise.all(engines.map((e) => e.sync().catch(() => {})));
+      },
     },
   );
   after(async () => {

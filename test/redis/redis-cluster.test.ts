@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { engineContract } from '../../lib/engine.js';
 import { type RedisEngine, redisEngine } from '../../lib/index.js';
-import { engineContract } from '../engines/contract.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
 import { testNamespace } from '../helpers/redis.js';
 import { binaryMissing, type OwnCluster, startCluster, versionMissing } from '../helpers/redis-server.js';
@@ -67,8 +67,10 @@ if (missing !== undefined) {
       engines.push(engine);
       return engine;
     },
-    async () => {
-      await Promise.all(engines.map((e) => e.sync().catch(() => {})));
+    {
+      settle: async () => {
+        await Promise.all(engines.map((e) => e.sync().catch(() => {})));
+      },
     },
   );
 

@@ -1,16 +1,27 @@
 /**
- * The contract every engine passes: run `engineContract(name, make)` from a
- * test file. `make` returns a fresh engine each time; the suite opens it with
- * a recording host and closes it afterwards.
+ * The contract every engine passes, as a `node:test` suite: call
+ * `engineContract(name, make)` from a test file. `make` returns a fresh engine
+ * each time; the suite opens it with a recording host and closes it afterwards.
+ * Exported by `express-bayeux/engine` so a third-party engine runs it too.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import type { ClientInfo, DisconnectReason, Engine, EngineHost, EngineLimits, Envelope, Session } from '../../lib/engine.js';
-import { SessionLimitError } from '../../lib/engine.js';
-import { bounded } from '../helpers/server.js';
+import type { Engine, EngineHost, EngineLimits, Envelope } from './engine.js';
+import { SessionLimitError } from './engine.js';
+import type { ClientInfo, DisconnectReason, Session } from './session.js';
 
+/** Rejects when `promise` has not settled within `ms`: a broken engine fails the suite, never hangs it. */
+function bounded<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+/** A host that records what the engine tells the server. */
 export class RecordingHost extends EventEmitter implements EngineHost {
   readonly logger = { debug() {}, info() {}, warn() {}, error() {} };
   readonly woken: string[] = [];
@@ -63,13 +74,22 @@ function newId(): string {
   return randomBytes(18).toString('base64url');
 }
 
-/** Settles the engine's async routing (a no-op for memory; lets Redis round-trips finish). */
-export type Settle = () => Promise<void>;
+/** Options of `engineContract`. */
+export interface ContractOptions {
+  /**
+   * Resolves once messages in flight inside the engine have arrived (e.g. a
+   * round trip through a shared store); the default resolves at once, for
+   * engines that route synchronously.
+   */
+  settle?: () => Promise<void>;
+}
 
 /** Any engine: written for every `User`, it stores the users these tests hand it. */
 type AnyEngine = Engine<unknown>;
 
-export function engineContract(name: string, make: () => AnyEngine | Promise<AnyEngine>, settle: Settle = async () => {}): void {
+/** Defines the contract suite for the engine `make` creates (call it at the top level of a test file). */
+export function engineContract(name: string, make: () => AnyEngine | Promise<AnyEngine>, options: ContractOptions = {}): void {
+  const settle = options.settle ?? (async () => {});
   describe(`engine contract: ${name}`, () => {
     const opened: AnyEngine[] = [];
     async function open(limits: Partial<EngineLimits> = {}): Promise<{ engine: AnyEngine; host: RecordingHost }> {
@@ -297,6 +317,57 @@ export function engineContract(name: string, make: () => AnyEngine | Promise<Any
       assert.equal(await engine.session(ann1.id), undefined);
       assert.equal((await engine.session(bob.id))?.id, bob.id);
       assert.equal(await engine.destroyUserSessions('id:ann', 'revoked'), 0);
+    });
+
+    it('lists the subscribers of exactly a channel as presence, up to a limit', async () => {
+      const { engine } = await open();
+      const ann = await engine.createSession({
+        id: newId(),
+        user: { id: 1 },
+        userKey: 'id:1',
+        ip: '10.3.3.3',
+        transport: 'websocket',
+        data: { nick: 'ann' },
+      });
+      const bob = await session(engine);
+      const star = await session(engine);
+      await engine.subscribe(ann, ['/p/room']);
+      await engine.subscribe(bob, ['/p/room', '/p/other']);
+      await engine.subscribe(star, ['/p/*']);
+      await settle();
+      const present = await engine.presence('/p/room', 10);
+      assert.deepEqual(present.map((entry) => entry.clientId).sort(), [ann.id, bob.id].sort());
+      assert.deepEqual(
+        present.find((entry) => entry.clientId === ann.id),
+        { clientId: ann.id, userKey: 'id:1', data: { nick: 'ann' } },
+      );
+      assert.deepEqual(
+        (await engine.presence('/p/*', 10)).map((entry) => entry.clientId),
+        [star.id],
+      );
+      assert.equal((await engine.presence('/p/room', 1)).length, 1);
+      await engine.unsubscribe(bob, ['/p/room']);
+      await engine.destroySession(ann.id, 'client');
+      await settle();
+      assert.deepEqual(await engine.presence('/p/room', 10), []);
+    });
+
+    it('takes rate-limit tokens from every bucket at once, refills them at their rate, and keeps buckets apart', async () => {
+      const { engine } = shared;
+      const key = newId();
+      const session = { key: `s:${key}`, rate: 10, burst: 3 };
+      const ip = { key: `i:${key}`, rate: 1000, burst: 100 };
+      const t0 = 1_000_000;
+      assert.equal((await engine.takeTokens([session, ip], 2, t0)).granted, 2);
+      const short = await engine.takeTokens([session, ip], 5, t0);
+      assert.equal(short.granted, 1, 'one token left in the session bucket');
+      assert.equal(short.limitedBy, 0, 'the first bucket ran out');
+      assert.equal((await engine.takeTokens([session], 1, t0)).granted, 0);
+      // 10 tokens a second: 100 ms later one is back, never more than the burst.
+      assert.equal((await engine.takeTokens([session], 5, t0 + 100)).granted, 1);
+      assert.equal((await engine.takeTokens([session], 5, t0 + 60_000)).granted, 3);
+      const other = { key: `s:other-${key}`, rate: 10, burst: 3 };
+      assert.equal((await engine.takeTokens([other], 3, t0)).granted, 3);
     });
   });
 }
