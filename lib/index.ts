@@ -30,26 +30,7 @@ export type {
 } from './server/events.js';
 export type { LocalHandler, PublishOptions } from './server/local.js';
 export { MetricsUnavailableError } from './server/metrics.js';
-export type {
-  BayeuxOptions,
-  BayeuxRequest,
-  ConnectionType,
-  CorsOptions,
-  Extension,
-  HistoryOptions,
-  MessageACL,
-  MessageContext,
-  OriginRule,
-  OutgoingContext,
-  OutgoingKind,
-  RateLimit,
-  RateLimitOptions,
-  RequestContext,
-  ServiceHandler,
-  SessionExpiry,
-  UpgradeVerdict,
-  WebSocketOptions,
-} from './server/options/index.js';
+export type * from './server/options/types.js';
 export type { ErrorHandler } from './transports/http.js';
 export type { UpgradeMiddleware } from './transports/upgrade.js';
 export type { AttachOptions } from './transports/websocket.js';

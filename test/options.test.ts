@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type BayeuxOptions, bayeux } from '../lib/index.js';
-import { DEFAULTS, resolveOptions, WEBSOCKET_DEFAULTS } from '../lib/server/options/index.js';
+import { DEFAULTS, WEBSOCKET_DEFAULTS } from '../lib/server/options/defaults.js';
+import { resolveOptions } from '../lib/server/options/resolve.js';
 
 describe('options', () => {
   it('default to the documented values', () => {

@@ -253,22 +253,24 @@ export function engineContract(name: string, make: () => AnyEngine | Promise<Any
       await engine.destroySession(busy.id, 'server');
     });
 
-    it('ends a session whose queue overflows under the disconnect policy', async () => {
-      const { engine, host } = await open({ maxQueue: 3, queuePolicy: 'disconnect' });
+    /** A session with a queue of 3 under `policy`, sent `published` messages on `channel`. */
+    async function overfill(policy: EngineLimits['queuePolicy'], channel: string, published: number) {
+      const { engine, host } = await open({ maxQueue: 3, queuePolicy: policy });
       const s = await session(engine);
-      await engine.subscribe(s, ['/c7']);
-      for (let i = 0; i < 4; i++) await engine.publish(envelope('/c7', i));
+      await engine.subscribe(s, [channel]);
+      for (let i = 0; i < published; i++) await engine.publish(envelope(channel, i));
       await settle();
+      return { engine, host, s };
+    }
+
+    it('ends a session whose queue overflows under the disconnect policy', async () => {
+      const { engine, host, s } = await overfill('disconnect', '/c7', 4);
       assert.deepEqual(host.endings, [[s.id, 'overflow']]);
       assert.equal(await engine.session(s.id), undefined);
     });
 
     it('drops the oldest messages under the drop-oldest policy, and says so once per episode (until the next delivery)', async () => {
-      const { engine, host } = await open({ maxQueue: 3, queuePolicy: 'drop-oldest' });
-      const s = await session(engine);
-      await engine.subscribe(s, ['/c8']);
-      for (let i = 0; i < 6; i++) await engine.publish(envelope('/c8', i));
-      await settle();
+      const { engine, host, s } = await overfill('drop-oldest', '/c8', 6);
       const live = await engine.session(s.id);
       assert.equal(live?.dropped, 3);
       assert.deepEqual(

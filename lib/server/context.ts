@@ -11,7 +11,8 @@ import type { Advice } from '../protocol/message.js';
 import type { ConnectAnnouncements } from './announcements.js';
 import type { ClientIds } from './client-ids.js';
 import type { BayeuxEvents } from './events.js';
-import type { ConnectionType, MessageContext, ResolvedOptions } from './options/types.js';
+import type { ResolvedOptions } from './options/resolved.js';
+import type { ConnectionType, MessageContext } from './options/types.js';
 import type { RequestState } from './request.js';
 
 export interface ServerContext<User = unknown> {

@@ -3,23 +3,22 @@
 import type { DisconnectReason } from '../engines/session.js';
 import type { ConnectionType } from './options/types.js';
 
-/** A session was created by a successful handshake. */
-export interface ConnectEvent<User = unknown> {
+/** The session an event is about. */
+interface SessionEvent<User> {
   clientId: string;
   ip: string;
   user: User | undefined;
-  /** What `messageACL` put in `client.data` at handshake. */
+  /** The session's `client.data`: what `messageACL` put there at handshake. */
   data: Record<string, unknown>;
+}
+
+/** A session was created by a successful handshake. */
+export interface ConnectEvent<User = unknown> extends SessionEvent<User> {
   transport: ConnectionType;
 }
 
 /** A session ended, once per session in the whole cluster. */
-export interface DisconnectEvent<User = unknown> {
-  clientId: string;
-  ip: string;
-  user: User | undefined;
-  /** The session's `client.data`. */
-  data: Record<string, unknown>;
+export interface DisconnectEvent<User = unknown> extends SessionEvent<User> {
   reason: DisconnectReason;
 }
 

@@ -10,7 +10,7 @@ import cors from 'cors';
 import createError from 'http-errors';
 import { InvalidMessagesError, toMessages } from '../protocol/message.js';
 import type { ServerCore } from '../server/core.js';
-import type { ResolvedOptions } from '../server/options/types.js';
+import type { ResolvedOptions } from '../server/options/resolved.js';
 import { BodyReader } from './body.js';
 import { readJsonp } from './callback-polling.js';
 import { atEndpoint } from './endpoint.js';

@@ -7,7 +7,8 @@
 import { type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import createError from 'http-errors';
-import type { OriginRule, ResolvedWebSocketOptions, UpgradeVerdict } from '../server/options/types.js';
+import type { ResolvedWebSocketOptions } from '../server/options/resolved.js';
+import type { OriginRule, UpgradeVerdict } from '../server/options/types.js';
 import { clientIp } from './client-ip.js';
 import { isCrossSite } from './origin.js';
 import { type ErrorDefaults, errorResponse } from './respond.js';

@@ -75,7 +75,8 @@ describe('history option', () => {
   });
 
   it('defaults to 1000 messages for 24 hours', async () => {
-    const { resolveOptions, HISTORY_DEFAULTS } = await import('../../lib/server/options/index.js');
+    const { resolveOptions } = await import('../../lib/server/options/resolve.js');
+    const { HISTORY_DEFAULTS } = await import('../../lib/server/options/defaults.js');
     assert.deepEqual(resolveOptions({ history: { channels: ['/a/**'] } }).history, {
       channels: ['/a/**'],
       size: HISTORY_DEFAULTS.size,

@@ -12,7 +12,8 @@ import { defaultLogger, SILENT } from './default-logger.js';
 import { DEFAULTS, RATE_LIMIT_DEFAULTS } from './defaults.js';
 import { resolveHistory } from './history.js';
 import { defaultIdentify } from './identify.js';
-import type { BayeuxOptions, Extension, MessageACL, RateLimit, ResolvedOptions, ServiceHandler, SessionExpiry } from './types.js';
+import type { ResolvedOptions } from './resolved.js';
+import type { BayeuxOptions, Extension, MessageACL, RateLimit, ServiceHandler, SessionExpiry } from './types.js';
 import { resolveWebSocket } from './websocket.js';
 
 function resolveServices<User>(value: unknown): Map<string, ServiceHandler<User>> {

@@ -3,7 +3,8 @@ import { isPlainObject } from '../../protocol/message.js';
 import { fail, integer, optionalFunction, unknownOption } from './check.js';
 import { isOriginRule } from './cors.js';
 import { WEBSOCKET_DEFAULTS } from './defaults.js';
-import type { OriginRule, ResolvedWebSocketOptions } from './types.js';
+import type { ResolvedWebSocketOptions } from './resolved.js';
+import type { OriginRule } from './types.js';
 
 export function resolveWebSocket(value: unknown, maxBodySize: number): ResolvedWebSocketOptions {
   if (value === undefined) value = {};
