@@ -8,7 +8,7 @@ import type { Message, MessageContext } from '../../lib/index.js';
 import { isMeta, isService, isValidChannel, matches } from '../../lib/protocol/channel.js';
 import { ChannelIndex } from '../../lib/protocol/channel-index.js';
 import { BayeuxError, bayeuxError, parseBayeuxError } from '../../lib/protocol/errors.js';
-import { authorize, runIncoming } from '../../lib/server/extensions.js';
+import { authorize, isPromise, runIncoming } from '../../lib/server/extensions.js';
 
 describe('channel matching edges', () => {
   it('never matches a wildcard against its own prefix', () => {
@@ -116,5 +116,17 @@ describe('ACL verdicts', () => {
     assert.ok(done instanceof Promise);
     await done;
     assert.deepEqual(ran, ['async', 'after']);
+  });
+});
+
+describe('what counts as a hook returning a promise', () => {
+  it('is any thenable, object or function, and nothing else', () => {
+    const thenableFunction = Object.assign(() => {}, { then: (resolve: () => void) => resolve() });
+    assert.equal(isPromise(Promise.resolve()), true);
+    assert.equal(isPromise({ then() {} }), true);
+    assert.equal(isPromise(thenableFunction), true);
+    for (const value of [null, undefined, 'Not here', false, {}, { then: 1 }, () => {}]) {
+      assert.equal(isPromise(value), false, String(value));
+    }
   });
 });
