@@ -120,11 +120,15 @@ describe('ACL verdicts', () => {
 });
 
 describe('what counts as a hook returning a promise', () => {
+  // Thenables on purpose: they are what this check is about.
   it('is any thenable, object or function, and nothing else', () => {
+    // biome-ignore lint/suspicious/noThenProperty: a thenable function is the case under test
     const thenableFunction = Object.assign(() => {}, { then: (resolve: () => void) => resolve() });
     assert.equal(isPromise(Promise.resolve()), true);
+    // biome-ignore lint/suspicious/noThenProperty: a thenable object is the case under test
     assert.equal(isPromise({ then() {} }), true);
     assert.equal(isPromise(thenableFunction), true);
+    // biome-ignore lint/suspicious/noThenProperty: a `then` that is not a function is the case under test
     for (const value of [null, undefined, 'Not here', false, {}, { then: 1 }, () => {}]) {
       assert.equal(isPromise(value), false, String(value));
     }

@@ -4,7 +4,6 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Engine } from '../../engines/engine.js';
-import type { HistoryConfig } from '../../engines/history/config.js';
 import type { Logger } from '../../engines/logger.js';
 import type { ClientInfo } from '../../engines/session.js';
 import type { Message } from '../../protocol/message.js';
