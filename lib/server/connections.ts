@@ -21,16 +21,16 @@ export interface Connection {
 }
 
 /** A `/meta/connect` the server core accepted, waiting for the registry to answer it. */
-export interface PendingConnect {
-  session: Session;
+export interface PendingConnect<User = unknown> {
+  session: Session<User>;
   reply: Message;
   /** Milliseconds to hold before answering with no messages. */
   hold: number;
 }
 
 /** A held connect; the transport hands it back to `abandon` when its peer goes away. */
-export interface Held {
-  readonly session: Session;
+export interface Held<User = unknown> {
+  readonly session: Session<User>;
   readonly connection: Connection;
   readonly reply: Message;
   timer: NodeJS.Timeout | undefined;
@@ -38,7 +38,7 @@ export interface Held {
 }
 
 /** Serializes a connect reply at the moment it is sent (outgoing extensions run then). */
-export type FinishConnect = (session: Session, reply: Message) => string | Promise<string>;
+export type FinishConnect<User = unknown> = (session: Session<User>, reply: Message) => string | Promise<string>;
 
 /** Counts of what the registry holds, for `server.stats()`. */
 export interface ConnectionStats {
@@ -50,19 +50,19 @@ export interface ConnectionStats {
   perIp: Record<string, number>;
 }
 
-export class ConnectionRegistry {
+export class ConnectionRegistry<User = unknown> {
   /** Counts messages written to clients, by transport; set only while metrics are on. */
   onDelivered: ((transport: string, count: number) => void) | undefined;
-  private readonly held = new Map<string, Held>();
+  private readonly held = new Map<string, Held<User>>();
   private readonly sockets = new Map<string, Connection>();
   private readonly perIp = new Map<string, number>();
-  private pending = new Set<Session>();
+  private pending = new Set<Session<User>>();
   private flushScheduled = false;
-  private readonly onTimeout = (held: Held): void => this.answer(held, []);
+  private readonly onTimeout = (held: Held<User>): void => this.answer(held, []);
   private readonly flush = (): void => this.flushPending();
 
   constructor(
-    private readonly finish: FinishConnect,
+    private readonly finish: FinishConnect<User>,
     private readonly maxPerIp: number,
     private readonly onError: (err: unknown) => void,
   ) {}
@@ -93,7 +93,7 @@ export class ConnectionRegistry {
    * until a message is queued or the hold time passes, unless there is
    * something to send already. Returns the held connect, if any.
    */
-  respond(connection: Connection, replies: string[], connect: PendingConnect | undefined): Held | undefined {
+  respond(connection: Connection, replies: string[], connect: PendingConnect<User> | undefined): Held<User> | undefined {
     if (connect === undefined) {
       if (replies.length > 0) connection.write(replies);
       return undefined;
@@ -120,13 +120,13 @@ export class ConnectionRegistry {
   }
 
   /** The peer of a held request went away: forget it, keep the session's queue. */
-  abandon(held: Held): void {
+  abandon(held: Held<User>): void {
     if (held.done) return;
     this.forget(held);
   }
 
   /** A session's queue became non-empty: deliver on the next turn of the event loop. */
-  wake(session: Session): void {
+  wake(session: Session<User>): void {
     if (!this.held.has(session.id) && !this.sockets.has(session.id)) return;
     this.pending.add(session);
     if (!this.flushScheduled) {
@@ -136,7 +136,7 @@ export class ConnectionRegistry {
   }
 
   /** A socket now carries deliveries for `session`; anything queued goes out at once. */
-  attachSocket(session: Session, connection: Connection): void {
+  attachSocket(session: Session<User>, connection: Connection): void {
     const current = this.sockets.get(session.id);
     if (current === connection) return;
     if (current === undefined) session.connections++;
@@ -145,7 +145,7 @@ export class ConnectionRegistry {
   }
 
   /** The socket no longer carries `session` (closed, or the session moved). */
-  detachSocket(session: Session, connection: Connection): void {
+  detachSocket(session: Session<User>, connection: Connection): void {
     if (this.sockets.get(session.id) !== connection) return;
     this.sockets.delete(session.id);
     session.connections--;
@@ -155,7 +155,7 @@ export class ConnectionRegistry {
   }
 
   /** A session ended: answer its held connect with `reply` (an error and its advice). */
-  drop(session: Session, reply: Message): void {
+  drop(session: Session<User>, reply: Message): void {
     const held = this.held.get(session.id);
     if (held !== undefined) {
       this.forget(held);
@@ -166,7 +166,7 @@ export class ConnectionRegistry {
   }
 
   /** Another node delivers to `session` now: answer its held connect as usual and let its socket go. */
-  relinquish(session: Session): void {
+  relinquish(session: Session<User>): void {
     const held = this.held.get(session.id);
     if (held !== undefined) this.answer(held, []);
     const socket = this.sockets.get(session.id);
@@ -183,8 +183,8 @@ export class ConnectionRegistry {
     return { held: this.held.size, sockets: this.sockets.size, perIp: Object.fromEntries(this.perIp) };
   }
 
-  private hold(connection: Connection, connect: PendingConnect): Held {
-    const held: Held = { session: connect.session, connection, reply: connect.reply, timer: undefined, done: false };
+  private hold(connection: Connection, connect: PendingConnect<User>): Held<User> {
+    const held: Held<User> = { session: connect.session, connection, reply: connect.reply, timer: undefined, done: false };
     held.timer = setTimeout(this.onTimeout, connect.hold, held);
     this.held.set(connect.session.id, held);
     connect.session.connections++;
@@ -212,13 +212,13 @@ export class ConnectionRegistry {
   }
 
   /** Completes a held connect with what is queued, the replies and the connect reply. */
-  private answer(held: Held, replies: string[]): void {
+  private answer(held: Held<User>, replies: string[]): void {
     if (held.done) return;
     this.forget(held);
     this.send(held.connection, held.session, replies, held.reply);
   }
 
-  private forget(held: Held): void {
+  private forget(held: Held<User>): void {
     held.done = true;
     clearTimeout(held.timer);
     if (this.held.get(held.session.id) === held) this.held.delete(held.session.id);
@@ -227,7 +227,7 @@ export class ConnectionRegistry {
     if (!held.connection.persistent) this.release(held.connection.ip);
   }
 
-  private send(connection: Connection, session: Session, replies: string[], reply: Message): undefined {
+  private send(connection: Connection, session: Session<User>, replies: string[], reply: Message): undefined {
     // Queued messages first: the client handles them before it reconnects.
     let queued: string[];
     if (!session.alive) queued = [];
@@ -241,7 +241,7 @@ export class ConnectionRegistry {
     return undefined;
   }
 
-  private write(connection: Connection, session: Session, parts: string[], reply: Message): void {
+  private write(connection: Connection, session: Session<User>, parts: string[], reply: Message): void {
     let finished: string | Promise<string>;
     try {
       finished = this.finish(session, reply);

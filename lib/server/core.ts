@@ -62,7 +62,7 @@ export class ServerCore<User = unknown> implements EngineHost<User>, ServerConte
   readonly engine: Engine<User>;
   readonly limits: EngineLimits;
   readonly logger: Logger;
-  readonly registry: ConnectionRegistry;
+  readonly registry: ConnectionRegistry<User>;
   /** Channel history (`history` option); undefined when off. */
   readonly history: HistoryConfig | undefined;
   /** Serializes messages of history channels with holes for their position. */
@@ -296,11 +296,10 @@ export class ServerCore<User = unknown> implements EngineHost<User>, ServerConte
   }
 
   /** Runs outgoing extensions on a connect reply and serializes it, when it is sent. */
-  finishConnect(session: Session, reply: Message): string | Promise<string> {
+  finishConnect(session: Session<User>, reply: Message): string | Promise<string> {
     const extensions = this.options.extensions;
     if (extensions.length === 0) return JSON.stringify(reply);
-    const client = session as ClientInfo<User>;
-    const finished = runOutgoing(extensions, reply, { kind: 'reply', client, request: undefined });
+    const finished = runOutgoing(extensions, reply, { kind: 'reply', client: session, request: undefined });
     if (finished === undefined) return JSON.stringify(reply);
     return finished.then(() => JSON.stringify(reply));
   }

@@ -11,7 +11,7 @@ export class RequestState<User = unknown> {
   /** Serialized replies, in the order of the messages they answer. */
   readonly replies: string[] = [];
   /** The connect of this request, answered by the connection registry. */
-  connect: PendingConnect | undefined;
+  connect: PendingConnect<User> | undefined;
   /** A /meta/disconnect of this request ended its session (a socket then closes). */
   disconnected = false;
   /** Browser id (BAYEUX_BROWSER cookie) the request presents; a logged-in handshake binds its session to it. */

@@ -54,11 +54,11 @@ export interface UpgradeRoute {
 const CLOSE = { normal: 1000, goingAway: 1001, unsupported: 1003, policy: 1008 } as const;
 
 /** One socket. */
-class SocketConnection implements Connection {
+class SocketConnection<User> implements Connection {
   readonly persistent = true;
   writable = true;
   /** The session whose deliveries this socket carries. */
-  session: Session | undefined;
+  session: Session<User> | undefined;
   invalidFrames = 0;
   /** Answered the last ping. */
   alive = true;
@@ -78,10 +78,10 @@ class SocketConnection implements Connection {
     readonly req: IncomingMessage,
     readonly upgrade: Record<string, unknown> | undefined,
     /** `req.user` of the upgrade request (after `useOnUpgrade` middleware) and its identity. */
-    readonly user: unknown,
+    readonly user: User | undefined,
     readonly userKey: string | undefined,
     private readonly maxBufferedBytes: number,
-    private readonly resume: (session: Session) => void,
+    private readonly resume: (session: Session<User>) => void,
     private readonly frames: FrameCache,
   ) {}
 
@@ -98,7 +98,7 @@ class SocketConnection implements Connection {
 
 export class WebSocketTransport<User = unknown> {
   private readonly wss: WebSocketServer;
-  private readonly sockets = new Set<SocketConnection>();
+  private readonly sockets = new Set<SocketConnection<User>>();
   private readonly middleware: UpgradeMiddleware[] = [];
   private readonly attached: {
     server: HttpServer | HttpsServer;
@@ -219,7 +219,7 @@ export class WebSocketTransport<User = unknown> {
     });
   }
 
-  private async frame(connection: SocketConnection, data: RawData): Promise<void> {
+  private async frame(connection: SocketConnection<User>, data: RawData): Promise<void> {
     const core = this.core;
     let messages: Message[];
     try {
@@ -231,7 +231,7 @@ export class WebSocketTransport<User = unknown> {
     const request = new RequestState<User>(
       {
         ip: connection.ip,
-        user: connection.user as User | undefined,
+        user: connection.user,
         // The upgrade request got the app's request prototype and ran `useOnUpgrade` middleware.
         req: connection.req as BayeuxRequest,
         transport: 'websocket',
@@ -256,7 +256,7 @@ export class WebSocketTransport<User = unknown> {
     if (request.disconnected) connection.ws.close(CLOSE.normal, 'disconnected');
   }
 
-  private invalid(connection: SocketConnection, why: string): void {
+  private invalid(connection: SocketConnection<User>, why: string): void {
     connection.invalidFrames++;
     connection.write([JSON.stringify({ channel: '/meta/error', successful: false, error: `400::${why}` })]);
     if (connection.invalidFrames > this.core.options.websocket.maxInvalidFrames) {
