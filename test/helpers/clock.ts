@@ -21,3 +21,15 @@ export function fakeTime(t: TestContext): FakeTime {
   t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 1_700_000_000_000 });
   return { tick: (ms) => t.mock.timers.tick(ms) };
 }
+
+/**
+ * Fakes only the wall clock for the rest of test `t`: `Date` stands still
+ * until the test ticks it, while timers (the server's sweeper, a client's
+ * sockets and fetch) run on real time. For tests about deadlines the server
+ * reads from `Date.now()` (credential expiry) with real clients: a tick moves
+ * the deadline past, and the next real sweep sees it.
+ */
+export function fakeDate(t: TestContext): FakeTime {
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+  return { tick: (ms) => t.mock.timers.tick(ms) };
+}

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BayeuxClient, BayeuxClientError, type ClientState } from '../../lib/client/index.js';
 import { type DisconnectReason, type Logger, parseBayeuxError } from '../../lib/index.js';
+import { fakeDate } from '../helpers/clock.js';
 import { nextEvent } from '../helpers/login.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { until, withServer } from '../helpers/server.js';
+import { bounded, until, withServer } from '../helpers/server.js';
 
-/** Long enough for a loaded machine to handshake and connect before it passes. */
+/** How long a `short` token lasts; the wall clock is fake, so only a tick makes it pass. */
 const SHORT = 3000;
 
 /** A client whose handshake carries `tokens[n]` on its n-th handshake (the last one repeats). */
@@ -31,6 +32,8 @@ function tokenClient(url: string, tokens: string[]): { client: BayeuxClient; han
 
 /** Tokens as a host would check them: `short` lasts SHORT ms, `long` an hour, `revoked` is refused. */
 const tokenOptions = {
+  // The wall clock stands still, so no session goes silent; a short maxInterval only makes the sweep that reads deadlines run often.
+  maxInterval: 400,
   messageACL: (_client: unknown, message: { channel: string; ext?: Record<string, unknown> }) =>
     message.channel !== '/meta/handshake' || message.ext?.token !== 'revoked' || 'Token revoked',
   sessionExpiry: (_client: unknown, message: { ext?: Record<string, unknown> }) =>
@@ -38,14 +41,20 @@ const tokenOptions = {
 };
 
 describe('sessionExpiry', () => {
-  it('ends the session when its credentials expire: the held connect gets 401 and handshake advice', async () => {
+  it('ends the session when its credentials expire: the held connect gets 401 and handshake advice', async (t) => {
+    const clock = fakeDate(t);
     const reasons: DisconnectReason[] = [];
     await withServer(tokenOptions, async (server) => {
       server.bayeux.on('disconnect', (e) => reasons.push(e.reason));
       const client = new RawClient(server.url);
       assert.equal((await client.handshake({ ext: { token: 'short' } })).successful, true);
       await client.connect(0);
-      const [reply] = await client.connect();
+      const held = client.connect();
+      await until(async () => (await server.bayeux.stats()).held === 1, 'the held connect');
+      clock.tick(SHORT - 1);
+      assert.equal((await server.bayeux.stats()).sessions, 1, 'the session lives until its credentials expire');
+      clock.tick(1);
+      const [reply] = await bounded(held, 'the held connect to be answered');
       assert.equal(reply?.successful, false);
       assert.deepEqual(parseBayeuxError(reply?.error ?? ''), {
         code: 401,
@@ -78,13 +87,16 @@ describe('sessionExpiry', () => {
     });
   });
 
-  it('our client emits "expired" and re-authenticates once', async () => {
+  it('our client emits "expired" and re-authenticates once', async (t) => {
+    const clock = fakeDate(t);
     await withServer(tokenOptions, async (server) => {
       const { client, handshakes } = tokenClient(server.url, ['short', 'long']);
       try {
         await client.connect();
         const first = client.clientId;
-        const [error] = await nextEvent(client, 'expired', SHORT + 10_000);
+        const expired = nextEvent(client, 'expired', 10_000);
+        clock.tick(SHORT);
+        const [error] = await expired;
         assert.ok(error instanceof BayeuxClientError);
         assert.equal(error.code, 401);
         await until(() => client.state === 'connected' && client.clientId !== first, 'the new session', 10_000);
@@ -95,7 +107,8 @@ describe('sessionExpiry', () => {
     });
   });
 
-  it('our client stops, without a retry loop, when the re-handshake is refused', async () => {
+  it('our client stops, without a retry loop, when the re-handshake is refused', async (t) => {
+    const clock = fakeDate(t);
     await withServer(tokenOptions, async (server) => {
       const { client, handshakes } = tokenClient(server.url, ['short', 'revoked']);
       const states: ClientState[] = [];
@@ -104,7 +117,9 @@ describe('sessionExpiry', () => {
       client.on('error', (e) => errors.push(e));
       try {
         await client.connect();
-        await nextEvent(client, 'expired', SHORT + 10_000);
+        const expired = nextEvent(client, 'expired', 10_000);
+        clock.tick(SHORT);
+        await expired;
         await until(() => client.state === 'disconnected', 'the client to stop', 10_000);
         assert.equal(handshakes(), 2);
         assert.deepEqual(states, ['connecting', 'connected', 'reconnecting', 'disconnected']);
