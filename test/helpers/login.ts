@@ -1,6 +1,7 @@
 /** A stand-in for the host's login: `x-user` names the user, unless the test signed them out. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BayeuxClient, ClientEvents } from '../../lib/client/index.js';
+import { WAIT_MS } from './real-time.js';
 
 export interface TestUser {
   id: string;
@@ -16,7 +17,7 @@ export function headerLogin(signedOut: Set<string>) {
 }
 
 /** Resolves with the next `event` of a client; rejects after `ms` so a broken test fails instead of hanging. */
-export function nextEvent<E extends keyof ClientEvents>(client: BayeuxClient, event: E, ms = 10_000): Promise<ClientEvents[E]> {
+export function nextEvent<E extends keyof ClientEvents>(client: BayeuxClient, event: E, ms = WAIT_MS): Promise<ClientEvents[E]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { type BayeuxOptions, type BayeuxServer, bayeux } from '../../lib/index.js';
-import { realClearTimeout, realNow, realSetTimeout } from './real-time.js';
+import { realClearTimeout, realNow, realSetTimeout, WAIT_MS } from './real-time.js';
 
 export interface TestServer<User = unknown> {
   app: Express;
@@ -65,7 +65,7 @@ export async function startServer<User = unknown>(options: BayeuxOptions<User> =
  * every event-loop turn: a busy spin starves the server it waits on under
  * load); rejects after `ms` so a broken test fails instead of hanging.
  */
-export async function until(check: () => boolean | Promise<boolean>, what = 'condition', ms = 10_000, every = 10): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, what = 'condition', ms = WAIT_MS, every = 10): Promise<void> {
   const deadline = realNow() + ms;
   while (!(await check())) {
     if (realNow() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
@@ -74,7 +74,7 @@ export async function until(check: () => boolean | Promise<boolean>, what = 'con
 }
 
 /** Settles like `promise`, or rejects after `ms`: a lost callback fails its test at once instead of at the runner's timeout. */
-export function bounded<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+export function bounded<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_resolve, reject) => {
     timer = realSetTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
@@ -83,7 +83,7 @@ export function bounded<T>(promise: Promise<T>, what: string, ms = 10_000): Prom
 }
 
 /** Calls `run` with a callback and resolves with what it is called with; rejects after `ms`. */
-export function callback<T>(run: (done: (value: T) => void) => void, what: string, ms = 10_000): Promise<T> {
+export function callback<T>(run: (done: (value: T) => void) => void, what: string, ms = WAIT_MS): Promise<T> {
   return bounded(new Promise<T>((resolve) => run(resolve)), what, ms);
 }
 
