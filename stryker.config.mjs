@@ -4,6 +4,8 @@
 // Runs here are mostly of broken code: the test helpers give up on a wait after 3 s instead of 10 s
 // (test/helpers/real-time.ts), and the waits overlap across 4 runners on 2 cores (the tests mostly wait).
 process.env.BAYEUX_TEST_WAIT_MS ??= '3000';
+// A test file that hangs is stopped after 8 s (test/helpers/mutation-budget.cjs) instead of at Stryker's timeout.
+process.env.BAYEUX_TEST_FILE_BUDGET_MS ??= '8000';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -17,7 +19,7 @@ export default {
       'test/transports/**/*.test.ts',
       'test/options.test.ts',
     ],
-    nodeArgs: ['--import', 'tsx', '-r', '{{hookFile}}', '{{testFile}}'],
+    nodeArgs: ['--import', 'tsx', '-r', '{{hookFile}}', '-r', './test/helpers/mutation-budget.cjs', '{{testFile}}'],
   },
   coverageAnalysis: 'perTest',
   // TypeScript 7 has no JS API for Stryker's tsconfig rewriting; tsx needs no rewritten tsconfig.
