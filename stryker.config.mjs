@@ -12,12 +12,14 @@ export default {
   mutate: ['lib/protocol/**/*.ts', 'lib/server/**/*.ts'],
   testRunner: 'tap',
   tap: {
+    // Covering files run in this order until one fails. Every server test resolves options, so the
+    // options tests go first: a mutant in lib/server/options dies on its own test file, not the 25th.
     testFiles: [
+      'test/options.test.ts',
       'test/protocol/**/*.test.ts',
       'test/server/**/*.test.ts',
       'test/security/**/*.test.ts',
       'test/transports/**/*.test.ts',
-      'test/options.test.ts',
     ],
     nodeArgs: ['--import', 'tsx', '-r', '{{hookFile}}', '-r', './test/helpers/mutation-budget.cjs', '{{testFile}}'],
   },
