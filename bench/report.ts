@@ -22,12 +22,18 @@ function ratio(ours: number | undefined, peer: number | undefined): string {
   return `${(ours / peer).toFixed(2)}×`;
 }
 
+/** Server and load-generator CPU over the window, in % of one core ('' for cells measured before they were recorded). */
+function cpuShares(v: Record<string, number>): string {
+  if (v.serverCpuShare === undefined || v.generatorCpuShare === undefined) return '';
+  return `${fmt(v.serverCpuShare * 100)}% / ${fmt(v.generatorCpuShare * 100)}%`;
+}
+
 export function renderMarkdown(meta: Record<string, unknown>, cells: Cell[]): string {
   const lines = [
     `Machine: ${meta.cores} cores, Node ${meta.node}; ${meta.runs} measured run(s) per cell after a discarded warm-up (median); fan-out at ${meta.rate} msg/s for ${meta.seconds} s.`,
     '',
-    '| scenario | transport | size | server | delivered/s | share | p50 ms | p99 ms | max ms | CPU µs/delivery | RSS MB | CPU vs ours | p99 vs ours |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| scenario | transport | size | server | delivered/s | share | p50 ms | p99 ms | max ms | CPU µs/delivery | CPU server / generator | RSS MB | CPU vs ours | p99 vs ours |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const c of cells.filter((c) => c.values.deliveredPerSecond !== undefined)) {
     // The app-stack cells compare lane off against lane on.
@@ -35,7 +41,7 @@ export function renderMarkdown(meta: Record<string, unknown>, cells: Cell[]): st
     const ours = cells.find((o) => o.server === base && o.scenario === c.scenario && o.transport === c.transport && o.size === c.size);
     const v = c.values;
     lines.push(
-      `| ${c.scenario} | ${c.transport} | ${c.size} | ${c.server} | ${fmt(v.deliveredPerSecond)} | ${fmt((v.share ?? 0) * 100)}% | ${fmt(v.p50)} | ${fmt(v.p99)} | ${fmt(v.max)} | ${fmt(v.cpuMicrosPerDelivery)} | ${fmt(v.rssMB)} | ${c.server === base ? '' : `ours ${ratio(ours?.values.cpuMicrosPerDelivery, v.cpuMicrosPerDelivery)}`} | ${c.server === base ? '' : `ours ${ratio(ours?.values.p99, v.p99)}`} |`,
+      `| ${c.scenario} | ${c.transport} | ${c.size} | ${c.server} | ${fmt(v.deliveredPerSecond)} | ${fmt((v.share ?? 0) * 100)}% | ${fmt(v.p50)} | ${fmt(v.p99)} | ${fmt(v.max)} | ${fmt(v.cpuMicrosPerDelivery)} | ${cpuShares(v)} | ${fmt(v.rssMB)} | ${c.server === base ? '' : `ours ${ratio(ours?.values.cpuMicrosPerDelivery, v.cpuMicrosPerDelivery)}`} | ${c.server === base ? '' : `ours ${ratio(ours?.values.p99, v.p99)}`} |`,
     );
   }
   lines.push(
@@ -49,9 +55,19 @@ export function renderMarkdown(meta: Record<string, unknown>, cells: Cell[]): st
       `| idle | ${c.transport} | ${c.size} | ${c.server} | ${fmt(c.values.kbPerSession)} | ${fmt(c.values.rssMB)} | ${c.server === OURS ? '' : `ours ${ratio(ours?.values.kbPerSession, c.values.kbPerSession)}`} |`,
     );
   }
-  lines.push('', '| handshakes | server | per second |', '| --- | --- | --- |');
-  for (const c of cells.filter((c) => c.scenario === 'handshakes'))
-    lines.push(`| long-polling, 20 concurrent | ${c.server} | ${fmt(c.values.handshakesPerSecond)} |`);
+  lines.push(
+    '',
+    '| handshakes | server | per second | server CPU µs per handshake | load generator CPU | CPU vs ours |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
+  for (const c of cells.filter((c) => c.scenario === 'handshakes')) {
+    const ours = cells.find((o) => o.server === OURS && o.scenario === 'handshakes');
+    const cpu = c.values.cpuUsPerHandshake;
+    const share = c.values.generatorCpuShare;
+    lines.push(
+      `| long-polling, 20 concurrent | ${c.server} | ${fmt(c.values.handshakesPerSecond)} | ${fmt(cpu)} | ${share === undefined ? '' : `${fmt(share * 100)}%`} | ${c.server === OURS || cpu === undefined ? '' : `ours ${ratio(ours?.values.cpuUsPerHandshake, cpu)}`} |`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 

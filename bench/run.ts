@@ -131,6 +131,8 @@ interface Measure {
   seconds: number;
   latencies: number[];
   cpu: number;
+  /** CPU seconds the load generator (this process) used in the same window. */
+  generatorCpu: number;
   rss: number;
 }
 
@@ -166,6 +168,7 @@ async function fanout(
   await new Promise((r) => setTimeout(r, 300));
   await toggleProfile(server);
   const cpu0 = cpuSeconds(server.pid);
+  const own0 = process.cpuUsage();
   const start = performance.now();
   let expected = 0;
   let seq = 0;
@@ -188,10 +191,19 @@ async function fanout(
   }
   const seconds = (performance.now() - start) / 1000;
   const cpu = cpuSeconds(server.pid) - cpu0;
+  const own = process.cpuUsage(own0);
   await toggleProfile(server);
   const rss = rssBytes(server.pid);
   for (const c of [...clients, publisher, ...(listener ? [listener] : [])]) c.close();
-  return { delivered, expected, seconds, latencies: latencies.sort((a, b) => a - b), cpu, rss };
+  return {
+    delivered,
+    expected,
+    seconds,
+    latencies: latencies.sort((a, b) => a - b),
+    cpu,
+    generatorCpu: (own.user + own.system) / 1e6,
+    rss,
+  };
 }
 
 async function idle(server: Running, transport: Transport, count: number): Promise<{ perSession: number; rss: number }> {
@@ -204,7 +216,12 @@ async function idle(server: Running, transport: Transport, count: number): Promi
   return { perSession: (after - before) / count, rss: after };
 }
 
-async function handshakes(server: Running): Promise<number> {
+/**
+ * Handshakes (each with its first connect) from 20 concurrent clients. Besides
+ * the rate, the server's CPU per handshake, and the load generator's own CPU
+ * share: near 100 % (one core), the generator sets the rate, not the server.
+ */
+async function handshakes(server: Running): Promise<Record<string, number>> {
   await toggleProfile(server);
   const end = performance.now() + SECONDS * 1000;
   let done = 0;
@@ -215,11 +232,19 @@ async function handshakes(server: Running): Promise<number> {
       done++;
     }
   };
+  const cpu0 = cpuSeconds(server.pid);
+  const own0 = process.cpuUsage();
   const start = performance.now();
   await Promise.all(Array.from({ length: 20 }, worker));
   const seconds = (performance.now() - start) / 1000;
+  const own = process.cpuUsage(own0);
+  const cpu = cpuSeconds(server.pid) - cpu0;
   await toggleProfile(server);
-  return done / seconds;
+  return {
+    handshakesPerSecond: done / seconds,
+    cpuUsPerHandshake: (cpu / done) * 1e6,
+    generatorCpuShare: (own.user + own.system) / 1e6 / seconds,
+  };
 }
 
 function median(values: number[]): number {
@@ -261,6 +286,9 @@ function summarize(m: Measure): Record<string, number> {
     max: m.latencies.at(-1) ?? Number.NaN,
     cpuMicrosPerDelivery: m.delivered === 0 ? Number.NaN : (m.cpu * 1e6) / m.delivered,
     rssMB: m.rss / 1024 / 1024,
+    // Shares of one core over the window: a generator near 100 % sets the pace of the cell, not the server.
+    serverCpuShare: m.cpu / m.seconds,
+    generatorCpuShare: m.generatorCpu / m.seconds,
   };
 }
 
@@ -315,7 +343,7 @@ async function main(): Promise<void> {
     console.log(`app stack long-polling ${APP_STACK} ${name}: ${JSON.stringify(values)}`);
   }
   for (const s of runs('handshakes') ? SERVERS : []) {
-    const values = await measureCell(s.script, async (server) => ({ handshakesPerSecond: await handshakes(server) }));
+    const values = await measureCell(s.script, handshakes);
     record({ scenario: 'handshakes', transport: 'long-polling', size: 20, server: s.name, values });
     console.log(`handshakes ${s.name}: ${JSON.stringify(values)}`);
   }
