@@ -131,3 +131,161 @@ describe('options', () => {
     return server.close();
   });
 });
+
+describe('option errors', () => {
+  const f = () => 1;
+  const engineWithout = (missing: string) =>
+    Object.fromEntries(
+      ['open', 'close', 'createSession', 'session', 'claim', 'destroySession', 'destroyUserSessions', 'subscribe', 'unsubscribe']
+        .concat(['presence', 'publish', 'push', 'countSessions', 'takeTokens'])
+        .filter((m) => m !== missing)
+        .map((m) => [m, f]),
+    );
+  const must = (name: string, expected: string, got: string) => `bayeux(): option "${name}" must be ${expected}, got ${got}`;
+  const ORIGIN_RULE = 'a string, RegExp, array of them, or function';
+  const SERVICE_NAME = 'named by channel segments (the name after /service/)';
+  const ENGINE = 'an Engine (e.g. memoryEngine() or redisEngine())';
+  const LOGGER = 'false or a logger with debug/info/warn/error (e.g. pino)';
+  // Each message is what a user reads: the option's full name, what it takes, and what it got.
+  const cases: [string, unknown, string][] = [
+    ['not an object', 5, must('options', 'an object', '5')],
+    ['a negative timeout', { timeout: -1 }, must('timeout', 'an integer >= 0', '-1')],
+    ['NaN shown as NaN', { maxSessions: Number.NaN }, must('maxSessions', 'an integer >= 1', 'NaN')],
+    ['a typo, two letters swapped', { timeuot: 1 }, 'bayeux(): unknown option "timeuot"; did you mean "timeout"?'],
+    ['a name far from any option', { unknownOption: 1 }, 'bayeux(): unknown option "unknownOption"'],
+    ['queuePolicy', { queuePolicy: 'drop-newest' }, must('queuePolicy', '"disconnect" or "drop-oldest"', '"drop-newest"')],
+    ['services as an array', { services: [] }, must('services', 'an object mapping names to functions', '[]')],
+    ['services as null', { services: null }, must('services', 'an object mapping names to functions', 'null')],
+    ['services as a string', { services: 'echo' }, must('services', 'an object mapping names to functions', '"echo"')],
+    ['a service that is no function', { services: { echo: 'x' } }, must('services.echo', 'a function', '"x"')],
+    ['a service name with a space', { services: { 'bad name': f } }, must('services.bad name', SERVICE_NAME, '"bad name"')],
+    ['a service name with an empty segment', { services: { 'a//b': f } }, must('services.a//b', SERVICE_NAME, '"a//b"')],
+    ['a service name with a leading slash', { services: { '/a': f } }, must('services./a', SERVICE_NAME, '"/a"')],
+    ['extensions as an object', { extensions: {} }, must('extensions', 'an array', '{}')],
+    ['an extension that is a number', { extensions: [5] }, must('extensions[0]', 'an object', '5')],
+    ['an extension that is null', { extensions: [null] }, must('extensions[0]', 'an object', 'null')],
+    ['an incoming hook that is no function', { extensions: [{ incoming: 5 }] }, must('extensions[0].incoming', 'a function', '5')],
+    ['the second extension', { extensions: [{}, { outgoing: 'x' }] }, must('extensions[1].outgoing', 'a function', '"x"')],
+    ['an engine factory not called', { engine: f }, must('engine', 'an Engine: call the factory (engine: redisEngine({ url }))', 'a function')],
+    ['an engine that is a number', { engine: 5 }, must('engine', ENGINE, '5')],
+    ['an engine lacking one method', { engine: engineWithout('takeTokens') }, must('engine', `${ENGINE}; it has no takeTokens method`, '{}')],
+    ['an engine lacking another', { engine: engineWithout('open') }, must('engine', `${ENGINE}; it has no open method`, '{}')],
+    ['rateLimit true', { rateLimit: true }, must('rateLimit', 'false or { session?, ip? }', 'true')],
+    ['rateLimit as an array', { rateLimit: [] }, must('rateLimit', 'false or { session?, ip? }', '[]')],
+    ['a misspelled rate limit', { rateLimit: { sessions: {} } }, 'bayeux(): unknown option "rateLimit.sessions"'],
+    ['a rate limit that is a number', { rateLimit: { ip: 5 } }, must('rateLimit.ip', 'false or { rate, burst }', '5')],
+    ['a rate as a string', { rateLimit: { session: { rate: '1' } } }, must('rateLimit.session.rate', 'a positive number of messages per second', '"1"')],
+    ['an infinite rate', { rateLimit: { session: { rate: Number.POSITIVE_INFINITY } } }, must('rateLimit.session.rate', 'a positive number of messages per second', 'Infinity')],
+    ['a zero rate', { rateLimit: { session: { rate: 0 } } }, must('rateLimit.session.rate', 'a positive number of messages per second', '0')],
+    ['a zero burst', { rateLimit: { ip: { rate: 5, burst: 0 } } }, must('rateLimit.ip.burst', 'an integer >= 1', '0')],
+    ['console.log as the logger', { logger: console.log }, must('logger', LOGGER, 'a function')],
+    ['a logger without error', { logger: { debug: f, info: f, warn: f } }, must('logger', `${LOGGER}; it has no error method`, '{}')],
+    ['a logger with two missing', { logger: { debug: f, info: f } }, must('logger', `${LOGGER}; it has no warn, error methods`, '{}')],
+    ['logger true', { logger: true }, must('logger', LOGGER, 'true')],
+    ['cors as a string', { cors: 'x' }, must('cors', 'false or { origin, credentials?, maxAge? }', '"x"')],
+    ['cors true', { cors: true }, must('cors', 'false or { origin, credentials?, maxAge? }', 'true')],
+    ['a numeric origin', { cors: { origin: 5 } }, must('cors.origin', ORIGIN_RULE, '5')],
+    ['an origin list with a number', { cors: { origin: ['a', 5] } }, must('cors.origin', ORIGIN_RULE, '["a",5]')],
+    [
+      'origin * with credentials by default',
+      { cors: { origin: '*' } },
+      must('cors.origin', 'a list of origins when credentials are allowed (use credentials: false with "*")', '"*"'),
+    ],
+    ['websocket true', { websocket: true }, must('websocket', 'an object', 'true')],
+    ['websocket as an array', { websocket: [] }, must('websocket', 'an object', '[]')],
+    ['a relative websocket path', { websocket: { path: 'cometd' } }, must('websocket.path', 'a path starting with "/"', '"cometd"')],
+    ['a numeric websocket path', { websocket: { path: 5 } }, must('websocket.path', 'a path starting with "/"', '5')],
+    ['numeric websocket origins', { websocket: { origins: 5 } }, must('websocket.origins', ORIGIN_RULE, '5')],
+    ['a subprotocol with a space', { websocket: { protocols: ['bad protocol'] } }, must('websocket.protocols', 'an array of subprotocol tokens', '["bad protocol"]')],
+    ['subprotocols as a string', { websocket: { protocols: 'bayeux' } }, must('websocket.protocols', 'an array of subprotocol tokens', '"bayeux"')],
+    ['a numeric subprotocol', { websocket: { protocols: [5] } }, must('websocket.protocols', 'an array of subprotocol tokens', '[5]')],
+    ['a misspelled websocket option', { websocket: { pathh: '/x' } }, 'bayeux(): unknown option "websocket.pathh"; did you mean "websocket.path"?'],
+    ['a websocket handshake that is no function', { websocket: { handshake: 'yes' } }, must('websocket.handshake', 'a function', '"yes"')],
+    ['history true', { history: true }, must('history', 'false or { channels, size?, ttl?, salesforce? }', 'true')],
+    ['history.salesforce', { history: { channels: ['/a'], salesforce: 'yes' } }, must('history.salesforce', 'a boolean', '"yes"')],
+    ['history.size', { history: { channels: ['/a'], size: 0 } }, must('history.size', 'an integer >= 1', '0')],
+    ['a ttl in seconds', { history: { channels: ['/a'], ttl: 60 } }, must('history.ttl', 'milliseconds (>= 1000; e.g. 60000 for a minute, not 60)', '60')],
+    ['no history channels', { history: { channels: [] } }, must('history.channels', 'a non-empty array of channel patterns', '[]')],
+    [
+      'a /meta history channel',
+      { history: { channels: ['/meta/x'] } },
+      must('history.channels', 'broadcast channel patterns such as "/chat/*" (not /meta or /service)', '"/meta/x"'),
+    ],
+    ['an unknown history option', { history: { channels: ['/a'], extra: 1 } }, 'bayeux(): unknown option "history.extra"'],
+    ['messageACL true', { messageACL: true }, must('messageACL', 'a function', 'true')],
+    ['identify as a string', { identify: 'id' }, must('identify', 'a function', '"id"')],
+    ['anonPublish as a string', { anonPublish: 'yes' }, must('anonPublish', 'a boolean', '"yes"')],
+  ];
+  for (const [title, options, message] of cases) {
+    it(`names the option, what it takes and what it got: ${title}`, () => {
+      const given = typeof options === 'object' ? { logger: false, ...options } : options;
+      assert.throws(() => resolveOptions(given as BayeuxOptions), { name: 'TypeError', message });
+    });
+  }
+});
+
+describe('accepted option values', () => {
+  it('rateLimit false turns both limits off; a rate alone gets a burst of its ceiling', () => {
+    assert.deepEqual(resolveOptions({ logger: false, rateLimit: false }).rateLimit, { session: undefined, ip: undefined });
+    assert.deepEqual(resolveOptions({ logger: false, rateLimit: { session: { rate: 2.5 }, ip: false } }).rateLimit, {
+      session: { rate: 2.5, burst: 3 },
+      ip: undefined,
+    });
+    assert.deepEqual(resolveOptions({ logger: false, rateLimit: { session: { rate: 0.2 } } }).rateLimit.session, { rate: 0.2, burst: 1 });
+  });
+
+  it('cors false or absent is no CORS; an origin list with credentials is kept', () => {
+    assert.equal(resolveOptions({ logger: false, cors: false }).cors, undefined);
+    assert.deepEqual(resolveOptions({ logger: false, cors: { origin: ['https://a.example', /\.b\.example$/] } }).cors, {
+      origin: ['https://a.example', /\.b\.example$/],
+      credentials: true,
+      maxAge: 600,
+    });
+    assert.equal(resolveOptions({ logger: false, cors: { origin: '*', credentials: false } }).cors?.origin, '*');
+  });
+
+  it('a websocket path loses its trailing slash, except "/" itself', () => {
+    assert.equal(resolveOptions({ logger: false, websocket: { path: '/ws/' } }).websocket.path, '/ws');
+    assert.equal(resolveOptions({ logger: false, websocket: { path: '/' } }).websocket.path, '/');
+  });
+
+  it('history defaults to the README values: 1,000 messages for 24 h, no Salesforce replayId', () => {
+    assert.deepEqual(resolveOptions({ logger: false, history: { channels: ['/chat/*'] } }).history, {
+      channels: ['/chat/*'],
+      size: 1000,
+      ttl: 86_400_000,
+      salesforce: false,
+    });
+    assert.equal(resolveOptions({ logger: false, history: { channels: ['/chat/*'], salesforce: true } }).history?.salesforce, true);
+  });
+
+  it('durations that look like seconds are accepted with a warning naming the fix', () => {
+    const warned: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (_obj: unknown, text: string) => warned.push(text), error() {} };
+    resolveOptions({ logger, timeout: 30, interval: 0, maxInterval: 60_000 });
+    assert.deepEqual(warned, ['express-bayeux: option "timeout" is 30 ms; durations are milliseconds (Faye counts seconds): did you mean 30000?']);
+  });
+});
+
+describe('default user identity', () => {
+  const identify = resolveOptions({ logger: false }).identify;
+  const cases: [string, unknown, string | undefined][] = [
+    ['no user', undefined, undefined],
+    ['null', null, undefined],
+    ['false (Passport when logged out)', false, undefined],
+    ['a string', 'alice', 'alice'],
+    ['a number', 7, '7'],
+    ['an id', { id: 'u1', username: 'alice' }, 'id:u1'],
+    ['a numeric id', { id: 0 }, 'id:0'],
+    ['a bigint id', { id: 12n }, 'id:12'],
+    ['a Mongo _id object', { _id: { toString: () => '507f1f77bcf86cd799439011' } }, '_id:507f1f77bcf86cd799439011'],
+    ['a username when there is no id', { username: 'alice', email: 'a@example.com' }, 'username:alice'],
+    ['an email last', { email: 'a@example.com' }, 'email:a@example.com'],
+    ['an id object without its own toString', { id: { x: 1 }, email: 'a@example.com' }, 'email:a@example.com'],
+    ['a null id', { id: null, username: 'alice' }, 'username:alice'],
+    ['nothing known: the whole object', { name: 'Alice' }, 'json:{"name":"Alice"}'],
+  ];
+  for (const [title, user, key] of cases) {
+    it(`of ${title}`, () => assert.equal(identify(user), key));
+  }
+});

@@ -33,7 +33,7 @@ function counts(message: Message): boolean {
 export class RateLimiter<User = unknown> {
   constructor(
     private readonly engine: Engine<User>,
-    private readonly limits: { session: RateLimit | undefined; ip: RateLimit | undefined },
+    private readonly limits: { session: Required<RateLimit> | undefined; ip: Required<RateLimit> | undefined },
     private readonly limited: (scope: RateLimitScope, refused: number) => void,
   ) {}
 
@@ -63,7 +63,7 @@ export class RateLimiter<User = unknown> {
     const { granted, limitedBy } = await this.engine.takeTokens(buckets, cost, Date.now());
     if (granted >= cost) return undefined;
     const scope = scopes[limitedBy] ?? 'ip';
-    const limit = (scope === 'session' ? session : ip) as RateLimit;
+    const limit = (scope === 'session' ? session : ip) as Required<RateLimit>;
     const refused = cost - granted;
     this.limited(scope, refused);
     // Long enough for the bucket to hold what was refused again.

@@ -9,7 +9,8 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 export function fail(name: string, expected: string, value: unknown): never {
   let shown: string;
   try {
-    shown = typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? String(value));
+    // JSON would show NaN and Infinity as null.
+    shown = typeof value === 'function' ? 'a function' : typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
   } catch {
     shown = String(value);
   }
@@ -19,7 +20,8 @@ export function fail(name: string, expected: string, value: unknown): never {
 /** `unknown option "x"`, with the closest known name when one is near (a typo). */
 export function unknownOption(name: string, known: readonly string[], prefix = ''): never {
   const guess = closest(name, known as string[]);
-  const near = guess !== undefined && distance(name.toLowerCase(), guess.toLowerCase()) <= Math.max(1, Math.floor(name.length / 4));
+  // Two swapped letters are two edits: a name of six letters or more may be two edits off.
+  const near = guess !== undefined && distance(name.toLowerCase(), guess.toLowerCase()) <= Math.max(1, Math.floor(name.length / 3));
   throw new TypeError(`bayeux(): unknown option "${prefix}${name}"${near ? `; did you mean "${prefix}${guess}"?` : ''}`);
 }
 
@@ -30,6 +32,13 @@ export function unknownOption(name: string, known: readonly string[], prefix = '
 export function secondsWarning(name: string, value: number): string | undefined {
   if (value <= 0 || value >= 1000) return undefined;
   return `option "${name}" is ${value} ms; durations are milliseconds (Faye counts seconds): did you mean ${value * 1000}?`;
+}
+
+/** `expected`, plus the methods an object lacks: `{}` alone would not say what is wrong with a half-built engine or logger. */
+export function lacking(expected: string, value: unknown, methods: readonly string[]): string {
+  if (!isObject(value)) return expected;
+  const missing = methods.filter((m) => typeof value[m] !== 'function');
+  return `${expected}; it has no ${missing.join(', ')} method${missing.length === 1 ? '' : 's'}`;
 }
 
 export function integer(options: Record<string, unknown>, name: string, fallback: number, min: number, prefix = ''): number {

@@ -6,7 +6,7 @@ import type { Engine } from '../../engines/engine.js';
 import type { Logger } from '../../engines/logger.js';
 import { memoryEngine } from '../../engines/memory.js';
 import { isPlainObject } from '../../protocol/message.js';
-import { boolean, fail, integer, isObject, optionalFunction, secondsWarning, unknownOption } from './check.js';
+import { boolean, fail, integer, isObject, lacking, optionalFunction, secondsWarning, unknownOption } from './check.js';
 import { resolveCors } from './cors.js';
 import { defaultLogger, SILENT } from './default-logger.js';
 import { DEFAULTS, RATE_LIMIT_DEFAULTS } from './defaults.js';
@@ -69,7 +69,8 @@ function isEngine<User>(value: unknown): value is Engine<User> {
 
 function resolveEngine<User>(value: unknown): Engine<User> {
   if (value === undefined) return memoryEngine();
-  if (!isEngine<User>(value)) fail('engine', 'an Engine (e.g. memoryEngine() or redisEngine())', value);
+  if (typeof value === 'function') fail('engine', 'an Engine: call the factory (engine: redisEngine({ url }))', value);
+  if (!isEngine<User>(value)) fail('engine', lacking('an Engine (e.g. memoryEngine() or redisEngine())', value, ENGINE_METHODS), value);
   return value;
 }
 
@@ -81,7 +82,7 @@ function resolveRateLimit(value: unknown): ResolvedOptions['rateLimit'] {
   for (const name of Object.keys(o)) {
     if (name !== 'session' && name !== 'ip') throw new TypeError(`bayeux(): unknown option "rateLimit.${name}"`);
   }
-  const one = (name: 'session' | 'ip'): RateLimit | undefined => {
+  const one = (name: 'session' | 'ip'): Required<RateLimit> | undefined => {
     const limit = o[name];
     if (limit === false) return undefined;
     if (limit === undefined) return { ...RATE_LIMIT_DEFAULTS[name] };
@@ -95,14 +96,16 @@ function resolveRateLimit(value: unknown): ResolvedOptions['rateLimit'] {
   return { session: one('session'), ip: one('ip') };
 }
 
+const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'];
+
 function isLogger(value: unknown): value is Logger {
-  return isObject(value) && ['debug', 'info', 'warn', 'error'].every((m) => typeof value[m] === 'function');
+  return isObject(value) && LOGGER_METHODS.every((m) => typeof value[m] === 'function');
 }
 
 function resolveLogger(value: unknown): Logger {
   if (value === undefined) return defaultLogger();
   if (value === false) return SILENT;
-  if (!isLogger(value)) fail('logger', 'false or a logger with debug/info/warn/error (e.g. pino)', value);
+  if (!isLogger(value)) fail('logger', lacking('false or a logger with debug/info/warn/error (e.g. pino)', value, LOGGER_METHODS), value);
   return value;
 }
 

@@ -37,7 +37,7 @@ export interface ResolvedOptions<User = unknown> {
   services: ReadonlyMap<string, ServiceHandler<User>>;
   messageACL: MessageACL<User> | undefined;
   sessionExpiry: SessionExpiry<User> | undefined;
-  rateLimit: { session: RateLimit | undefined; ip: RateLimit | undefined };
+  rateLimit: { session: Required<RateLimit> | undefined; ip: Required<RateLimit> | undefined };
   extensions: readonly Extension<User>[];
   engine: Engine<User>;
   logger: Logger;

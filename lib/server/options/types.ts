@@ -105,7 +105,8 @@ export interface OutgoingContext<User = unknown> {
 /** A token bucket: `rate` messages per second on average, bursts of up to `burst`. */
 export interface RateLimit {
   rate: number;
-  burst: number;
+  /** Messages allowed at once (default: `rate` rounded up, at least 1). */
+  burst?: number;
 }
 
 /**
