@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { format } from 'node:util';
+import createDebug from 'debug';
 import { type BayeuxOptions, bayeux } from '../lib/index.js';
+import { defaultLogger } from '../lib/server/options/default-logger.js';
 import { DEFAULTS, WEBSOCKET_DEFAULTS } from '../lib/server/options/defaults.js';
 import { resolveOptions } from '../lib/server/options/resolve.js';
 
@@ -166,17 +169,37 @@ describe('option errors', () => {
     ['an extension that is null', { extensions: [null] }, must('extensions[0]', 'an object', 'null')],
     ['an incoming hook that is no function', { extensions: [{ incoming: 5 }] }, must('extensions[0].incoming', 'a function', '5')],
     ['the second extension', { extensions: [{}, { outgoing: 'x' }] }, must('extensions[1].outgoing', 'a function', '"x"')],
-    ['an engine factory not called', { engine: f }, must('engine', 'an Engine: call the factory (engine: redisEngine({ url }))', 'a function')],
+    [
+      'an engine factory not called',
+      { engine: f },
+      must('engine', 'an Engine: call the factory (engine: redisEngine({ url }))', 'a function'),
+    ],
     ['an engine that is a number', { engine: 5 }, must('engine', ENGINE, '5')],
-    ['an engine lacking one method', { engine: engineWithout('takeTokens') }, must('engine', `${ENGINE}; it has no takeTokens method`, '{}')],
+    [
+      'an engine lacking one method',
+      { engine: engineWithout('takeTokens') },
+      must('engine', `${ENGINE}; it has no takeTokens method`, '{}'),
+    ],
     ['an engine lacking another', { engine: engineWithout('open') }, must('engine', `${ENGINE}; it has no open method`, '{}')],
     ['rateLimit true', { rateLimit: true }, must('rateLimit', 'false or { session?, ip? }', 'true')],
     ['rateLimit as an array', { rateLimit: [] }, must('rateLimit', 'false or { session?, ip? }', '[]')],
     ['a misspelled rate limit', { rateLimit: { sessions: {} } }, 'bayeux(): unknown option "rateLimit.sessions"'],
     ['a rate limit that is a number', { rateLimit: { ip: 5 } }, must('rateLimit.ip', 'false or { rate, burst }', '5')],
-    ['a rate as a string', { rateLimit: { session: { rate: '1' } } }, must('rateLimit.session.rate', 'a positive number of messages per second', '"1"')],
-    ['an infinite rate', { rateLimit: { session: { rate: Number.POSITIVE_INFINITY } } }, must('rateLimit.session.rate', 'a positive number of messages per second', 'Infinity')],
-    ['a zero rate', { rateLimit: { session: { rate: 0 } } }, must('rateLimit.session.rate', 'a positive number of messages per second', '0')],
+    [
+      'a rate as a string',
+      { rateLimit: { session: { rate: '1' } } },
+      must('rateLimit.session.rate', 'a positive number of messages per second', '"1"'),
+    ],
+    [
+      'an infinite rate',
+      { rateLimit: { session: { rate: Number.POSITIVE_INFINITY } } },
+      must('rateLimit.session.rate', 'a positive number of messages per second', 'Infinity'),
+    ],
+    [
+      'a zero rate',
+      { rateLimit: { session: { rate: 0 } } },
+      must('rateLimit.session.rate', 'a positive number of messages per second', '0'),
+    ],
     ['a zero burst', { rateLimit: { ip: { rate: 5, burst: 0 } } }, must('rateLimit.ip.burst', 'an integer >= 1', '0')],
     ['console.log as the logger', { logger: console.log }, must('logger', LOGGER, 'a function')],
     ['a logger without error', { logger: { debug: f, info: f, warn: f } }, must('logger', `${LOGGER}; it has no error method`, '{}')],
@@ -196,15 +219,31 @@ describe('option errors', () => {
     ['a relative websocket path', { websocket: { path: 'cometd' } }, must('websocket.path', 'a path starting with "/"', '"cometd"')],
     ['a numeric websocket path', { websocket: { path: 5 } }, must('websocket.path', 'a path starting with "/"', '5')],
     ['numeric websocket origins', { websocket: { origins: 5 } }, must('websocket.origins', ORIGIN_RULE, '5')],
-    ['a subprotocol with a space', { websocket: { protocols: ['bad protocol'] } }, must('websocket.protocols', 'an array of subprotocol tokens', '["bad protocol"]')],
-    ['subprotocols as a string', { websocket: { protocols: 'bayeux' } }, must('websocket.protocols', 'an array of subprotocol tokens', '"bayeux"')],
+    [
+      'a subprotocol with a space',
+      { websocket: { protocols: ['bad protocol'] } },
+      must('websocket.protocols', 'an array of subprotocol tokens', '["bad protocol"]'),
+    ],
+    [
+      'subprotocols as a string',
+      { websocket: { protocols: 'bayeux' } },
+      must('websocket.protocols', 'an array of subprotocol tokens', '"bayeux"'),
+    ],
     ['a numeric subprotocol', { websocket: { protocols: [5] } }, must('websocket.protocols', 'an array of subprotocol tokens', '[5]')],
-    ['a misspelled websocket option', { websocket: { pathh: '/x' } }, 'bayeux(): unknown option "websocket.pathh"; did you mean "websocket.path"?'],
+    [
+      'a misspelled websocket option',
+      { websocket: { pathh: '/x' } },
+      'bayeux(): unknown option "websocket.pathh"; did you mean "websocket.path"?',
+    ],
     ['a websocket handshake that is no function', { websocket: { handshake: 'yes' } }, must('websocket.handshake', 'a function', '"yes"')],
     ['history true', { history: true }, must('history', 'false or { channels, size?, ttl?, salesforce? }', 'true')],
     ['history.salesforce', { history: { channels: ['/a'], salesforce: 'yes' } }, must('history.salesforce', 'a boolean', '"yes"')],
     ['history.size', { history: { channels: ['/a'], size: 0 } }, must('history.size', 'an integer >= 1', '0')],
-    ['a ttl in seconds', { history: { channels: ['/a'], ttl: 60 } }, must('history.ttl', 'milliseconds (>= 1000; e.g. 60000 for a minute, not 60)', '60')],
+    [
+      'a ttl in seconds',
+      { history: { channels: ['/a'], ttl: 60 } },
+      must('history.ttl', 'milliseconds (>= 1000; e.g. 60000 for a minute, not 60)', '60'),
+    ],
     ['no history channels', { history: { channels: [] } }, must('history.channels', 'a non-empty array of channel patterns', '[]')],
     [
       'a /meta history channel',
@@ -263,7 +302,9 @@ describe('accepted option values', () => {
     const warned: string[] = [];
     const logger = { debug() {}, info() {}, warn: (_obj: unknown, text: string) => warned.push(text), error() {} };
     resolveOptions({ logger, timeout: 30, interval: 0, maxInterval: 60_000 });
-    assert.deepEqual(warned, ['express-bayeux: option "timeout" is 30 ms; durations are milliseconds (Faye counts seconds): did you mean 30000?']);
+    assert.deepEqual(warned, [
+      'express-bayeux: option "timeout" is 30 ms; durations are milliseconds (Faye counts seconds): did you mean 30000?',
+    ]);
   });
 });
 
@@ -288,4 +329,48 @@ describe('default user identity', () => {
   for (const [title, user, key] of cases) {
     it(`of ${title}`, () => assert.equal(identify(user), key));
   }
+});
+
+describe('the default logger', () => {
+  it('prints warnings and errors on the console once prefixed, with their fields', (t) => {
+    const printed: unknown[][] = [];
+    t.mock.method(console, 'error', (...args: unknown[]) => printed.push(args));
+    const logger = defaultLogger();
+    logger.warn('express-bayeux: a plain warning');
+    logger.error({ ip: '10.0.0.1' }, 'express-bayeux: request failed');
+    logger.warn({ option: 'timeout' });
+    assert.deepEqual(printed, [
+      ['express-bayeux warn: a plain warning'],
+      ['express-bayeux error: request failed', { ip: '10.0.0.1' }],
+      ['express-bayeux warn: ', { option: 'timeout' }],
+    ]);
+  });
+
+  it('sends debug and info through the debug package, and only when DEBUG names it', (t) => {
+    const traced: unknown[][] = [];
+    // debug hands its line to `log` for util.format, as it would print it.
+    t.mock.method(createDebug, 'log', (...args: unknown[]) => traced.push([format(...args)]));
+    const logger = defaultLogger();
+    createDebug.disable();
+    logger.debug('express-bayeux: hidden');
+    assert.deepEqual(traced, []);
+    createDebug.enable('express-bayeux');
+    t.after(() => createDebug.disable());
+    const enabled = defaultLogger();
+    enabled.debug('express-bayeux: handshake');
+    enabled.info({ clientId: 'c1' }, 'express-bayeux: connect');
+    assert.equal(traced.length, 2);
+    assert.match(String(traced[0]?.[0]), /express-bayeux handshake/);
+    assert.match(String(traced[1]?.[0]), /express-bayeux connect/);
+    assert.match(String(traced[1]?.[0]), /c1/);
+  });
+
+  it('logger: false is silent', (t) => {
+    const printed: unknown[] = [];
+    t.mock.method(console, 'error', (...args: unknown[]) => printed.push(args));
+    const logger = resolveOptions({ logger: false }).logger;
+    logger.warn('x');
+    logger.error({ err: new Error('y') }, 'y');
+    assert.deepEqual(printed, []);
+  });
 });
