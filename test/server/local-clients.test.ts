@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Message, PushEvent } from '../../lib/index.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
-import { startServer, until } from '../helpers/server.js';
+import { bounded, startServer, until } from '../helpers/server.js';
 
 describe('local clients', () => {
   it('receive remote publishes with the publisher clientId, and can unsubscribe', async (t) => {
@@ -42,7 +42,7 @@ describe('local clients', () => {
     await client.handshake();
     await client.subscribe('/chat/demo');
     await client.publish('/chat/demo', { user: 'ann', chat: 'hi' });
-    await Promise.all(replies);
+    await bounded(Promise.all(replies), 'the bot to answer');
     const received = deliveries(await client.connect(0));
     assert.deepEqual(received, [
       { channel: '/chat/demo', data: { user: 'ann', chat: 'hi' }, id: received[0]?.id },
@@ -62,7 +62,7 @@ describe('local clients', () => {
     const waiting = a.connect();
     await until(async () => (await server.bayeux.stats()).held === 1, 'held connect');
     assert.equal(await server.bayeux.push(a.clientId, '/service/notice', { n: 1 }), true);
-    assert.deepEqual(deliveries(await waiting), [{ channel: '/service/notice', data: { n: 1 } }]);
+    assert.deepEqual(deliveries(await bounded(waiting, 'the pushed message')), [{ channel: '/service/notice', data: { n: 1 } }]);
     assert.deepEqual(deliveries(await b.connect(0)), []);
     assert.equal(await server.bayeux.push('nobody', '/x', 1), false);
     assert.deepEqual(pushes, [{ clientId: a.clientId, channel: '/service/notice', data: { n: 1 } }]);
