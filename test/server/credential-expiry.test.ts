@@ -76,6 +76,51 @@ describe('sessionExpiry', () => {
     });
   });
 
+  it('refuses credentials that expire at this very millisecond, as expired', async (t) => {
+    fakeDate(t);
+    await withServer({ sessionExpiry: () => Date.now() }, async (server) => {
+      const reply = await new RawClient(server.url).handshake();
+      assert.equal(reply.successful, false);
+      assert.deepEqual(parseBayeuxError(reply.error ?? ''), {
+        code: 401,
+        args: ['expired'],
+        message: 'Credentials expired: handshake again to re-authenticate',
+      });
+    });
+  });
+
+  it('opens a session without an expiry when the hook returns undefined', async () => {
+    await withServer({ sessionExpiry: () => undefined }, async (server) => {
+      const client = new RawClient(server.url);
+      assert.equal((await client.handshake()).successful, true);
+      const [reply] = await client.connect(0);
+      assert.equal(reply?.successful, true);
+    });
+  });
+
+  for (const [title, value, shown] of [
+    ['a string', 'tomorrow', 'tomorrow'],
+    ['an invalid Date', new Date('not a date'), 'Invalid Date'],
+    ['NaN', Number.NaN, 'NaN'],
+    ['Infinity', Number.POSITIVE_INFINITY, 'Infinity'],
+  ] as const) {
+    it(`refuses a handshake when the hook returns ${title}, and the log says what it must return`, async () => {
+      const logged: string[] = [];
+      const logger: Logger = {
+        debug() {},
+        info() {},
+        warn() {},
+        error: (obj) => logged.push(String((obj as { err?: Error }).err?.message)),
+      };
+      await withServer({ logger, sessionExpiry: () => value as unknown as number }, async (server) => {
+        const reply = await new RawClient(server.url).handshake();
+        assert.equal(reply.successful, false);
+        assert.equal(parseBayeuxError(reply.error ?? '').code, 500);
+        assert.deepEqual(logged, [`sessionExpiry must return a Date, milliseconds since the epoch or undefined; got ${shown}`]);
+      });
+    });
+  }
+
   it('refuses a handshake when the hook returns seconds, and the log names the fix', async () => {
     const logged: string[] = [];
     const logger: Logger = { debug() {}, info() {}, warn() {}, error: (obj) => logged.push(String((obj as { err?: Error }).err?.message)) };
