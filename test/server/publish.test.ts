@@ -113,6 +113,12 @@ describe('publishing', () => {
     assert.equal(reply.error, '400:clientId:Missing required parameter');
     assert.equal(reply.advice?.reconnect, 'handshake');
   });
+
+  it('tells a clientId that is not a string from a missing one', async () => {
+    const reply = await new RawClient(server.url).request({ channel: '/p/anon', clientId: 5, data: 1, id: 'n' } as unknown as Message);
+    assert.equal(reply.error, '400:clientId:Invalid parameter');
+    assert.equal(reply.advice?.reconnect, 'handshake');
+  });
 });
 
 describe('anonymous publishing', () => {
