@@ -53,6 +53,9 @@ describe('extensions', () => {
     assert.equal((await client.handshake({ ext: { token: 'ok' } })).successful, true);
     const refused = await client.publish('/e/locked', 1);
     assert.equal(refused.error, '403:/e/locked:Locked');
+    assert.equal(refused.successful, false);
+    assert.equal(refused.clientId, client.clientId, 'the refusal names the session it refused');
+    assert.equal(bad.clientId, undefined, 'a refused handshake has no session to name');
   });
 
   it('ignores an error field the client put on its own message', async (t) => {
