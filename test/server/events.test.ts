@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import type { DisconnectEvent } from '../../lib/index.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { startServer } from '../helpers/server.js';
+import { startServer, until } from '../helpers/server.js';
 
 describe('server events', () => {
   it('emits connect, subscribe, publish, unsubscribe and disconnect with their payloads', async (t) => {
@@ -33,8 +33,10 @@ describe('server events', () => {
   });
 
   it('keeps the protocol working when a listener throws or rejects', async (t) => {
-    const errors: unknown[] = [];
-    const server = await startServer({ logger: { debug() {}, info() {}, warn() {}, error: (o: unknown) => errors.push(o) } });
+    const errors: [unknown, string][] = [];
+    const server = await startServer({
+      logger: { debug() {}, info() {}, warn() {}, error: (o: unknown, msg: string) => errors.push([o, msg]) },
+    });
     t.after(() => server.close());
     server.bayeux.on('publish', () => {
       throw new Error('listener bug');
@@ -49,7 +51,12 @@ describe('server events', () => {
     const [reply, delivered] = [...(await client.connect(0))].reverse();
     assert.equal(reply?.successful, true);
     assert.equal(delivered?.data, 1);
-    assert.ok(errors.length >= 2, 'both failures are logged');
+    await until(() => errors.length === 2, 'both failures logged');
+    const logged = errors.map(([o, msg]) => [(o as { err: Error }).err.message, (o as { event?: string }).event, msg]);
+    assert.deepEqual(logged, [
+      ['async listener bug', 'subscribe', 'express-bayeux: a "subscribe" listener rejected'],
+      ['listener bug', 'publish', 'express-bayeux: a "publish" listener threw'],
+    ]);
   });
 
   it('emits disconnect with reason server when the application ends a session', async (t) => {
