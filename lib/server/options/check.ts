@@ -10,7 +10,8 @@ export function fail(name: string, expected: string, value: unknown): never {
   let shown: string;
   try {
     // JSON would show NaN and Infinity as null.
-    shown = typeof value === 'function' ? 'a function' : typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+    shown =
+      typeof value === 'function' ? 'a function' : typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
   } catch {
     shown = String(value);
   }

@@ -24,7 +24,7 @@ function resolveServices<User>(value: unknown): Map<string, ServiceHandler<User>
   }
   for (const [name, handler] of Object.entries(value)) {
     if (typeof handler !== 'function') fail(`services.${name}`, 'a function', handler);
-    if (name !== '_handler' && !/^[A-Za-z0-9\-_!~()$@.]+(\/[A-Za-z0-9\-_!~()$@.]+)*$/.test(name)) {
+    if (!/^[A-Za-z0-9\-_!~()$@.]+(\/[A-Za-z0-9\-_!~()$@.]+)*$/.test(name)) {
       fail(`services.${name}`, 'named by channel segments (the name after /service/)', name);
     }
     services.set(name, handler as ServiceHandler<User>);
