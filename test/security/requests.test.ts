@@ -146,8 +146,10 @@ describe('CORS', () => {
 });
 
 describe('session hijack', () => {
-  it("refuses a clientId presented with another user's login", async () => {
-    await withLoginServer({}, async (server) => {
+  it("refuses a clientId presented with another user's login, and logs it as a hijack", async () => {
+    const warned: [unknown, string][] = [];
+    const logger = { debug() {}, info() {}, warn: (o: unknown, msg: string) => warned.push([o, msg]), error() {} };
+    await withLoginServer({ logger }, async (server) => {
       const hs = await rawPost(server.url, HANDSHAKE, { headers: { cookie: 'user=alice' } });
       const clientId = hs.messages[0]?.clientId as string;
       const stolen = await rawPost(
@@ -155,8 +157,15 @@ describe('session hijack', () => {
         { channel: '/meta/subscribe', clientId, subscription: '/private' },
         { headers: { cookie: 'user=mallory' } },
       );
-      assert.equal(stolen.messages[0]?.successful, false);
-      assert.match(String(stolen.messages[0]?.error), /^403::Session belongs to another user$/);
+      const refusal = stolen.messages[0];
+      assert.equal(refusal?.successful, false);
+      assert.match(String(refusal?.error), /^403::Session belongs to another user$/);
+      assert.equal(refusal?.clientId, clientId);
+      assert.equal(refusal?.subscription, '/private');
+      assert.equal(refusal?.advice?.reconnect, 'handshake');
+      assert.deepEqual(warned, [
+        [{ clientId, ip: '127.0.0.1', transport: 'long-polling' }, 'express-bayeux: clientId presented by another user; refused'],
+      ]);
       const own = await rawPost(
         server.url,
         { channel: '/meta/subscribe', clientId, subscription: '/private' },

@@ -49,6 +49,48 @@ describe('rateLimit', () => {
     });
   });
 
+  it('advises a back-off long enough for the bucket to refill what was refused, at least 1 s and at most 60 s', async () => {
+    const advised = async (rate: number, burst: number, sent: number) => {
+      let advice: Message['advice'];
+      await withServer({ rateLimit: { session: { rate, burst }, ip: false } }, async (server) => {
+        const client = new RawClient(server.url);
+        await client.handshake();
+        // The bucket is made full by this first counted request, so exactly `burst` pass.
+        const replies = await flood(client, '/rl/backoff', sent);
+        assert.equal(replies.filter((r) => r.successful === true).length, burst);
+        advice = replies.at(-1)?.advice;
+      });
+      return advice;
+    };
+    assert.deepEqual(await advised(1, 2, 7), { reconnect: 'retry', interval: 5000 });
+    assert.deepEqual(await advised(10, 2, 5), { reconnect: 'retry', interval: 1000 });
+    assert.deepEqual(await advised(SLOW, 2, 5), { reconnect: 'retry', interval: 60_000 });
+  });
+
+  it('answers refused subscribes and unsubscribes with their clientId and subscription', async () => {
+    await withServer({ rateLimit: { session: { rate: SLOW, burst: 1 }, ip: false } }, async (server) => {
+      const client = new RawClient(server.url);
+      await client.handshake();
+      const replies = (
+        await client.send([
+          { channel: '/meta/subscribe', clientId: client.clientId, subscription: '/rl/a', id: client.id() },
+          { channel: '/meta/subscribe', clientId: client.clientId, subscription: ['/rl/b', '/rl/c'], id: client.id() },
+          { channel: '/meta/unsubscribe', clientId: client.clientId, subscription: '/rl/a', id: client.id() },
+          { channel: '/rl/a', clientId: client.clientId, data: 1, id: client.id() },
+        ])
+      ).messages;
+      assert.deepEqual(
+        replies.map((r) => [r.channel, r.successful, r.clientId, r.subscription, r.error]),
+        [
+          ['/meta/subscribe', true, client.clientId, '/rl/a', undefined],
+          ['/meta/subscribe', false, client.clientId, ['/rl/b', '/rl/c'], '429:session,0.001/s:Rate limit exceeded: slow down'],
+          ['/meta/unsubscribe', false, client.clientId, '/rl/a', '429:session,0.001/s:Rate limit exceeded: slow down'],
+          ['/rl/a', false, client.clientId, undefined, '429:session,0.001/s:Rate limit exceeded: slow down'],
+        ],
+      );
+    });
+  });
+
   it('does not count polls', async () => {
     await withServer({ rateLimit: { session: { rate: SLOW, burst: 2 }, ip: false } }, async (server) => {
       const client = new RawClient(server.url);

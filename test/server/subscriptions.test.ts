@@ -109,5 +109,9 @@ describe('/meta/subscribe and /meta/unsubscribe', () => {
     assert.equal(reply.error, '402::Unknown client');
     assert.equal(reply.subscription, '/s/h');
     assert.equal(reply.advice?.reconnect, 'handshake');
+    assert.equal(reply.clientId, 'unknown');
+    const unsubscribed = await client.unsubscribe('/s/h');
+    assert.equal(unsubscribed.error, '402::Unknown client');
+    assert.equal(unsubscribed.subscription, '/s/h');
   });
 });
