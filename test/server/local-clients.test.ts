@@ -72,17 +72,50 @@ describe('local clients', () => {
     const server = await startServer();
     t.after(() => server.close());
     const b = server.bayeux;
+    const refused = (message: string) => (err: unknown) => err instanceof TypeError && err.message === message;
     assert.throws(() => b.subscribe('nope', () => {}), TypeError);
     assert.throws(() => b.subscribe('/meta/connect', () => {}), /meta or service/);
     assert.throws(() => b.subscribe('/a', 5 as unknown as () => void), /handler must be a function/);
-    await assert.rejects(b.publish('/a/*', 1), /cannot publish to the pattern/);
-    await assert.rejects(b.publish('/service/x', 1), TypeError);
-    await assert.rejects(b.push('id', '/meta/connect', 1), TypeError);
+    await assert.rejects(b.publish('nope', 1), refused('server.publish(): invalid channel "nope"'));
+    await assert.rejects(b.publish('/a/*', 1), refused('server.publish(): cannot publish to the pattern /a/*'));
+    await assert.rejects(
+      b.publish('/service/x', 1),
+      refused('server.publish(): /service/x is a meta or service channel, which are never broadcast'),
+    );
+    for (const channel of ['/meta/connect', '/a/*', '/a/**', 'nope']) {
+      await assert.rejects(
+        b.push('id', channel, 1),
+        refused(`server.push(): invalid channel ${JSON.stringify(channel)} (a concrete broadcast or service channel)`),
+      );
+    }
+    await assert.rejects(b.push(5 as unknown as string, '/a', 1), refused('server.push(): clientId must be a string'));
+  });
+
+  it('push through the outgoing extensions, which see the recipient and may change the message', async (t) => {
+    const seen: unknown[] = [];
+    const server = await startServer({
+      extensions: [
+        {
+          outgoing(message, ctx) {
+            if (ctx.kind !== 'push') return;
+            seen.push({ to: ctx.to, client: ctx.client, request: ctx.request, channel: message.channel });
+            message.ext = { stamped: true };
+          },
+        },
+      ],
+    });
+    t.after(() => server.close());
+    const client = new RawClient(server.url);
+    await client.handshake();
+    assert.equal(await server.bayeux.push(client.clientId, '/service/notice', 'hi'), true);
+    assert.deepEqual(deliveries(await client.connect(0)), [{ channel: '/service/notice', data: 'hi', ext: { stamped: true } }]);
+    assert.deepEqual(seen, [{ to: client.clientId, client: undefined, request: undefined, channel: '/service/notice' }]);
   });
 
   it('keep routing when a local subscriber throws or rejects', async (t) => {
-    const errors: unknown[] = [];
-    const server = await startServer({ logger: { debug() {}, info() {}, warn() {}, error: (o: unknown) => errors.push(o) } });
+    const errors: [string | undefined, string][] = [];
+    const logger = { debug() {}, info() {}, warn() {}, error: (o: { err?: Error }, msg: string) => errors.push([o.err?.message, msg]) };
+    const server = await startServer({ logger });
     t.after(() => server.close());
     server.bayeux.subscribe('/l/bad', () => {
       throw new Error('sync');
@@ -96,5 +129,9 @@ describe('local clients', () => {
     assert.equal((await client.publish('/l/bad', 1)).successful, true);
     assert.equal(deliveries(await client.connect(0)).length, 1);
     await until(() => errors.length === 2, 'both errors logged');
+    assert.deepEqual(errors.sort(), [
+      ['async', 'express-bayeux: a local subscriber failed'],
+      ['sync', 'express-bayeux: a local subscriber threw'],
+    ]);
   });
 });

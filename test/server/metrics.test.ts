@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
+import type { Message } from '../../lib/index.js';
 import { parsePrometheus, type Samples } from '../helpers/prometheus.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { until, withServer } from '../helpers/server.js';
@@ -66,6 +67,9 @@ describe('server.metrics()', () => {
           bayeux_channels: 0,
         };
         for (const [name, value] of Object.entries(expected)) assert.equal(m.get(name), value, name);
+        // In seconds: two handshakes on this machine take well under a second (in ms or µs the sum would not).
+        const handshakeSeconds = m.get('bayeux_handshake_duration_seconds_sum') ?? -1;
+        assert.ok(handshakeSeconds > 0 && handshakeSeconds < 1, `handshake time ${handshakeSeconds}`);
         // The rate-limited client can still leave: its held connect is answered at once.
         assert.equal((await publisher.disconnect()).successful, true);
         assert.equal((await held)[0]?.error, '402::Unknown client');
@@ -93,6 +97,40 @@ describe('server.metrics()', () => {
       assert.equal(m.get('bayeux_subscriptions'), 3);
       assert.equal(m.get('bayeux_channels'), 2);
       assert.equal(m.get('bayeux_queue_overflows_total{policy="drop-oldest"}'), 2);
+    });
+    await withServer({ maxQueue: 2, queuePolicy: 'disconnect' }, async (server) => {
+      const registry = await server.bayeux.metrics();
+      const slow = new RawClient(server.url);
+      await slow.handshake();
+      await slow.subscribe('/g/1');
+      for (let i = 0; i < 3; i++) await server.bayeux.publish('/g/1', i);
+      await until(async () => (await server.bayeux.stats()).sessions === 0, 'the overflowing session ended');
+      const m = parsePrometheus(await registry.metrics());
+      assert.equal(m.get('bayeux_queue_overflows_total{policy="disconnect"}'), 1);
+      assert.equal(m.get('bayeux_sessions_ended_total{reason="overflow"}'), 1);
+      assert.equal(m.get('bayeux_queue_overflows_total{policy="drop-oldest"}'), undefined);
+    });
+  });
+
+  it('labels refusals by code and the kind of channel: meta channels by name, services, publishes', async () => {
+    const denied = (message: Message) => `${message.channel} ${String(message.subscription)}`.includes('/denied');
+    await withServer({ messageACL: (_c, message) => !denied(message) }, async (server) => {
+      const registry = await server.bayeux.metrics();
+      const client = new RawClient(server.url);
+      await client.handshake();
+      // No handler for this service: 404.
+      assert.equal((await client.publish('/service/denied', 1)).successful, false);
+      assert.equal((await client.publish('/x/denied', 1)).successful, false);
+      assert.equal((await client.subscribe('/x/denied')).successful, false);
+      const m = parsePrometheus(await registry.metrics());
+      assert.deepEqual(
+        [...m].filter(([name]) => name.startsWith('bayeux_refusals_total')),
+        [
+          ['bayeux_refusals_total{channel="service",code="404"}', 1],
+          ['bayeux_refusals_total{channel="publish",code="403"}', 1],
+          ['bayeux_refusals_total{channel="subscribe",code="403"}', 1],
+        ],
+      );
     });
   });
 });
