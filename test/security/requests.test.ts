@@ -163,9 +163,14 @@ describe('session hijack', () => {
       assert.equal(refusal?.clientId, clientId);
       assert.equal(refusal?.subscription, '/private');
       assert.equal(refusal?.advice?.reconnect, 'handshake');
-      assert.deepEqual(warned, [
-        [{ clientId, ip: '127.0.0.1', transport: 'long-polling' }, 'express-bayeux: clientId presented by another user; refused'],
-      ]);
+      // Without any login over long-polling it is a hijack too (only a login-less WebSocket hints at useOnUpgrade).
+      const anonymous = await rawPost(server.url, { channel: '/meta/subscribe', clientId, subscription: '/private' });
+      assert.equal(anonymous.messages[0]?.error, '403::Session belongs to another user');
+      const hijack = [
+        { clientId, ip: '127.0.0.1', transport: 'long-polling' },
+        'express-bayeux: clientId presented by another user; refused',
+      ];
+      assert.deepEqual(warned, [hijack, hijack]);
       const own = await rawPost(
         server.url,
         { channel: '/meta/subscribe', clientId, subscription: '/private' },

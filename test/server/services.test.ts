@@ -79,7 +79,27 @@ describe('/service channels', () => {
   });
 
   it('applies the ACL to service calls', async () => {
-    assert.equal((await call('/service/forbidden')).reply.error, '403:/service/forbidden:no');
+    const { client, reply } = await call('/service/forbidden');
+    assert.deepEqual(reply, {
+      channel: '/service/forbidden',
+      successful: false,
+      clientId: client.clientId,
+      id: 'call-1',
+      error: '403:/service/forbidden:no',
+    });
+  });
+
+  it('refuses a wildcard service channel before any handler or ACL runs', async () => {
+    for (const channel of ['/service/echo/*', '/service/**']) {
+      const { client, reply } = await call(channel);
+      assert.deepEqual(reply, {
+        channel,
+        successful: false,
+        clientId: client.clientId,
+        id: 'call-1',
+        error: `405:${channel}:Invalid channel`,
+      });
+    }
   });
 
   it('gives handlers the sender session and request context', async () => {
@@ -99,5 +119,7 @@ describe('service channels without a handler', () => {
     await client.handshake();
     const reply = await client.publish('/service/nothing', 1);
     assert.equal(reply.error, '404:/service/nothing:Unknown channel');
+    assert.equal(reply.successful, false);
+    assert.equal(reply.clientId, client.clientId);
   });
 });
