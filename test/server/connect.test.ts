@@ -100,9 +100,21 @@ describe('/meta/connect', () => {
   it('refuses a connect without connectionType or with an unknown one', async () => {
     const client = await ready();
     const missing = await client.request({ channel: '/meta/connect', clientId: client.clientId, id: 'x' });
-    assert.equal(missing.error, '400:connectionType:Missing required parameter');
+    assert.deepEqual(missing, {
+      channel: '/meta/connect',
+      successful: false,
+      clientId: client.clientId,
+      id: 'x',
+      error: '400:connectionType:Missing required parameter',
+    });
     const unknown = await client.request({ channel: '/meta/connect', clientId: client.clientId, connectionType: 'flash', id: 'y' });
-    assert.equal(unknown.error, '301:flash:Connection types not supported');
+    assert.deepEqual(unknown, {
+      channel: '/meta/connect',
+      successful: false,
+      clientId: client.clientId,
+      id: 'y',
+      error: '301:flash:Connection types not supported',
+    });
   });
 
   it('answers a held connect with reconnect none when the client disconnects', async () => {

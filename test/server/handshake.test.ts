@@ -102,7 +102,11 @@ describe('/meta/handshake', () => {
 
 describe('handshake limits', () => {
   it('refuses handshakes past maxSessionsPerIp with 503 and handshake advice after a pause', async (t) => {
-    const server = await startServer({ maxSessionsPerIp: 2 });
+    const warned: [unknown, string][] = [];
+    const server = await startServer({
+      maxSessionsPerIp: 2,
+      logger: { debug() {}, info() {}, warn: (o: unknown, msg: string) => warned.push([o, msg]), error() {} },
+    });
     t.after(() => server.close());
     assert.equal((await new RawClient(server.url).handshake()).successful, true);
     const second = new RawClient(server.url);
@@ -111,7 +115,8 @@ describe('handshake limits', () => {
     assert.equal(third.successful, false);
     assert.equal(third.error, '503::Too many sessions');
     assert.equal(third.advice?.reconnect, 'handshake');
-    assert.ok((third.advice?.interval ?? 0) >= 1000);
+    assert.equal(third.advice?.interval, 5000);
+    assert.deepEqual(warned, [[{ ip: '127.0.0.1' }, 'express-bayeux: handshake refused: 127.0.0.1 holds 2 sessions, the limit per IP']]);
     await second.disconnect();
     assert.equal((await new RawClient(server.url).handshake()).successful, true);
   });

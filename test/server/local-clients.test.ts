@@ -123,12 +123,17 @@ describe('local clients', () => {
     server.bayeux.subscribe('/l/bad', async () => {
       throw new Error('async');
     });
+    const fine: unknown[] = [];
+    server.bayeux.subscribe('/l/bad', (message) => {
+      fine.push(message.data);
+    });
     const client = new RawClient(server.url);
     await client.handshake();
     await client.subscribe('/l/bad');
     assert.equal((await client.publish('/l/bad', 1)).successful, true);
     assert.equal(deliveries(await client.connect(0)).length, 1);
     await until(() => errors.length === 2, 'both errors logged');
+    assert.deepEqual(fine, [1], 'the well-behaved subscriber got the message');
     assert.deepEqual(errors.sort(), [
       ['async', 'express-bayeux: a local subscriber failed'],
       ['sync', 'express-bayeux: a local subscriber threw'],

@@ -67,6 +67,8 @@ describe('server.metrics()', () => {
           bayeux_channels: 0,
         };
         for (const [name, value] of Object.entries(expected)) assert.equal(m.get(name), value, name);
+        // A client's disconnect is no overflow.
+        assert.equal(m.get('bayeux_queue_overflows_total{policy="disconnect"}'), undefined);
         // In seconds: two handshakes on this machine take well under a second (in ms or µs the sum would not).
         const handshakeSeconds = m.get('bayeux_handshake_duration_seconds_sum') ?? -1;
         assert.ok(handshakeSeconds > 0 && handshakeSeconds < 1, `handshake time ${handshakeSeconds}`);

@@ -48,6 +48,10 @@ describe('/meta/subscribe and /meta/unsubscribe', () => {
     const [reply, ...rest] = await client.connect(0);
     assert.equal(reply?.channel, '/meta/connect');
     assert.equal(rest.length, 0);
+    const unsubscribed = await client.unsubscribe(['/s/ok', '/s/**/x']);
+    assert.equal(unsubscribed.successful, false);
+    assert.equal(unsubscribed.error, '405:/s/**/x:Invalid channel');
+    assert.deepEqual(unsubscribed.subscription, ['/s/ok', '/s/**/x']);
   });
 
   it('refuses meta and service channels with 403', async () => {
@@ -84,6 +88,31 @@ describe('/meta/subscribe and /meta/unsubscribe', () => {
     await client.subscribe('/s/e');
     await client.unsubscribe(['/s/e', '/s/never']);
     assert.deepEqual(mine(), ['subscribe /s/e', 'subscribe /s/f', 'unsubscribe /s/e']);
+  });
+
+  it('logs at debug level the channels actually added or removed, and nothing for no change', async () => {
+    const debugged: [unknown, string][] = [];
+    const logged = await startServer({
+      logger: { debug: (o: unknown, msg: string) => debugged.push([o, msg]), info() {}, warn() {}, error() {} },
+    });
+    try {
+      const client = new RawClient(logged.url);
+      await client.handshake();
+      await client.subscribe(['/s/e', '/s/f']);
+      await client.subscribe('/s/e');
+      await client.unsubscribe(['/s/e', '/s/never']);
+      await client.unsubscribe('/s/never');
+      const clientId = client.clientId;
+      assert.deepEqual(
+        debugged.filter(([, msg]) => /subscribe$/.test(msg)),
+        [
+          [{ clientId, channels: ['/s/e', '/s/f'] }, 'express-bayeux: subscribe'],
+          [{ clientId, channels: ['/s/e'] }, 'express-bayeux: unsubscribe'],
+        ],
+      );
+    } finally {
+      await logged.close();
+    }
   });
 
   it('succeeds when unsubscribing from a channel never subscribed', async () => {
