@@ -121,6 +121,16 @@ describe('sessionExpiry', () => {
     });
   }
 
+  it('takes exactly 1e11 as milliseconds (March 1973: expired), not as seconds', async () => {
+    const logged: string[] = [];
+    const logger: Logger = { debug() {}, info() {}, warn() {}, error: (obj) => logged.push(String((obj as { err?: Error }).err?.message)) };
+    await withServer({ logger, sessionExpiry: () => 1e11 }, async (server) => {
+      const reply = await new RawClient(server.url).handshake();
+      assert.equal(reply.error, '401:expired:Credentials expired: handshake again to re-authenticate');
+      assert.deepEqual(logged, []);
+    });
+  });
+
   it('refuses a handshake when the hook returns seconds, and the log names the fix', async () => {
     const logged: string[] = [];
     const logger: Logger = { debug() {}, info() {}, warn() {}, error: (obj) => logged.push(String((obj as { err?: Error }).err?.message)) };

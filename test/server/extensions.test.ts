@@ -106,7 +106,11 @@ describe('extensions', () => {
       extensions: [
         {
           async outgoing(message: Message, ctx) {
-            if (message.channel === '/meta/connect') seen.push(ctx.client?.id);
+            if (message.channel !== '/meta/connect') return;
+            seen.push(ctx.client?.id);
+            // A change made after an await still reaches the wire: the reply waits for the chain.
+            await Promise.resolve();
+            message.ext = { stamped: true };
           },
         },
       ],
@@ -116,6 +120,7 @@ describe('extensions', () => {
     await client.handshake();
     const [reply] = await client.connect();
     assert.equal(reply?.successful, true);
+    assert.deepEqual(reply?.ext, { stamped: true });
     assert.deepEqual(seen, [client.clientId]);
   });
 

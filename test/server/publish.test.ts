@@ -87,7 +87,12 @@ describe('publishing', () => {
     assert.equal((await client.publish('/p/*', 1)).error, '405:/p/*:Invalid channel');
     assert.equal((await client.publish('/p/**', 1)).error, '405:/p/**:Invalid channel');
     assert.equal((await client.publish('/p/a b', 1)).error, '405:/p/a b:Invalid channel');
-    assert.equal((await client.publish('/meta/custom', 1)).error, '404:/meta/custom:Unknown channel');
+    assert.deepEqual(await client.request({ channel: '/meta/custom', clientId: client.clientId, data: 1, id: 'm' }), {
+      channel: '/meta/custom',
+      successful: false,
+      id: 'm',
+      error: '404:/meta/custom:Unknown channel',
+    });
   });
 
   it('refuses a publish without data', async () => {

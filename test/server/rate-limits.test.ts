@@ -91,6 +91,34 @@ describe('rateLimit', () => {
     });
   });
 
+  it('limits the publish that shares a request with a poll, and logs the refusal at debug level', async () => {
+    const debugged: [unknown, string][] = [];
+    const logger = { debug: (o: unknown, msg: string) => debugged.push([o, msg]), info() {}, warn() {}, error() {} };
+    await withServer({ logger, rateLimit: { session: { rate: SLOW, burst: 1 }, ip: false } }, async (server) => {
+      const client = new RawClient(server.url);
+      await client.handshake();
+      assert.equal((await client.publish('/rl/a', 1)).successful, true);
+      const replies = (
+        await client.send([
+          { channel: '/meta/connect', clientId: client.clientId, connectionType: 'long-polling', advice: { timeout: 0 }, id: client.id() },
+          { channel: '/rl/a', clientId: client.clientId, data: 2, id: client.id() },
+        ])
+      ).messages;
+      // The poll's reply goes last in the response.
+      assert.deepEqual(
+        replies.map((r) => [r.channel, r.successful]),
+        [
+          ['/rl/a', false],
+          ['/meta/connect', true],
+        ],
+      );
+      assert.deepEqual(
+        debugged.filter(([, msg]) => msg.includes('rate limit')),
+        [[{ scope: 'session', refused: 1 }, 'express-bayeux: 1 message(s) refused by the session rate limit']],
+      );
+    });
+  });
+
   it('does not count polls', async () => {
     await withServer({ rateLimit: { session: { rate: SLOW, burst: 2 }, ip: false } }, async (server) => {
       const client = new RawClient(server.url);

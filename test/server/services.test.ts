@@ -7,10 +7,19 @@ import { startServer, type TestServer } from '../helpers/server.js';
 describe('/service channels', () => {
   let server: TestServer;
   const errors: unknown[] = [];
+  const errorLines: string[] = [];
   let context: MessageContext | undefined;
   before(async () => {
     server = await startServer({
-      logger: { debug() {}, info() {}, warn() {}, error: (obj: unknown) => errors.push(obj) },
+      logger: {
+        debug() {},
+        info() {},
+        warn() {},
+        error: (obj: unknown, msg: string) => {
+          errors.push(obj);
+          errorLines.push(msg);
+        },
+      },
       services: {
         echo: (m) => m.data,
         list: () => [1, 2, 3],
@@ -70,7 +79,8 @@ describe('/service channels', () => {
     const { reply } = await call('/service/broken');
     assert.equal(reply.error, '500::Internal server error');
     assert.ok(!JSON.stringify(reply).includes('10.0.0.5'));
-    assert.ok(errors.length > 0);
+    assert.deepEqual(errors.at(-1), { err: new Error('database exploded at 10.0.0.5'), channel: '/service/broken' });
+    assert.equal(errorLines.at(-1), 'express-bayeux: a message handler failed');
   });
 
   it('routes multi-segment names and falls back to _handler', async () => {
