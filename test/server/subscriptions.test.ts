@@ -72,6 +72,10 @@ describe('/meta/subscribe and /meta/unsubscribe', () => {
       id: 'w',
     });
     assert.equal(wrong.error, '400:subscription:Invalid parameter');
+    const unsubscribeMissing = await client.request({ channel: '/meta/unsubscribe', clientId: client.clientId, id: 'u' });
+    assert.equal(unsubscribeMissing.error, '400:subscription:Missing required parameter');
+    const unsubscribeWrong = await client.request({ channel: '/meta/unsubscribe', clientId: client.clientId, subscription: [], id: 'v' });
+    assert.equal(unsubscribeWrong.error, '400:subscription:Invalid parameter');
   });
 
   it('passes the ACL refusal reason through', async () => {
