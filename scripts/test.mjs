@@ -22,7 +22,7 @@ if (files.length === 0) {
 // Some tests import dist/ (package exports, the browser bundle): a targeted run rebuilds a stale one.
 const stale = staleBuild(root);
 if (stale !== undefined) {
-  console.error(`rebuilding dist/ (${relative(root, stale)} is newer)`);
+  console.error(`rebuilding dist/ (${stale === 'dist/ is missing' ? stale : `${relative(root, stale)} is newer`})`);
   const build = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit', cwd: root });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
