@@ -1,11 +1,12 @@
 // Runs every test/**/*.test.ts with node:test (TypeScript through tsx).
 // Extra arguments are passed to node --test (e.g. --test-name-pattern).
-// --test-force-exit: a failing test that leaves a timer or a socket behind must
-// end the run with its failure, not keep it alive forever.
+// A failing test that leaves a timer or a socket behind must end the run with its
+// failure, not keep it alive forever: scripts/exit-after-tests.mjs ends such a file
+// (not --test-force-exit, which can drop results on their way to the runner).
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, staleBuild } from './test-args.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,7 +29,16 @@ if (stale !== undefined) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-force-exit', '--test-timeout=120000', ...flags, ...files.map((f) => relative(root, join(root, f)))],
+  [
+    '--import',
+    'tsx',
+    '--import',
+    pathToFileURL(join(root, 'scripts/exit-after-tests.mjs')).href,
+    '--test',
+    '--test-timeout=120000',
+    ...flags,
+    ...files.map((f) => relative(root, join(root, f))),
+  ],
   { stdio: 'inherit', cwd: root },
 );
 process.exit(result.status ?? 1);
