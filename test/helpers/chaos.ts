@@ -88,7 +88,10 @@ async function run(scenario: string, setup: Setup, options: ChaosOptions): Promi
       const since = Math.max(healedAt, s.joinedAt);
       let first: number | undefined;
       for (const [seq, at] of s.received) {
-        if ((load.accepted.get(seq) ?? 0) > since && (first === undefined || at < first)) first = at;
+        // The end marker's send time is not kept: received after the client's (re)join, it was sent after too.
+        // A client that joins again after publishing stopped (a loaded machine) recovers with the marker.
+        const sent = seq === -1 ? at : (load.accepted.get(seq) ?? 0);
+        if (sent > since && (first === undefined || at < first)) first = at;
       }
       return first;
     };
