@@ -6,6 +6,8 @@
 import { after } from 'node:test';
 
 const GRACE_MS = 2000;
+/** How long a leaking file's output may take to drain before it is ended anyway (a runner that stopped reading). */
+const DRAIN_MS = 5000;
 
 if (process.env.NODE_TEST_CONTEXT !== undefined) {
   after(() => {
@@ -15,7 +17,10 @@ if (process.env.NODE_TEST_CONTEXT !== undefined) {
       );
       const end = () => process.exit();
       if (process.stdout.writableLength === 0) end();
-      else process.stdout.once('drain', end);
+      else {
+        process.stdout.once('drain', end);
+        setTimeout(end, DRAIN_MS).unref();
+      }
     }, GRACE_MS);
     // Unreferenced: a file that cleans up exits at once; only a leak keeps the loop alive long enough.
     timer.unref();

@@ -1,6 +1,19 @@
-// Argument parsing and the stale-build check of scripts/test.mjs, apart so that they can be tested.
+// Argument parsing, the node command line and the stale-build check of scripts/test.mjs, apart so that they can be tested.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/**
+ * The node arguments that run test files: TypeScript through tsx, a timeout per test, and
+ * scripts/exit-after-tests.mjs in each file's process (not --test-force-exit, which can drop results).
+ * @param {string} root
+ * @param {string[]} rest flags and files after `--test`
+ * @returns {string[]}
+ */
+export function nodeTestArgs(root, rest) {
+  const exitAfterTests = pathToFileURL(join(root, 'scripts/exit-after-tests.mjs')).href;
+  return ['--import', 'tsx', '--import', exitAfterTests, '--test', '--test-timeout=120000', ...rest];
+}
 
 /** node --test flags that take a value, given either as `--flag=value` or as `--flag value`. */
 const VALUED = new Set([

@@ -6,8 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs, staleBuild } from './test-args.mjs';
+import { fileURLToPath } from 'node:url';
+import { nodeTestArgs, parseArgs, staleBuild } from './test-args.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { flags, only } = parseArgs(process.argv.slice(2));
@@ -27,18 +27,8 @@ if (stale !== undefined) {
   const build = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit', cwd: root });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
-const result = spawnSync(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--import',
-    pathToFileURL(join(root, 'scripts/exit-after-tests.mjs')).href,
-    '--test',
-    '--test-timeout=120000',
-    ...flags,
-    ...files.map((f) => relative(root, join(root, f))),
-  ],
-  { stdio: 'inherit', cwd: root },
-);
+const result = spawnSync(process.execPath, nodeTestArgs(root, [...flags, ...files.map((f) => relative(root, join(root, f)))]), {
+  stdio: 'inherit',
+  cwd: root,
+});
 process.exit(result.status ?? 1);

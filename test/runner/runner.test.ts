@@ -5,8 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs, staleBuild } from '../../scripts/test-args.mjs';
+import { fileURLToPath } from 'node:url';
+import { nodeTestArgs, parseArgs, staleBuild } from '../../scripts/test-args.mjs';
 
 describe('the test runner', () => {
   it('passes --test-name-pattern foo (value after a space) to node, not as a file filter', () => {
@@ -20,16 +20,16 @@ describe('the test runner', () => {
 
   it('ends a file whose failing test left a timer and a server open, and reports that failure', () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
-    const exitAfterTests = pathToFileURL(join(root, 'scripts/exit-after-tests.mjs')).href;
     // A run of its own, not a child of this one's runner.
     const env = { ...process.env };
     delete env.NODE_TEST_CONTEXT;
-    // The runner's own arguments; spawnSync's timeout is only there so that a regression fails instead of hanging.
-    const run = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', '--import', exitAfterTests, '--test', '--test-reporter=tap', 'test/fixtures/leaky-failing.ts'],
-      { cwd: root, env, encoding: 'utf8', timeout: 60_000 },
-    );
+    // The runner's own command line; spawnSync's timeout is only there so that a regression fails instead of hanging.
+    const run = spawnSync(process.execPath, nodeTestArgs(root, ['--test-reporter=tap', 'test/fixtures/leaky-failing.ts']), {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(run.signal, null, 'ended by itself, not killed by the timeout');
     assert.equal(run.status, 1);
     assert.match(run.stdout, /^# tests 2$/m);
