@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Express } from 'express';
 import { type BayeuxOptions, bayeux, type Message } from '../../lib/index.js';
+import { recordingLogger } from '../helpers/logger.js';
 import { RawClient, rawPost } from '../helpers/raw-client.js';
 import { type TestServer, until, withServer } from '../helpers/server.js';
 
@@ -147,8 +148,7 @@ describe('CORS', () => {
 
 describe('session hijack', () => {
   it("refuses a clientId presented with another user's login, and logs it as a hijack", async () => {
-    const warned: [unknown, string][] = [];
-    const logger = { debug() {}, info() {}, warn: (o: unknown, msg: string) => warned.push([o, msg]), error() {} };
+    const logger = recordingLogger();
     await withLoginServer({ logger }, async (server) => {
       const hs = await rawPost(server.url, HANDSHAKE, { headers: { cookie: 'user=alice' } });
       const clientId = hs.messages[0]?.clientId as string;
@@ -170,7 +170,7 @@ describe('session hijack', () => {
         { clientId, ip: '127.0.0.1', transport: 'long-polling' },
         'express-bayeux: clientId presented by another user; refused',
       ];
-      assert.deepEqual(warned, [hijack, hijack]);
+      assert.deepEqual(logger.lines.warn, [hijack, hijack]);
       const own = await rawPost(
         server.url,
         { channel: '/meta/subscribe', clientId, subscription: '/private' },

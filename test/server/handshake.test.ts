@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ConnectEvent } from '../../lib/index.js';
+import { recordingLogger } from '../helpers/logger.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -102,11 +103,8 @@ describe('/meta/handshake', () => {
 
 describe('handshake limits', () => {
   it('refuses handshakes past maxSessionsPerIp with 503 and handshake advice after a pause', async (t) => {
-    const warned: [unknown, string][] = [];
-    const server = await startServer({
-      maxSessionsPerIp: 2,
-      logger: { debug() {}, info() {}, warn: (o: unknown, msg: string) => warned.push([o, msg]), error() {} },
-    });
+    const logger = recordingLogger();
+    const server = await startServer({ maxSessionsPerIp: 2, logger });
     t.after(() => server.close());
     assert.equal((await new RawClient(server.url).handshake()).successful, true);
     const second = new RawClient(server.url);
@@ -116,7 +114,9 @@ describe('handshake limits', () => {
     assert.equal(third.error, '503::Too many sessions');
     assert.equal(third.advice?.reconnect, 'handshake');
     assert.equal(third.advice?.interval, 5000);
-    assert.deepEqual(warned, [[{ ip: '127.0.0.1' }, 'express-bayeux: handshake refused: 127.0.0.1 holds 2 sessions, the limit per IP']]);
+    assert.deepEqual(logger.lines.warn, [
+      [{ ip: '127.0.0.1' }, 'express-bayeux: handshake refused: 127.0.0.1 holds 2 sessions, the limit per IP'],
+    ]);
     await second.disconnect();
     assert.equal((await new RawClient(server.url).handshake()).successful, true);
   });

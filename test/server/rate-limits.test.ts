@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bayeux, type Message, parseBayeuxError } from '../../lib/index.js';
+import { recordingLogger } from '../helpers/logger.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
 import { until, withServer } from '../helpers/server.js';
 
@@ -92,8 +93,7 @@ describe('rateLimit', () => {
   });
 
   it('limits the publish that shares a request with a poll, and logs the refusal at debug level', async () => {
-    const debugged: [unknown, string][] = [];
-    const logger = { debug: (o: unknown, msg: string) => debugged.push([o, msg]), info() {}, warn() {}, error() {} };
+    const logger = recordingLogger();
     await withServer({ logger, rateLimit: { session: { rate: SLOW, burst: 1 }, ip: false } }, async (server) => {
       const client = new RawClient(server.url);
       await client.handshake();
@@ -113,7 +113,7 @@ describe('rateLimit', () => {
         ],
       );
       assert.deepEqual(
-        debugged.filter(([, msg]) => msg.includes('rate limit')),
+        logger.lines.debug.filter(([, msg]) => msg?.includes('rate limit')),
         [[{ scope: 'session', refused: 1 }, 'express-bayeux: 1 message(s) refused by the session rate limit']],
       );
     });

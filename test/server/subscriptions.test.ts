@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SubscriptionEvent } from '../../lib/index.js';
+import { recordingLogger } from '../helpers/logger.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -95,10 +96,8 @@ describe('/meta/subscribe and /meta/unsubscribe', () => {
   });
 
   it('logs at debug level the channels actually added or removed, and nothing for no change', async () => {
-    const debugged: [unknown, string][] = [];
-    const logged = await startServer({
-      logger: { debug: (o: unknown, msg: string) => debugged.push([o, msg]), info() {}, warn() {}, error() {} },
-    });
+    const logger = recordingLogger();
+    const logged = await startServer({ logger });
     try {
       const client = new RawClient(logged.url);
       await client.handshake();
@@ -108,7 +107,7 @@ describe('/meta/subscribe and /meta/unsubscribe', () => {
       await client.unsubscribe('/s/never');
       const clientId = client.clientId;
       assert.deepEqual(
-        debugged.filter(([, msg]) => /subscribe$/.test(msg)),
+        logger.lines.debug.filter(([, msg]) => /subscribe$/.test(msg ?? '')),
         [
           [{ clientId, channels: ['/s/e', '/s/f'] }, 'express-bayeux: subscribe'],
           [{ clientId, channels: ['/s/e'] }, 'express-bayeux: unsubscribe'],
