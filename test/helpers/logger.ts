@@ -1,7 +1,7 @@
 /** A logger that keeps what the server logs, per level, as [fields, message] pairs. */
 import type { Logger } from '../../lib/index.js';
 
-export type LogLine = [fields: object | string, message: string | undefined];
+type LogLine = [fields: object | string, message: string | undefined];
 
 export interface RecordingLogger extends Logger {
   readonly lines: Record<keyof Logger, LogLine[]>;
