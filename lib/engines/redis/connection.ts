@@ -33,7 +33,7 @@ export interface RedisTopology {
 }
 
 /** Reconnection delay: 100 ms doubling up to 2 s, with jitter so that many nodes do not reconnect in step. */
-function backoff(attempt: number): number {
+export function backoff(attempt: number): number {
   const base = Math.min(2000, 100 * 2 ** Math.min(attempt - 1, 5));
   return Math.round(base / 2 + Math.random() * (base / 2));
 }

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { EngineUnavailableError } from '../engine.js';
 import type { LocalSessions } from '../local-sessions.js';
-import { checkTopology, createClients, type RedisClient } from './connection.js';
+import { backoff, checkTopology, createClients, type RedisClient } from './connection.js';
 import type { RedisHealth } from './health.js';
 import type { RedisHistory } from './history.js';
 import { encode, type StreamFrame } from './stream.js';
@@ -29,6 +29,10 @@ export class RedisNode<User> {
   private sub: RedisClient | undefined;
   /** Echo markers this node waits for, by token. */
   private readonly echoes = new Map<string, () => void>();
+  /** Set by `disconnect()`: a connection that ends then stays ended. */
+  private closing = false;
+  /** Connections given up by ioredis, waiting to be started again. */
+  private readonly restarts = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly options: RedisEngineOptions,
@@ -65,7 +69,6 @@ export class RedisNode<User> {
     this.cmd = cmd;
     this.sub = sub;
     let connectedOnce = false;
-    let subscribed = false;
     for (const [name, client] of [
       ['commands', cmd],
       ['subscriber', sub],
@@ -74,32 +77,51 @@ export class RedisNode<User> {
       // ioredis reconnects on its own and reports every attempt: the health logs state changes only.
       client.on('error', (err: Error) => health.noted(name, err.message));
       client.on('close', () => health.lost(name));
+      this.keepConnecting(name, client);
     }
     cmd.on('ready', () => {
       if (connectedOnce) reconnected();
       connectedOnce = true;
       health.connected('commands');
     });
-    // ioredis subscribes again by itself after a reconnection; the first subscription is ours.
+    // Subscribed on every connection, not left to ioredis's resubscription: the node serves
+    // again only once the stream is confirmed, also on a connection ioredis had given up.
     sub.on('ready', () => {
-      if (subscribed) return health.connected('subscriber');
-      this.track(
-        (this.sharded
-          ? sub.ssubscribe(this.key('stream'), this.key('to', this.nodeId))
-          : sub.subscribe(this.key('stream'), this.key('to', this.nodeId))
-        ).then(() => {
-          subscribed = true;
-          health.connected('subscriber');
-        }),
-      );
+      const channels = [this.key('stream'), this.key('to', this.nodeId)];
+      this.track((this.sharded ? sub.ssubscribe(...channels) : sub.subscribe(...channels)).then(() => health.connected('subscriber')));
     });
     sub.on(this.sharded ? 'smessage' : 'message', received);
     cmd.connect().catch(() => undefined);
     sub.connect().catch(() => undefined);
   }
 
+  /**
+   * Starts `client` again whenever ioredis stops reconnecting it while the node is open.
+   * ioredis ends a Sentinel connection for good when a failover is announced while it is
+   * asking the Sentinels for the primary (its connect fails with "Connection is closed.");
+   * without this the node would answer 503 until restarted.
+   */
+  private keepConnecting(name: string, client: RedisClient): void {
+    let attempts = 0;
+    client.on('ready', () => {
+      attempts = 0;
+    });
+    client.on('end', () => {
+      if (this.closing) return;
+      this.state.noted(name, 'ioredis stopped reconnecting; connecting again');
+      const timer = setTimeout(() => {
+        this.restarts.delete(timer);
+        if (!this.closing) client.connect().catch(() => undefined);
+      }, backoff(++attempts));
+      this.restarts.add(timer);
+    });
+  }
+
   /** Waits (bounded) for running tasks, removes this node's heartbeat if Redis is up, and disconnects. */
   async disconnect(wasUp: boolean): Promise<void> {
+    this.closing = true;
+    for (const timer of this.restarts) clearTimeout(timer);
+    this.restarts.clear();
     // Bounded: every command has a timeout, and nothing in flight waits on Redis longer than that.
     await Promise.race([Promise.allSettled([...this.inflight]), delay(this.timeout)]);
     if (wasUp) await Promise.allSettled([this.cmd?.del(this.key('node', this.nodeId))]);
