@@ -1,5 +1,6 @@
 /** Several server nodes on one Redis act as one Bayeux server. */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { type BayeuxOptions, type DisconnectEvent, type Message, type RedisEngine, redisEngine } from '../../lib/index.js';
@@ -167,7 +168,15 @@ async function commandCounter(connectionName: string) {
       .map((line) => /addr=(\S+)/.exec(line)?.[1])
       .filter((addr): addr is string => addr !== undefined),
   );
-  const monitor = await admin.monitor();
+  // Not `admin.monitor()`: when a busy Redis sends a command line in the same read as MONITOR's
+  // +OK, ioredis takes it for a reply to nothing and emits "Command queue state error" before
+  // any listener can be added (an uncaught exception, seen under a second suite's load). That
+  // line is from before counting starts; it is expected here, any other error fails the count.
+  const monitor = new Redis(REDIS_URL, { monitor: true, lazyConnect: true });
+  const errors: Error[] = [];
+  monitor.on('error', (err: Error) => {
+    if (!err.message.startsWith('Command queue state error')) errors.push(err);
+  });
   const seen: string[] = [];
   let markers = 0;
   const marker = `cost-marker-${connectionName}`;
@@ -175,6 +184,9 @@ async function commandCounter(connectionName: string) {
     if (sources.has(source)) seen.push(`${String(args[0]).toLowerCase()} ${args[1] ?? ''}`);
     else if (args[0]?.toLowerCase() === 'echo' && args[1] === marker) markers += 1;
   });
+  const monitoring = once(monitor, 'monitoring');
+  await monitor.connect();
+  await monitoring;
   const probe = new Redis(REDIS_URL);
   return {
     sources,
@@ -183,7 +195,8 @@ async function commandCounter(connectionName: string) {
     async settled() {
       const want = markers + 1;
       await probe.echo(marker);
-      await until(() => markers >= want, 'MONITOR to catch up');
+      await until(() => markers >= want || errors.length > 0, 'MONITOR to catch up');
+      assert.deepEqual(errors, [], 'the MONITOR connection failed');
     },
     close() {
       monitor.disconnect();
