@@ -110,7 +110,7 @@ describe('the Redis engine with Sentinel', { skip: missing }, () => {
     const sentinel = new FakeSentinel('bayeux', { host: '127.0.0.1', port: redis.port });
     await sentinel.start();
     cleanup.push(() => sentinel.close());
-    // The held question must outlast nothing: ioredis gives a Sentinel `commandTimeout` to answer.
+    // ioredis gives a Sentinel `commandTimeout` to answer: long, so the held question does not time out.
     const engine = redisEngine({
       sentinels: [{ host: '127.0.0.1', port: sentinel.port }],
       name: 'bayeux',
