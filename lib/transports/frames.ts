@@ -62,7 +62,8 @@ export class FrameCache {
     for (let i = 0; same && i < parts.length; i++) same = parts[i] === messages[i];
     if (same) return this.frame as Buffer[];
     this.parts = messages.slice();
-    this.frame = (frameOf as FrameFn)(Buffer.from(jsonArray(messages)), TEXT);
+    // One buffer, not ws's header + payload pair: each socket then takes one write, not a corked writev.
+    this.frame = [Buffer.concat((frameOf as FrameFn)(Buffer.from(jsonArray(messages)), TEXT))];
     return this.frame;
   }
 }
