@@ -1,9 +1,9 @@
 /**
  * Pre-encoded WebSocket frames: a broadcast reaches every recipient socket
  * as the same queued JSON strings, so the frame (header + UTF-8 payload) is
- * built once and the same bytes are written to each socket, as engine.io
- * does with `ws`'s `Sender.frame`. Falls back to `ws.send` if a future `ws`
- * drops those internals.
+ * built once, as one buffer, and the same bytes are written to each socket
+ * (one write each), as engine.io does with `ws`'s `Sender.frame`. Falls
+ * back to `ws.send` if a future `ws` drops those internals.
  */
 
 import type { WebSocket } from 'ws';
