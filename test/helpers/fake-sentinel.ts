@@ -17,12 +17,13 @@ function resp(value: string | number | readonly (string | number)[]): string {
 /** Reads the commands (arrays of bulk strings, as clients send them) complete in `buffer`; returns them and what is left. */
 function commands(buffer: Buffer): { parsed: string[][]; rest: Buffer } {
   const parsed: string[][] = [];
+  /** The line starting at `from` and where the next one starts. */
+  const line = (from: number): [string, number] | undefined => {
+    const end = buffer.indexOf('\r\n', from);
+    return end === -1 ? undefined : [buffer.toString('latin1', from, end), end + 2];
+  };
   let at = 0;
   for (;;) {
-    const line = (from: number): [string, number] | undefined => {
-      const end = buffer.indexOf('\r\n', from);
-      return end === -1 ? undefined : [buffer.toString('latin1', from, end), end + 2];
-    };
     const head = line(at);
     if (head === undefined || !head[0].startsWith('*')) break;
     const args: string[] = [];

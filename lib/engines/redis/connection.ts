@@ -105,5 +105,7 @@ export async function createClients(options: RedisTopology, commandTimeout: numb
           ...options.redis,
         })
       : new RedisClient(options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { ...bounded, ...options.redis });
-  return { cmd, sub: cmd.duplicate() };
+  // The node subscribes on every ready itself (node.ts), also after ioredis gave a connection up:
+  // ioredis's own resubscription would only send the same SUBSCRIBE a second time.
+  return { cmd, sub: cmd.duplicate({ autoResubscribe: false }) };
 }

@@ -84,8 +84,9 @@ export class RedisNode<User> {
       connectedOnce = true;
       health.connected('commands');
     });
-    // Subscribed on every connection, not left to ioredis's resubscription: the node serves
-    // again only once the stream is confirmed, also on a connection ioredis had given up.
+    // Subscribed on every connection (ioredis's resubscription is off, except in a Cluster's
+    // shard subscribers): the node serves again only once the stream is confirmed, also on a
+    // connection ioredis had given up.
     sub.on('ready', () => {
       const channels = [this.key('stream'), this.key('to', this.nodeId)];
       this.track((this.sharded ? sub.ssubscribe(...channels) : sub.subscribe(...channels)).then(() => health.connected('subscriber')));
