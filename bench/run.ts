@@ -56,10 +56,12 @@ interface Running extends ServerInfo {
   profiling?: boolean;
 }
 
-const SERVERS = [
+const SERVERS: { name: string; script: string; fanoutOnly?: boolean }[] = [
   { name: 'express-bayeux', script: 'ours.ts' },
   { name: 'faye', script: 'faye.ts' },
   { name: 'cometd-nodejs-server', script: 'cometd.ts' },
+  // Not a Bayeux server: what node:http and ws cost by themselves (bench/servers/floor.ts), in the fan-out cells only.
+  { name: 'node:http floor', script: 'floor.ts', fanoutOnly: true },
 ].filter((s) => process.env.BENCH_SERVERS === undefined || process.env.BENCH_SERVERS.split(',').includes(s.name));
 const TRANSPORTS = (['websocket', 'long-polling'] as const).filter(
   (t) => process.env.BENCH_TRANSPORTS === undefined || process.env.BENCH_TRANSPORTS.split(',').includes(t),
@@ -342,7 +344,7 @@ async function main(): Promise<void> {
     record({ scenario: 'app stack', transport: 'long-polling', size: APP_STACK, server: name, values });
     console.log(`app stack long-polling ${APP_STACK} ${name}: ${JSON.stringify(values)}`);
   }
-  for (const s of runs('handshakes') ? SERVERS : []) {
+  for (const s of runs('handshakes') ? SERVERS.filter((s) => !s.fanoutOnly) : []) {
     const values = await measureCell(s.script, handshakes);
     record({ scenario: 'handshakes', transport: 'long-polling', size: 20, server: s.name, values });
     console.log(`handshakes ${s.name}: ${JSON.stringify(values)}`);
@@ -374,7 +376,7 @@ async function main(): Promise<void> {
       console.log(`history ${transport} ${HISTORY_SUBSCRIBERS} ${name}: ${JSON.stringify(values)}`);
     }
     for (const s of SERVERS) {
-      if (transport === 'websocket' && s.name === 'cometd-nodejs-server') continue;
+      if ((transport === 'websocket' && s.name === 'cometd-nodejs-server') || s.fanoutOnly) continue;
       if (runs('many')) {
         const values = await measureCell(s.script, async (server) =>
           summarize(await fanout(server, transport, MANY, (i) => `/bench/many/${i}`, '/bench/many/*')),
