@@ -71,7 +71,13 @@ export function renderMarkdown(meta: Record<string, unknown>, cells: Cell[]): st
   return `${lines.join('\n')}\n`;
 }
 
-const COLORS: Record<string, string> = { 'express-bayeux': '#2450b2', faye: '#c2410c', 'cometd-nodejs-server': '#15803d' };
+const COLORS: Record<string, string> = {
+  'express-bayeux': '#2450b2',
+  faye: '#c2410c',
+  'cometd-nodejs-server': '#15803d',
+  'node:http floor': '#9ca3af',
+};
+const LABELS: Record<string, string> = { 'cometd-nodejs-server': 'cometd', 'node:http floor': 'floor' };
 
 /** p99 latency against subscribers, one line per server and transport (log-scaled x). */
 export function renderSvg(cells: Cell[]): string {
@@ -109,9 +115,7 @@ export function renderSvg(cells: Cell[]): string {
       );
       const ly = 40 + legend * 18;
       parts.push(`<line x1="${W - 140}" y1="${ly}" x2="${W - 115}" y2="${ly}" stroke="${COLORS[server]}" stroke-width="2"${dash}/>`);
-      parts.push(
-        `<text x="${W - 110}" y="${ly + 4}">${server === 'cometd-nodejs-server' ? 'cometd' : server} ${transport === 'websocket' ? 'ws' : 'lp'}</text>`,
-      );
+      parts.push(`<text x="${W - 110}" y="${ly + 4}">${LABELS[server] ?? server} ${transport === 'websocket' ? 'ws' : 'lp'}</text>`);
       legend++;
     }
   }
