@@ -207,6 +207,27 @@ describe('the poll lane', () => {
     await held;
   });
 
+  it('counts a request under the address host middleware gave it (req.ip defined on the request)', async () => {
+    server = await host(
+      {},
+      {
+        lane: false,
+        setup: (app) =>
+          app.use((req, _res, next) => {
+            Object.defineProperty(req, 'ip', { value: '198.51.100.7' });
+            next();
+          }),
+      },
+    );
+    const { clientId } = await handshake(server.url);
+    const held = poll(server.url, clientId, {}, 10_000);
+    const s = server;
+    await until(async () => (await s.bayeux.stats()).held === 1, 'the held poll');
+    assert.deepEqual((await server.bayeux.stats()).perIp, { '198.51.100.7': 1 });
+    await server.bayeux.disconnect(clientId);
+    await held;
+  });
+
   it('keeps body limits on the lane', async () => {
     server = await host({ maxBodySize: 1024 });
     const { clientId } = await handshake(server.url);
