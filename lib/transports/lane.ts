@@ -105,15 +105,16 @@ export class PollLane<User = unknown> {
       this.refuse(req, res, err);
       return;
     }
-    // The app's request prototype gives `req.ip`, `req.secure` and `req.host` with its `trust proxy` setting.
-    // Set after the body is read: the stream's listeners were measurably slower to add on the re-prototyped object.
-    Object.setPrototypeOf(req, app.request);
     for (const message of messages) {
       if (message.channel !== '/meta/connect') {
         handOver(req, value, pass);
         return;
       }
     }
+    // The app's request prototype gives `req.ip`, `req.secure` and `req.host` with its `trust proxy` setting.
+    // Set only on the polls the lane serves (Express sets it on what it is handed), and after the body is
+    // read: the stream's listeners were measurably slower to add on the re-prototyped object.
+    Object.setPrototypeOf(req, app.request);
     this.identify(req, messages).then(
       (identity) => {
         if (identity === undefined) {
