@@ -32,7 +32,9 @@ export function profileOnSignal(name: string): void {
     running = false;
     if (heap) {
       session.post('HeapProfiler.stopSampling', (err, result) => {
-        if (err === null) writeFileSync(join(dir, `${name}-${process.pid}-${n++}.heapprofile`), JSON.stringify(result.profile));
+        // Without the per-sample list (the tree's sizes hold the totals): written whole before the bench stops the server.
+        if (err === null)
+          writeFileSync(join(dir, `${name}-${process.pid}-${n++}.heapprofile`), JSON.stringify({ ...result.profile, samples: [] }));
       });
       return;
     }
