@@ -153,6 +153,13 @@ export interface Engine<User = never> {
    * may differ from the one passed in.
    */
   claim(session: Session<User>): Promise<Session<User>>;
+  /**
+   * Keeps the history positions (channel to offset) a session's client
+   * confirmed it received, for the node that takes the session over should
+   * this one die: it resumes exactly after them. Engines whose sessions die
+   * with their node need not implement it.
+   */
+  confirm?(session: Session<User>, positions: ReadonlyMap<string, number>): Promise<void>;
   /** Ends a session everywhere; false when it did not exist. */
   destroySession(clientId: string, reason: DisconnectReason): Promise<boolean>;
   /**

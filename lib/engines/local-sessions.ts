@@ -91,6 +91,7 @@ export class LocalSessions<User> {
       } else {
         if (!this.index.remove(channel, session)) continue;
         session.channels.delete(channel);
+        session.delivered?.forget(channel);
       }
       changed.push(channel);
     }
@@ -122,6 +123,29 @@ export class LocalSessions<User> {
     } else if (session.queue.length === 1) {
       host.messagesQueued(session);
     }
+  }
+
+  /** Queues a history message at `offset` of the concrete `channel`, unless the session was given it already. */
+  deliverAt(session: Session<User>, json: string, channel: string, offset: number): void {
+    if (session.positions().admit(channel, offset)) this.deliver(session, json);
+  }
+
+  /**
+   * A replay of `channel` after `offset` starts for a session that may hold
+   * some of it already: what it holds of the channel after that offset
+   * (queued, or written and not acknowledged) goes, since the replay brings
+   * it again, in order, once. Rare (a re-subscribe with a position), so the
+   * held messages are parsed here rather than tagged on the hot path.
+   */
+  rewind(session: Session<User>, channel: string, offset: number): void {
+    if (!session.positions().rewind(channel, offset)) return;
+    const later = (json: string): boolean => {
+      const message = JSON.parse(json) as { channel?: unknown; ext?: { position?: { offset?: unknown } } };
+      const at = message.ext?.position?.offset;
+      return message.channel === channel && typeof at === 'number' && at > offset;
+    };
+    session.queue = session.queue.filter((json) => !later(json));
+    if (session.ack !== undefined) session.ack.unacked = session.ack.unacked.filter((json) => !later(json));
   }
 
   /**

@@ -5,7 +5,7 @@
 import type { Engine, EngineHost, Envelope, LocalCounts, PresenceEntry } from './engine.js';
 import { SessionLimitError } from './engine.js';
 import type { ReplayFrom } from './history/config.js';
-import { MemoryHistory } from './history/memory.js';
+import { type Kept, MemoryHistory } from './history/memory.js';
 import { positioned } from './history/position.js';
 import { LocalSessions, sweepEvery } from './local-sessions.js';
 import type { DisconnectReason, SessionInit } from './session.js';
@@ -30,6 +30,8 @@ class MemoryEngine<User> implements Engine<User> {
   private readonly buckets = new TokenBuckets();
   private history: MemoryHistory | undefined;
   private readonly deliverTo = (session: Session<User>, envelope: Envelope): void => this.local.deliver(session, envelope.json);
+  private readonly deliverKept = (session: Session<User>, kept: { json: string; channel: string; offset: number }): void =>
+    this.local.deliverAt(session, kept.json, kept.channel, kept.offset);
 
   constructor(private readonly options: MemoryEngineOptions) {
     if (options.sweepInterval !== undefined && !(options.sweepInterval > 0)) {
@@ -94,13 +96,16 @@ class MemoryEngine<User> implements Engine<User> {
   async subscribe(session: Session<User>, channels: readonly string[], replay?: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
     if (!session.alive) return [];
     // Read before subscribing, all in one synchronous step: a refusal subscribes nothing, and no publish can fall in between.
-    const replayed: string[] = [];
+    const replayed: [string, ReplayFrom, Kept[]][] = [];
     if (replay !== undefined && this.history !== undefined) {
       const now = Date.now();
-      for (const [channel, from] of replay) replayed.push(...this.history.read(channel, from, now));
+      for (const [channel, from] of replay) replayed.push([channel, from, this.history.read(channel, from, now)]);
     }
     const added = this.local.change(session, channels, 'subscribe');
-    for (const json of replayed) this.local.deliver(session, json);
+    for (const [channel, from, kept] of replayed) {
+      if (from.kind !== 'new') this.local.rewind(session, channel, from.kind === 'all' ? -1 : from.offset);
+      for (const entry of kept) this.local.deliverAt(session, entry.json, channel, entry.offset);
+    }
     return added;
   }
 
@@ -113,7 +118,10 @@ class MemoryEngine<User> implements Engine<User> {
     const config = this.local.host.history;
     if (envelope.template !== undefined && history !== undefined && config !== undefined) {
       const { position, json } = history.append(envelope.channel, envelope.template, Date.now());
-      envelope = { channel: envelope.channel, json, message: positioned(envelope.message, position, config.salesforce) };
+      const kept = { channel: envelope.channel, json, message: positioned(envelope.message, position, config.salesforce) };
+      this.local.route(kept.channel, this.deliverKept, { json, channel: kept.channel, offset: position.offset });
+      this.local.host.broadcastArrived(kept);
+      return;
     }
     this.local.route(envelope.channel, this.deliverTo, envelope);
     this.local.host.broadcastArrived(envelope);

@@ -4,6 +4,7 @@
  * the same string is shared by every recipient of a broadcast.
  */
 import { AckState } from './ack.js';
+import { DeliveredPositions } from './history/delivered.js';
 
 /** What a handshake records about the client. */
 export interface SessionInit<User = unknown> {
@@ -86,6 +87,8 @@ export class Session<User = unknown> implements ClientInfo<User> {
   lastSeen: number;
   /** False once destroyed: stale references must not queue or deliver. */
   alive = true;
+  /** Positions on the history channels it receives; created with its first history message. */
+  delivered: DeliveredPositions | undefined;
 
   constructor(init: SessionInit<User>, now: number) {
     this.id = init.id;
@@ -123,6 +126,13 @@ export class Session<User = unknown> implements ClientInfo<User> {
     const taken = this.queue;
     if (taken.length !== 0) this.queue = [];
     this.dropped = 0;
+    this.delivered?.taken();
     return taken;
+  }
+
+  /** The session's history positions, created on first use. */
+  positions(): DeliveredPositions {
+    this.delivered ??= new DeliveredPositions();
+    return this.delivered;
   }
 }

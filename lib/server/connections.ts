@@ -230,12 +230,16 @@ export class ConnectionRegistry<User = unknown> {
   private send(connection: Connection, session: Session<User>, replies: string[], reply: Message): undefined {
     // Queued messages first: the client handles them before it reconnects.
     let queued: string[];
+    let batch = 0;
     if (!session.alive) queued = [];
     else if (session.ack !== undefined) {
       const next = session.ack.next(session.take());
       queued = next.messages;
-      reply.ext = { ...reply.ext, ack: next.batch };
+      batch = next.batch;
+      reply.ext = { ...reply.ext, ack: batch };
     } else queued = connection.persistent ? [] : session.take();
+    // What was written up to this reply is confirmed by the client's next connect (or its ack of `batch`).
+    session.delivered?.replying(batch);
     if (queued.length > 0 && this.onDelivered !== undefined) this.onDelivered(session.transport, queued.length);
     this.write(connection, session, queued.length === 0 ? replies : queued.concat(replies), reply);
     return undefined;

@@ -10,7 +10,7 @@ replayBehaviour('memory', () => memoryEngine());
 describe('memory history', () => {
   const stamper = new Stamper(false);
   const template = (n: number) => stamper.template({ channel: '/a', data: { n } });
-  const numbers = (jsons: string[]) => jsons.map((j) => (JSON.parse(j) as { data: { n: number } }).data.n);
+  const numbers = (kept: { json: string }[]) => kept.map((k) => (JSON.parse(k.json) as { data: { n: number } }).data.n);
 
   it('keeps at most size messages per channel', () => {
     const history = new MemoryHistory({ channels: ['/a'], size: 3, ttl: 60_000, salesforce: false });

@@ -6,10 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { BEFORE_ANY, epochBase, type HistoryConfig, type ReplayFrom, ReplayRefusedError } from './config.js';
 import { fill, type Position, type PositionTemplate } from './position.js';
 
-interface Entry {
+/** A kept message. */
+export interface Kept {
   offset: number;
-  time: number;
   json: string;
+}
+
+interface Entry extends Kept {
+  time: number;
 }
 
 /** One channel's kept messages, oldest first, in a ring of `size` slots. */
@@ -78,20 +82,20 @@ export class MemoryHistory {
   }
 
   /** The messages to replay from `from`, oldest first; throws `ReplayRefusedError` when the position is gone. */
-  read(channel: string, from: ReplayFrom, now: number): string[] {
+  read(channel: string, from: ReplayFrom, now: number): Kept[] {
     if (from.kind === 'new') {
       from.at = this.top(channel);
       return [];
     }
     const log = this.logs.get(channel);
     const since = now - this.config.ttl;
-    if (from.kind === 'all') return log === undefined ? [] : log.kept(since).map((e) => e.json);
+    if (from.kind === 'all') return log === undefined ? [] : log.kept(since);
     const { offset, epoch } = from;
     if (epoch === BEFORE_ANY.epoch && offset === BEFORE_ANY.offset) {
       // Subscribed before the channel had a message: everything is missed, if all of it is still kept.
       const kept = log?.kept(since) ?? [];
       if (kept.length > 0 && kept[0]?.offset !== log?.first) throw new ReplayRefusedError(channel, offset, 'evicted');
-      return kept.map((e) => e.json);
+      return kept;
     }
     if (epoch !== undefined && epoch !== this.epoch) throw new ReplayRefusedError(channel, offset, 'epoch');
     if (log === undefined) throw new ReplayRefusedError(channel, offset, epoch === undefined ? 'unknown' : 'evicted');
@@ -100,7 +104,7 @@ export class MemoryHistory {
     const kept = log.kept(since);
     const first = kept[0];
     if (first === undefined || first.offset > offset + 1) throw new ReplayRefusedError(channel, offset, 'evicted');
-    return kept.filter((e) => e.offset > offset).map((e) => e.json);
+    return kept.filter((e) => e.offset > offset);
   }
 
   /** Forgets channels whose newest message passed its ttl, so idle channels cost nothing. */

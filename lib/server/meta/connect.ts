@@ -30,8 +30,14 @@ export async function connect<User>(
   // Deliveries for this session now leave from this node.
   const local = await server.engine.claim(session);
   // Ack extension: the client names the last batch it received; older ones are done with.
-  const acked = message.ext?.ack;
-  if (local.ack !== undefined && typeof acked === 'number') local.ack.acknowledge(acked);
+  const acked = local.ack === undefined ? undefined : typeof message.ext?.ack === 'number' ? message.ext.ack : -1;
+  if (local.ack !== undefined && acked !== undefined) local.ack.acknowledge(acked);
+  // History positions the client has now confirmed: kept first, for a node that takes the session over.
+  const confirmed = local.delivered?.confirmable(acked);
+  if (confirmed !== undefined) {
+    await server.engine.confirm?.(local, confirmed);
+    local.delivered?.record(confirmed);
+  }
   reply.successful = true;
   reply.advice = server.advice();
   local.transport = type;
