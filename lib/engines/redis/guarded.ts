@@ -58,6 +58,10 @@ export class GuardedEngine<User> implements RedisEngine<User> {
     return this.guard(() => this.inner.claim(session));
   }
 
+  confirm(session: Session<User>, positions: ReadonlyMap<string, number>): Promise<void> {
+    return this.guard(() => this.inner.confirm(session, positions));
+  }
+
   destroySession(clientId: string, reason: DisconnectReason): Promise<boolean> {
     return this.guard(() => this.inner.destroySession(clientId, reason));
   }

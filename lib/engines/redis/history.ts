@@ -23,6 +23,7 @@ import type { SubscriptionChange } from '../local-sessions.js';
 import type { Logger } from '../logger.js';
 import type { Session } from '../session.js';
 import type { RedisClient } from './connection.js';
+import { savePositions } from './positions.js';
 import { encode, type ReplayFrame } from './stream.js';
 
 /** The meta hash outlives the Stream so that offsets go on after a quiet spell: 30 days, or ttl if longer. */
@@ -32,7 +33,7 @@ const PAGE = 100;
 
 /**
  * KEYS: stream, meta. ARGV: pub/sub channel, candidate epoch, size, ttl, meta ttl,
- * event head, hole letters ('o' offset, 'e' epoch), then the template's parts.
+ * frame head (the offset, a newline and the message follow it), hole letters ('o' offset, 'e' epoch), then the template's parts.
  * Returns the offset given to the message.
  */
 const script = (publish: 'PUBLISH' | 'SPUBLISH'): string => `
@@ -59,7 +60,7 @@ local now = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[
 redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], offset .. '-0', 't', now, 'm', json)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
-redis.call('${publish}', ARGV[1], ARGV[6] .. json)
+redis.call('${publish}', ARGV[1], ARGV[6] .. offset .. '\\n' .. json)
 return offset
 `;
 // On a Redis Cluster the stream is a sharded channel (see connection.ts).
@@ -81,7 +82,10 @@ export interface HistoryEngine<User> {
   readonly sharded: boolean;
   /** Publishes on one of the namespace's channels (sharded on a cluster). */
   send(channel: string, payload: string): Promise<unknown>;
-  deliver(session: Session<User>, json: string): void;
+  /** Queues a kept message of `channel` for a session (unless it was given it already). */
+  deliver(session: Session<User>, kept: Kept, channel: string): void;
+  /** A replay of `channel` after `offset` starts: what the session holds of it after that goes (it comes again). */
+  rewind(session: Session<User>, channel: string, offset: number): void;
   /** The session when this node delivers to it. */
   owned(id: string): Session<User> | undefined;
   /** Adds or removes subscriptions, as `Engine.subscribe` does; returns those that changed. */
@@ -92,7 +96,7 @@ export interface HistoryEngine<User> {
 
 export class RedisHistory<User> {
   /** Live messages held per session id and channel while that channel is replayed. */
-  private readonly held = new Map<string, Map<string, string[]>>();
+  private readonly held = new Map<string, Map<string, Kept[]>>();
 
   constructor(
     private readonly config: HistoryConfig,
@@ -156,11 +160,13 @@ export class RedisHistory<User> {
       const pipeline = redis.pipeline();
       for (const channel of replayed) pipeline.sadd(this.engine.key('subs', session.id), channel);
       const results = (await pipeline.exec()) ?? [];
+      const fresh = replayed.filter((_, i) => results[i]?.[1] === 1);
+      await this.started(session, replay, fresh);
       for (const [channel, from] of forOwner) {
         const frame: ReplayFrame = { kind: 'replay', id: session.id, channel, from: JSON.stringify(from) };
         await this.engine.send(this.engine.key('stream'), encode(frame));
       }
-      return [...added, ...replayed.filter((_, i) => results[i]?.[1] === 1)];
+      return [...added, ...fresh];
     }
     this.hold(mine.id, replayed);
     let added: string[] = [];
@@ -171,9 +177,10 @@ export class RedisHistory<User> {
       let i = 0;
       for (const [channel, from] of replay) {
         const read = reads[i++] as Kept[] | Position;
-        if (Array.isArray(read)) this.finish(mine, channel, read);
+        if (Array.isArray(read)) this.finish(mine, channel, read, replayStart(from));
         else if (from.kind === 'new') from.at = this.goLive(mine, channel, read);
       }
+      await this.started(mine, replay, added);
       return added;
     } catch (err) {
       // Refused: what this request subscribed is undone; a subscription held before stays, with its live messages.
@@ -185,14 +192,32 @@ export class RedisHistory<User> {
   }
 
   /**
+   * Keeps where each subscription of a subscribe with replay starts, as the
+   * client's confirmed position until it confirms more: a node taking the
+   * session over after its owner died resumes after it, so what the client
+   * had before (a replay id's message, or anything before a live start) does
+   * not come again. A live start counts only for a channel this request newly
+   * subscribed (`fresh`): on one held before, the client's own position stands.
+   */
+  private async started(session: Session<User>, replay: ReadonlyMap<string, ReplayFrom>, fresh: readonly string[]): Promise<void> {
+    const starts = new Map<string, number>();
+    for (const [channel, from] of replay) {
+      const start = replayStart(from) ?? (fresh.includes(channel) ? from.kind === 'new' && from.at?.offset : undefined);
+      if (typeof start === 'number') starts.set(channel, start);
+    }
+    if (this.engine.owned(session.id) === session) session.positions().record(starts);
+    await savePositions(this.engine.redis(), this.engine.key('session', session.id), starts);
+  }
+
+  /**
    * Ends holding for a live start and returns the position it starts after:
    * the newest read, or just before the first held message when that one was
    * published before the read (it is delivered, so the position must precede it).
    */
   private goLive(session: Session<User>, channel: string, top: Position): Position {
     const held = this.release(session.id, channel);
-    for (const json of held) this.engine.deliver(session, json);
-    const first = held.length > 0 ? offsetOf(held[0] as string) : Number.POSITIVE_INFINITY;
+    for (const kept of held) this.engine.deliver(session, kept, channel);
+    const first = held[0]?.offset ?? Number.POSITIVE_INFINITY;
     return first <= top.offset ? { offset: first - 1, epoch: top.epoch } : top;
   }
 
@@ -209,7 +234,8 @@ export class RedisHistory<User> {
     this.hold(session.id, [event.channel]);
     this.engine.attach(session, event.channel);
     try {
-      this.finish(session, event.channel, await this.read(event.channel, JSON.parse(event.from) as ReplayFrom));
+      const from = JSON.parse(event.from) as ReplayFrom;
+      this.finish(session, event.channel, await this.read(event.channel, from), replayStart(from));
     } catch (err) {
       // The position was checked by the other node an instant ago; it went in between (evicted at the edge).
       this.abort(session, event.channel, true);
@@ -217,11 +243,21 @@ export class RedisHistory<User> {
     }
   }
 
-  /** A session moved here from a dead node: re-sends, from history, what was published since that node last saw it. */
-  async resume(session: Session<User>, channels: readonly string[], sinceMs: number): Promise<void> {
+  /**
+   * A session moved here from a dead node: re-sends, from history, what its
+   * client had not confirmed (after `confirmed`, channel to offset), or, on a
+   * channel without a confirmed position, what was published since `sinceMs`.
+   */
+  async resume(
+    session: Session<User>,
+    channels: readonly string[],
+    confirmed: ReadonlyMap<string, number>,
+    sinceMs: number,
+  ): Promise<void> {
     for (const channel of channels) {
+      const offset = confirmed.get(channel);
       try {
-        this.finish(session, channel, await this.since(channel, sinceMs));
+        this.finish(session, channel, offset === undefined ? await this.since(channel, sinceMs) : await this.after(channel, offset));
       } catch (err) {
         this.abort(session, channel, true);
         this.engine.logger.error({ err, clientId: session.id, channel }, 'express-bayeux: history resume failed');
@@ -255,6 +291,11 @@ export class RedisHistory<User> {
     return kept;
   }
 
+  /** Everything kept on `channel` after `offset` (an offset of an earlier epoch lies below all of the current one). */
+  private after(channel: string, offset: number): Promise<Kept[]> {
+    return this.range(channel, `(${offset}-0`, Date.now() - this.config.ttl);
+  }
+
   /** Everything kept on `channel` since `sinceMs` (a session whose node died may have missed it). */
   since(channel: string, sinceMs: number): Promise<Kept[]> {
     return this.range(channel, '-', Math.max(sinceMs, Date.now() - this.config.ttl));
@@ -271,31 +312,37 @@ export class RedisHistory<User> {
   }
 
   /** Holds a live message when its session's channel is being replayed; false when it should be delivered now. */
-  keep(id: string, channel: string, json: string): boolean {
+  keep(id: string, channel: string, message: Kept): boolean {
     const held = this.held.get(id)?.get(channel);
     if (held === undefined) return false;
-    held.push(json);
+    held.push(message);
     return true;
   }
 
-  /** Delivers the replayed messages, then the held live ones the read did not have, and stops holding. */
-  finish(session: Session<User>, channel: string, kept: readonly Kept[]): void {
+  /**
+   * Delivers the replayed messages, then the held live ones the read did not
+   * have, and stops holding. With `after`, the replay starts after that
+   * offset: what the session already holds of the channel beyond it goes
+   * first, so that each message comes once, in order.
+   */
+  finish(session: Session<User>, channel: string, kept: readonly Kept[], after?: number): void {
     const held = this.release(session.id, channel);
+    if (after !== undefined) this.engine.rewind(session, channel, after);
     let last = -1;
     for (const entry of kept) {
-      this.engine.deliver(session, entry.json);
+      this.engine.deliver(session, entry, channel);
       last = entry.offset;
     }
-    for (const json of held) if (offsetOf(json) > last) this.engine.deliver(session, json);
+    for (const entry of held) if (entry.offset > last) this.engine.deliver(session, entry, channel);
   }
 
   /** Stops holding; the held messages are delivered when `deliver` is true (the subscription stays). */
   abort(session: Session<User>, channel: string, deliver: boolean): void {
     const held = this.release(session.id, channel);
-    if (deliver) for (const json of held) this.engine.deliver(session, json);
+    if (deliver) for (const entry of held) this.engine.deliver(session, entry, channel);
   }
 
-  private release(id: string, channel: string): string[] {
+  private release(id: string, channel: string): Kept[] {
     const byChannel = this.held.get(id);
     const held = byChannel?.get(channel) ?? [];
     byChannel?.delete(channel);
@@ -327,9 +374,7 @@ function fieldOf(fields: readonly string[], name: string): string {
   return '';
 }
 
-/** The offset stamped in a live message (held messages only: a parse per message while a replay runs). */
-function offsetOf(json: string): number {
-  const message = JSON.parse(json) as { ext?: { position?: { offset?: unknown } } };
-  const offset = message.ext?.position?.offset;
-  return typeof offset === 'number' ? offset : Number.POSITIVE_INFINITY;
+/** The offset a replay starts after: -1 for everything kept, none for a live start. */
+function replayStart(from: ReplayFrom): number | undefined {
+  return from.kind === 'after' ? from.offset : from.kind === 'all' ? -1 : undefined;
 }

@@ -34,9 +34,10 @@ import { RedisHealth } from './health.js';
 import { RedisHistory } from './history.js';
 import { RedisNode } from './node.js';
 import { Ownership } from './ownership.js';
+import { savePositions } from './positions.js';
 import { takeTokens } from './rate-limit.js';
 import { SessionRecords } from './sessions.js';
-import { type BroadcastFrame, decode, encode, type StreamFrame } from './stream.js';
+import { type BroadcastFrame, decode, positionedHead, type StreamFrame } from './stream.js';
 import { Subscriptions } from './subscriptions.js';
 import type { RedisEngine, RedisEngineOptions } from './types.js';
 
@@ -53,8 +54,11 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
   private readonly ownership: Ownership<User>;
   private ticking = false;
   private readonly deliverTo = (session: Session<User>, json: string): void => this.local.deliver(session, json);
-  private readonly deliverLive = (session: Session<User>, frame: BroadcastFrame): void => {
-    if (!this.node.history?.keep(session.id, frame.channel, frame.json)) this.local.deliver(session, frame.json);
+  private readonly deliverKept = (session: Session<User>, frame: BroadcastFrame): void => {
+    const offset = frame.offset as number;
+    const history = this.node.history;
+    if (history?.holding && history.keep(session.id, frame.channel, { offset, json: frame.json })) return;
+    this.local.deliverAt(session, frame.json, frame.channel, offset);
   };
 
   constructor(
@@ -81,7 +85,8 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
         key: (...parts) => node.key(...parts),
         sharded: node.sharded,
         send: (channel, payload) => node.send(channel, payload),
-        deliver: (session, json) => this.local.deliver(session, json),
+        deliver: (session, kept, channel) => this.local.deliverAt(session, kept.json, channel, kept.offset),
+        rewind: (session, channel, offset) => this.local.rewind(session, channel, offset),
         owned: (id) => this.local.get(id),
         change: (session, channels, change) => this.subscriptions.change(session, channels, change),
         attach: (session, channel) => this.local.change(session, [channel], 'subscribe'),
@@ -122,6 +127,10 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
     return this.ownership.claim(session);
   }
 
+  confirm(session: Session<User>, positions: ReadonlyMap<string, number>): Promise<void> {
+    return savePositions(this.node.redis(), this.node.key('session', session.id), positions);
+  }
+
   destroySession(clientId: string, reason: DisconnectReason): Promise<boolean> {
     return this.records.destroy(clientId, reason);
   }
@@ -142,9 +151,8 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
     const { node } = this;
     const publisher = typeof envelope.message.clientId === 'string' ? envelope.message.clientId : '';
     if (envelope.template !== undefined && node.history !== undefined) {
-      // The history script publishes the frame itself, the message appended to this head.
-      const head = encode({ kind: 'broadcast', channel: envelope.channel, publisher, json: '' });
-      return node.history.publish(envelope, node.key('stream'), head);
+      // The history script publishes the frame itself, the offset and message appended to this head.
+      return node.history.publish(envelope, node.key('stream'), positionedHead(envelope.channel, publisher));
     }
     await node.publish({ kind: 'broadcast', channel: envelope.channel, publisher, json: envelope.json });
   }
@@ -202,7 +210,7 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
   private route(frame: StreamFrame): void {
     switch (frame.kind) {
       case 'broadcast':
-        if (this.node.history?.holding) this.local.route(frame.channel, this.deliverLive, frame);
+        if (frame.offset !== undefined) this.local.route(frame.channel, this.deliverKept, frame);
         else this.local.route(frame.channel, this.deliverTo, frame.json);
         this.local.host.broadcastArrived(envelopeOf(frame.channel, frame.json, frame.publisher));
         return;

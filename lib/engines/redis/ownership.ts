@@ -4,15 +4,18 @@
  * (`claim`). A move is a `session-moved` frame on the ordered stream: the old
  * owner delivers everything before it and hands its queue over on
  * `<ns>:to:<node>`, the new one everything after, so nothing is lost or
- * doubled. A node that died hands nothing over: history re-sends what it can.
+ * doubled. A node that died hands nothing over: history re-sends what its client had
+ * not confirmed (positions.ts), or by time where no position was kept.
  */
 import { isWildcard } from '../../protocol/channel.js';
 import { AckState } from '../ack.js';
 import { EngineUnavailableError } from '../engine.js';
 import { keepsHistory } from '../history/config.js';
+import type { DeliveredState } from '../history/delivered.js';
 import { sweepEvery } from '../local-sessions.js';
 import { type DisconnectReason, Session } from '../session.js';
 import { delay, type RedisNode } from './node.js';
+import { loadPositions } from './positions.js';
 import { CLAIM } from './scripts.js';
 import type { SessionEndedFrame, SessionMovedFrame, SubscriptionsFrame } from './stream.js';
 
@@ -22,6 +25,8 @@ interface Handover {
   queue: string[];
   unacked: string[];
   batch: number;
+  /** Where the session stands on its history channels (so nothing is queued twice after the move). */
+  delivered?: DeliveredState;
   /** Set when no old owner answered (it died): its queue is lost, history re-sends what it can. */
   lost?: boolean;
 }
@@ -123,8 +128,9 @@ export class Ownership<User> {
 
   /** Goes on where the old owner left off: its queue and ack state, or, when it died, what history kept since `seen`. */
   private async takeOver(local: Session<User>, handover: Handover, resume: readonly string[], seen: number): Promise<void> {
-    const { queue, unacked, batch, lost } = handover;
+    const { queue, unacked, batch, lost, delivered } = handover;
     const host = this.node.local.host;
+    if (delivered !== undefined) local.positions().restore(delivered);
     // Acknowledgement state goes on where the old node left it, so the client's next ack still matches.
     if (local.ack !== undefined) local.ack = new AckState(batch, unacked);
     if (queue.length > 0) {
@@ -137,8 +143,12 @@ export class Ownership<User> {
       // and for the ack extension from a whole maxInterval before: a batch stays unacknowledged up to a connect later.
       const { maxInterval } = host.limits;
       const margin = 2 * sweepEvery(maxInterval) + 1000 + (local.ack === undefined ? 0 : maxInterval);
-      if (lost === true) await history.resume(local, resume, seen - margin);
-      else for (const channel of resume) history.abort(local, channel, true);
+      if (lost === true) {
+        // What the client confirmed before its node died: it resumes exactly after that, once.
+        const confirmed = await loadPositions(this.node.redis(), this.node.key('session', local.id));
+        local.positions().record(confirmed);
+        await history.resume(local, resume, confirmed, seen - margin);
+      } else for (const channel of resume) history.abort(local, channel, true);
     }
   }
 
@@ -154,6 +164,7 @@ export class Ownership<User> {
         unacked: session.ack?.unacked ?? [],
         batch: session.ack?.batch ?? 0,
       };
+      if (session.delivered !== undefined) handover.delivered = session.delivered.state();
       node.track(node.send(node.key('to', frame.owner), JSON.stringify(handover)));
       node.local.host.sessionMovedAway(session);
     }

@@ -1,6 +1,7 @@
 /**
  * Sessions as Redis stores them: `<ns>:session:<id>` (hash: user, userKey,
- * ip, transport, data, owner, ack, browser), `<ns>:sessions` (zset, score =
+ * ip, transport, data, owner, ack, browser, and `p:<channel>` for each history
+ * channel: the offset its client confirmed, see positions.ts), `<ns>:sessions` (zset, score =
  * last seen), `<ns>:ips` (hash: sessions per IP) and `<ns>:subs:<id>` (set).
  * Creating and ending are one Lua script each, so limits hold across nodes
  * and the `disconnect` event fires once in the cluster.

@@ -14,6 +14,8 @@ export interface BroadcastFrame {
   channel: string;
   /** The publisher's clientId ('' for none), for local subscribers. */
   publisher: string;
+  /** On a history channel: the message's offset (its JSON carries the whole position). */
+  offset?: number | undefined;
   json: string;
 }
 /** A message for one session (`server.push`, a service reply): delivered by its owner. */
@@ -67,6 +69,8 @@ export type StreamFrame =
 /** The wire tag of each kind of frame. */
 const WIRE_TAG = {
   broadcast: 'b',
+  /** A broadcast on a history channel: its offset comes before the JSON. */
+  positioned: 'o',
   'session-message': 'p',
   subscribe: 's',
   unsubscribe: 'u',
@@ -74,12 +78,18 @@ const WIRE_TAG = {
   'session-ended': 'd',
   echo: 'x',
   replay: 'r',
-} as const satisfies Record<StreamFrame['kind'], string>;
+} as const satisfies Record<StreamFrame['kind'] | 'positioned', string>;
+
+/** The start of a positioned broadcast, up to its offset: the history script appends the offset, a newline and the JSON. */
+export function positionedHead(channel: string, publisher: string): string {
+  return `${WIRE_TAG.positioned}${channel}\n${publisher}\n`;
+}
 
 export function encode(frame: StreamFrame): string {
   const tag = WIRE_TAG[frame.kind];
   switch (frame.kind) {
     case 'broadcast':
+      if (frame.offset !== undefined) return `${WIRE_TAG.positioned}${frame.channel}\n${frame.publisher}\n${frame.offset}\n${frame.json}`;
       return `${tag}${frame.channel}\n${frame.publisher}\n${frame.json}`;
     case 'session-message':
       return `${tag}${frame.id}\n${frame.json}`;
@@ -108,6 +118,13 @@ export function decode(payload: string): StreamFrame | undefined {
       const second = rest.indexOf('\n');
       if (second === -1) return undefined;
       return { kind: 'broadcast', channel: head, publisher: rest.slice(0, second), json: rest.slice(second + 1) };
+    }
+    case WIRE_TAG.positioned: {
+      const second = rest.indexOf('\n');
+      const third = second === -1 ? -1 : rest.indexOf('\n', second + 1);
+      const offset = third === -1 ? Number.NaN : Number(rest.slice(second + 1, third));
+      if (!Number.isSafeInteger(offset)) return undefined;
+      return { kind: 'broadcast', channel: head, publisher: rest.slice(0, second), offset, json: rest.slice(third + 1) };
     }
     case WIRE_TAG['session-message']:
       return { kind: 'session-message', id: head, json: rest };

@@ -1,5 +1,6 @@
 /** The Redis engine's public shape, apart from its parts so that each can name it. */
 import type { Engine, EngineHealth, LocalCounts } from '../engine.js';
+import type { Session } from '../session.js';
 import type { RedisTopology } from './connection.js';
 
 /** Options of `redisEngine()`: where Redis is (`url`, or `sentinels` and `name`), and bounds. */
@@ -17,6 +18,7 @@ export interface RedisEngineOptions extends RedisTopology {
 
 /** The Redis engine, with what tests and tools need beyond the `Engine` contract (`User`: as for `Engine`). */
 export interface RedisEngine<User = never> extends Engine<User> {
+  confirm(session: Session<User>, positions: ReadonlyMap<string, number>): Promise<void>;
   /** This node's id in the cluster. */
   readonly nodeId: string;
   /** Whether Redis can serve now (`server.health()` reports it). */
