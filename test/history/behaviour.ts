@@ -151,6 +151,77 @@ export function replayBehaviour(name: string, engine: () => Engine): void {
       );
     });
 
+    it('re-subscribing with a position while messages wait in the queue gives each once, in order', async () => {
+      const fresh = `/history/${Math.random().toString(36).slice(2)}`;
+      const { client, reply } = await subscriber(undefined, fresh);
+      const at = (reply.ext as { position: Record<string, Position> }).position[fresh] as Position;
+      for (let n = 1; n <= 3; n++) await server.bayeux.publish(fresh, { n });
+      await settled(server);
+      // 1..3 are queued for the session; the client asks again from where it started.
+      const again = await client.request({
+        channel: '/meta/subscribe',
+        clientId: client.clientId,
+        subscription: fresh,
+        id: client.id(),
+        ext: { replay: { [fresh]: at } },
+      });
+      assert.equal(again.successful, true);
+      await server.bayeux.publish(fresh, { n: 4 });
+      assert.deepEqual(
+        (await collect(client, 4)).map((m) => m.data),
+        [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }],
+      );
+    });
+
+    it('re-subscribing with a position while a batch is unacknowledged (ack extension) gives each once, in order', async () => {
+      const acked = await startServer({ engine: engine(), history: { channels: ['/history/*'] }, ack: true });
+      try {
+        const fresh = `/history/${Math.random().toString(36).slice(2)}`;
+        const client = new RawClient(acked.url);
+        await client.handshake({ ext: { ack: true } });
+        let batch = -1;
+        const connect = async (): Promise<Message[]> => {
+          const message: Message = { channel: '/meta/connect', clientId: client.clientId, connectionType: 'long-polling', id: client.id() };
+          message.advice = { timeout: 200 };
+          message.ext = { ack: batch };
+          const res = await client.send(message);
+          const reply = res.messages.find((m) => m.channel === '/meta/connect');
+          batch = (reply?.ext as { ack?: number } | undefined)?.ack ?? batch;
+          return deliveries(res.messages);
+        };
+        await connect();
+        const reply = await client.request({ channel: '/meta/subscribe', clientId: client.clientId, subscription: fresh, id: client.id() });
+        const at = (reply.ext as { position: Record<string, Position> }).position[fresh] as Position;
+        for (let n = 1; n <= 2; n++) await acked.bayeux.publish(fresh, { n });
+        await settled(acked);
+        const got: Message[] = [];
+        while (got.length < 2) got.push(...(await connect()));
+        // 1 and 2 were sent and not acknowledged yet (the ack of their batch never left); the client asks again from the start.
+        batch -= 1;
+        const again = await client.request({
+          channel: '/meta/subscribe',
+          clientId: client.clientId,
+          subscription: fresh,
+          id: client.id(),
+          ext: { replay: { [fresh]: at } },
+        });
+        assert.equal(again.successful, true);
+        await acked.bayeux.publish(fresh, { n: 3 });
+        const after: Message[] = [];
+        const deadline = Date.now() + 10_000;
+        while (!after.some((m) => (m.data as { n: number }).n === 3)) {
+          if (Date.now() > deadline) throw new Error('n: 3 never came');
+          after.push(...(await connect()));
+        }
+        assert.deepEqual(
+          after.map((m) => m.data),
+          [{ n: 1 }, { n: 2 }, { n: 3 }],
+        );
+      } finally {
+        await acked.close();
+      }
+    });
+
     it('keeps the last value only with size 1', async () => {
       const last = `/last/${Math.random().toString(36).slice(2)}`;
       const small = await startServer({ engine: engine(), history: { channels: ['/last/*'], size: 1 } });
