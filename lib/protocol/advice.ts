@@ -20,9 +20,26 @@ export function retryAdvice(timing: AdviceTiming): Advice {
   };
 }
 
-/** The server cannot serve for now (e.g. its Redis is down): retry the same request after `interval` ms. */
+/**
+ * `interval` spread over half to one and a half of itself: the clients a
+ * refusal, a restart or a drain sent away together come back spread out
+ * (the mean pause stays `interval`).
+ */
+export function jittered(interval: number, random: () => number = Math.random): number {
+  return Math.round(interval * (0.5 + random()));
+}
+
+/** The server cannot serve for now (e.g. its Redis is down): retry the same request after about `interval` ms (jittered). */
 export function unavailableAdvice(interval: number): Advice {
-  return { reconnect: 'retry', interval };
+  return { reconnect: 'retry', interval: jittered(interval) };
+}
+
+/** Pause advised to a client of a draining node before its next request: enough for a balancer to pick another node. */
+const DRAIN_RETRY_INTERVAL = 1000;
+
+/** The node is draining: retry as usual, after a spread-out pause (the balancer sends the client elsewhere). */
+export function drainAdvice(timing: AdviceTiming): Advice {
+  return { ...retryAdvice(timing), interval: jittered(Math.max(timing.interval, DRAIN_RETRY_INTERVAL)) };
 }
 
 /** The session is gone: handshake again, then resubscribe. */

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import createError from 'http-errors';
 import type { Session } from '../engines/session.js';
+import { unavailableAdvice } from '../protocol/advice.js';
 import type { Message } from '../protocol/message.js';
 import type { Connection } from '../server/connections.js';
 import type { ServerCore } from '../server/core.js';
@@ -32,15 +33,18 @@ class HttpConnection implements Connection {
     readonly ip: string,
     private readonly res: ServerResponse,
     private readonly framing: Framing,
+    private readonly core: { readonly draining: boolean },
   ) {}
 
   write(messages: string[]): void {
+    // A poll answered while the node drains ends its keep-alive connection: the next request goes through the balancer again.
+    if (this.core.draining) this.res.setHeader('Connection', 'close');
     send(this.res, 200, this.framing.contentType, this.framing.body(messages));
   }
 }
 
-/** Advice sent with a 503 for too many held requests from one IP. */
-const OVER_CAP_ADVICE = { reconnect: 'retry', interval: 1000 } as const;
+/** Pause advised (jittered) with a 503 for too many held requests from one IP. */
+const OVER_CAP_INTERVAL = 1000;
 
 /**
  * Who a lane poll speaks for: it has no `req.user`, but proved with its
@@ -71,7 +75,7 @@ export async function serveBatch<User>(
       sendHttpError(
         res,
         createError(503, 'Too many connections from your IP', { type: 'bayeux.connections.limit', expose: true }),
-        OVER_CAP_ADVICE,
+        unavailableAdvice(OVER_CAP_INTERVAL),
       );
       return;
     }
@@ -87,7 +91,7 @@ export async function serveBatch<User>(
   }
   await core.process(messages, request);
   if (request.issuedBrowser !== undefined) setBrowserCookie(req, res, request.issuedBrowser);
-  const held = core.registry.respond(new HttpConnection(ip, res, framing), request.replies, request.connect);
+  const held = core.registry.respond(new HttpConnection(ip, res, framing, core), request.replies, request.connect);
   if (held === undefined) return;
   // The client may have gone while the batch was processed; otherwise wait for it to go.
   if (res.destroyed || req.socket.destroyed) core.registry.abandon(held);

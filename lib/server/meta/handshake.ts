@@ -6,7 +6,7 @@
  */
 import { SessionLimitError } from '../../engines/engine.js';
 import type { ClientInfo, Session } from '../../engines/session.js';
-import { BAYEUX_VERSION, handshakeAdvice, noneAdvice } from '../../protocol/advice.js';
+import { BAYEUX_VERSION, handshakeAdvice, jittered, noneAdvice } from '../../protocol/advice.js';
 import { bayeuxError } from '../../protocol/errors.js';
 import { type Message, replyTo } from '../../protocol/message.js';
 import type { MetaCall, ServerContext } from '../context.js';
@@ -15,6 +15,8 @@ import { authorize } from '../extensions.js';
 
 /** Seconds-scale pause advised when the server is full, so refused clients do not hammer it. */
 const FULL_RETRY_INTERVAL = 5000;
+/** Pause advised (jittered) to a handshake past `handshakeRate`. */
+const HANDSHAKE_RETRY_INTERVAL = 1000;
 
 /** The error refusing a handshake's version or connection types, or undefined when they fit. */
 function refuseTypes<User>(server: ServerContext<User>, message: Message, ip: string): string | undefined {
@@ -49,6 +51,13 @@ export async function handshake<User>({ server, request, ctx }: MetaCall<User>, 
   };
   const invalid = refuseTypes(server, message, ctx.ip);
   if (invalid !== undefined) return fail(invalid);
+  // A draining node takes no new session; a storm is admitted at a bounded pace. Both: retry later, spread out.
+  const busy = server.draining ? 'draining' : server.admitHandshake() ? undefined : 'tooManyHandshakes';
+  if (busy !== undefined) {
+    reply.error = bayeuxError(busy);
+    reply.advice = handshakeAdvice(busy === 'draining' ? (server.retryElsewhere().interval as number) : jittered(HANDSHAKE_RETRY_INTERVAL));
+    return reply;
+  }
 
   const client: ClientInfo<User> = {
     id: server.clientIds.next(),
@@ -79,7 +88,7 @@ export async function handshake<User>({ server, request, ctx }: MetaCall<User>, 
     if (!(err instanceof SessionLimitError)) throw err;
     server.logger.warn({ ip: ctx.ip }, `express-bayeux: handshake refused: ${err.message}`);
     reply.error = bayeuxError('tooManySessions');
-    reply.advice = handshakeAdvice(FULL_RETRY_INTERVAL);
+    reply.advice = handshakeAdvice(jittered(FULL_RETRY_INTERVAL));
     return reply;
   }
   request.remember(session.id, session);
