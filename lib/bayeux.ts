@@ -12,6 +12,7 @@ import { isValidChannel } from './protocol/channel.js';
 import { ServerClosedError, type ServerState } from './server/closed.js';
 import type { ConnectionStats } from './server/connections.js';
 import { ServerCore } from './server/core.js';
+import { checkDrainOptions, type DrainOptions, type DrainResult, drain } from './server/drain.js';
 import type { BayeuxEvents } from './server/events.js';
 import { checkLocalChannel, type LocalHandler, type PublishOptions, publishLocal, pushLocal } from './server/local.js';
 import { registerMetrics } from './server/metrics.js';
@@ -35,8 +36,8 @@ export interface ServerStats extends ConnectionStats {
 export interface ServerHealth {
   /** True when this node can serve requests now: answer the health check 200, else 503. */
   ok: boolean;
-  /** `closed` after `close()`; otherwise the engine's status (`up`, `starting`, `down`). */
-  status: EngineHealth['status'];
+  /** `closed` after `close()`, `draining` during `drain()`; otherwise the engine's status (`up`, `starting`, `down`). */
+  status: EngineHealth['status'] | 'draining';
   /** What the engine reports (Redis state, since when, why). */
   engine: EngineHealth;
 }
@@ -128,6 +129,16 @@ export interface BayeuxServer<User = Express.User> extends EventEmitter<BayeuxEv
    * `closed`). Idempotent; resolves within about twice `closeTimeout` whatever happens.
    */
   close(): Promise<void>;
+  /**
+   * Takes this node out of service without loss, then closes it: `health()`
+   * says `draining` (not ok, so balancers stop sending), handshakes are
+   * refused with jittered retry advice, held polls are answered at once with
+   * their messages and advice to come back after a jittered pause, sockets
+   * close with 1012. With the Redis engine each session's queue moves to the
+   * node its next request lands on; the drain waits until no session is left
+   * here or `timeout` ms (default 10000) passed, logs what stayed, and closes.
+   */
+  drain(options?: DrainOptions): Promise<DrainResult>;
 }
 
 const CORE = Symbol('express-bayeux.core');
@@ -135,6 +146,7 @@ const HTTP = Symbol('express-bayeux.http');
 const SOCKETS = Symbol('express-bayeux.websocket');
 const LANE = Symbol('express-bayeux.lane');
 const METRICS = Symbol('express-bayeux.metrics');
+const DRAINED = Symbol('express-bayeux.drained');
 
 function checkAttachOptions(options: AttachOptions | undefined): AttachOptions {
   if (options === undefined) return {};
@@ -173,6 +185,8 @@ class ServerMethods {
   declare readonly [SOCKETS]: WebSocketTransport<unknown>;
   declare readonly [LANE]: PollLane<unknown>;
   declare [METRICS]: Promise<Registry> | undefined;
+  /** The drain in progress: `drain()` is idempotent. */
+  declare [DRAINED]: Promise<DrainResult> | undefined;
 
   get engine(): Engine<unknown> {
     return this[CORE].engine;
@@ -270,7 +284,7 @@ class ServerMethods {
   health(): ServerHealth {
     const core = this[CORE];
     const engine = core.engine.health?.() ?? { status: core.opened ? 'up' : 'starting', since: core.createdAt };
-    const status = core.closed ? 'closed' : engine.status;
+    const status = core.closed ? 'closed' : core.draining ? 'draining' : engine.status;
     return { ok: status === 'up' && core.opened, status, engine };
   }
 
@@ -296,6 +310,14 @@ class ServerMethods {
 
   close(): Promise<void> {
     return this[CORE].close();
+  }
+
+  drain(options?: DrainOptions): Promise<DrainResult> {
+    if (this[DRAINED] !== undefined) return this[DRAINED];
+    const timeout = checkDrainOptions(options);
+    running(this, 'drain');
+    this[DRAINED] = drain(this[CORE], timeout);
+    return this[DRAINED];
   }
 
   /** A listener's rejected promise (captureRejections): logged, never an 'error' event. */
@@ -342,11 +364,13 @@ export function bayeux<User = Express.User>(options?: BayeuxOptions<User>): Baye
     lane.uninstall();
     await sockets.close();
   });
+  core.onDrain(() => sockets.drain());
   Object.defineProperty(server, CORE, { value: core });
   Object.defineProperty(server, HTTP, { value: endpoint });
   Object.defineProperty(server, SOCKETS, { value: sockets });
   Object.defineProperty(server, LANE, { value: lane });
   Object.defineProperty(server, METRICS, { value: undefined, writable: true });
+  Object.defineProperty(server, DRAINED, { value: undefined, writable: true });
   Object.defineProperty(server, 'errorHandler', { value: createErrorHandler(), enumerable: true });
   return server;
 }

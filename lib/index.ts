@@ -18,6 +18,7 @@ export { timesyncExtension } from './extensions/index.js';
 export { BayeuxError, type ParsedBayeuxError, parseBayeuxError } from './protocol/errors.js';
 export type { Advice, Message } from './protocol/message.js';
 export { ServerClosedError, type ServerState } from './server/closed.js';
+export type { DrainOptions, DrainResult } from './server/drain.js';
 export type {
   BayeuxEvents,
   ConnectEvent,

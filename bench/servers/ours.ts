@@ -21,6 +21,8 @@ const server = bayeux({
   maxSessionsPerIp: 1_000_000,
   // Every simulated client comes from 127.0.0.1: per-IP limits are lifted, per-session ones stay.
   rateLimit: { ip: false },
+  // The handshake cell measures how many a node can take: the admission pace would cap it.
+  handshakeRate: false,
   maxSessions: 1_000_000,
   timeout: 25_000,
   // HISTORY: channel patterns whose messages are kept (the history cell).

@@ -160,6 +160,12 @@ export interface Engine<User = never> {
    * with their node need not implement it.
    */
   confirm?(session: Session<User>, positions: ReadonlyMap<string, number>): Promise<void>;
+  /**
+   * Whether this node delivers to the session now. Defined only by engines
+   * whose sessions can move to another node (Redis): a draining node answers
+   * the others' polls without taking them over.
+   */
+  owns?(clientId: string): boolean;
   /** Ends a session everywhere; false when it did not exist. */
   destroySession(clientId: string, reason: DisconnectReason): Promise<boolean>;
   /**

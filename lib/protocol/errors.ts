@@ -19,6 +19,8 @@ export const BAYEUX_ERRORS = {
   invalidChannel: { code: 405, message: 'Invalid channel' },
   serverError: { code: 500, message: 'Internal server error' },
   tooManySessions: { code: 503, message: 'Too many sessions' },
+  tooManyHandshakes: { code: 503, message: 'Too many handshakes, retry later' },
+  draining: { code: 503, message: 'This server is draining, retry elsewhere' },
   engineUnavailable: { code: 503, message: 'Service unavailable, retry later' },
   sessionOverflow: { code: 402, message: 'Session ended: message queue overflow (client too slow)' },
   sessionExpired: { code: 402, message: 'Session expired' },

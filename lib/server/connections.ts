@@ -6,7 +6,7 @@
  * them when the peer goes away.
  */
 import type { Session } from '../engines/session.js';
-import type { Message } from '../protocol/message.js';
+import type { Advice, Message } from '../protocol/message.js';
 
 /** Where replies and deliveries for a client are written; implemented by each transport. */
 export interface Connection {
@@ -171,6 +171,14 @@ export class ConnectionRegistry<User = unknown> {
     if (held !== undefined) this.answer(held, []);
     const socket = this.sockets.get(session.id);
     if (socket !== undefined) this.detachSocket(session, socket);
+  }
+
+  /** Answers every held connect at once with `advice` (the server is draining): its client goes on elsewhere. */
+  answerAll(advice: () => Advice): void {
+    for (const held of [...this.held.values()]) {
+      held.reply.advice = advice();
+      this.answer(held, []);
+    }
   }
 
   /** Answers every held connect (the server is closing). */

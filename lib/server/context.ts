@@ -29,6 +29,12 @@ export interface ServerContext<User = unknown> {
   readonly ready: Promise<void>;
   /** Fresh `retry` advice with the server's timing. */
   advice(): Advice;
+  /** True while the node drains (`server.drain()`): no new sessions, polls answered at once. */
+  readonly draining: boolean;
+  /** Advice for a client of a draining node: retry after a jittered pause, through the balancer. */
+  retryElsewhere(): Advice;
+  /** True when one more handshake fits this node's `handshakeRate`. */
+  admitHandshake(): boolean;
   /** Connection types offered in handshake replies. */
   connectionTypes(): string[];
   supports(type: unknown): type is ConnectionType;

@@ -17,7 +17,8 @@ import type { HistoryConfig } from '../engines/history/config.js';
 import { Stamper } from '../engines/history/position.js';
 import type { Logger } from '../engines/logger.js';
 import type { ClientInfo, DisconnectReason, Session } from '../engines/session.js';
-import { type AdviceTiming, handshakeAdvice, noneAdvice, retryAdvice, unavailableAdvice } from '../protocol/advice.js';
+import { TokenBuckets } from '../engines/token-bucket.js';
+import { type AdviceTiming, drainAdvice, handshakeAdvice, noneAdvice, retryAdvice, unavailableAdvice } from '../protocol/advice.js';
 import { isMeta, isService } from '../protocol/channel.js';
 import { ChannelIndex } from '../protocol/channel-index.js';
 import { bayeuxError } from '../protocol/errors.js';
@@ -91,6 +92,12 @@ export class ServerCore<User = unknown> implements EngineHost<User>, ServerConte
   private closing: Promise<void> | undefined;
   private types: ConnectionType[] = ['long-polling', 'callback-polling'];
   private readonly timing: AdviceTiming;
+  /** True from `drain()` on: handshakes are refused and polls answered at once, with advice to go elsewhere. */
+  draining = false;
+  /** Work to do when a drain starts (e.g. closing sockets so their clients reconnect elsewhere). */
+  private readonly drainers: (() => Promise<void>)[] = [];
+  /** Handshakes admitted per second on this node (`handshakeRate`); undefined when unlimited. */
+  private readonly handshakes = new TokenBuckets();
 
   constructor(
     readonly options: ResolvedOptions<User>,
@@ -343,6 +350,30 @@ export class ServerCore<User = unknown> implements EngineHost<User>, ServerConte
     return () => {
       this.localSubscribers.remove(channel, subscription);
     };
+  }
+
+  /** Advice for a client of a draining node: retry after a spread-out pause (the balancer sends it elsewhere). */
+  retryElsewhere(): Advice {
+    return drainAdvice(this.timing);
+  }
+
+  /** True when one more handshake fits this node's `handshakeRate`. */
+  admitHandshake(): boolean {
+    const limit = this.options.handshakeRate;
+    if (limit === undefined) return true;
+    return this.handshakes.take([{ key: 'handshakes', ...limit }], 1, Date.now()).granted === 1;
+  }
+
+  onDrain(drainer: () => Promise<void>): void {
+    this.drainers.push(drainer);
+  }
+
+  /** Starts draining: held polls are answered with advice to come back (elsewhere), sockets are closed. */
+  async startDraining(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.registry.answerAll(() => this.retryElsewhere());
+    await within(Promise.all(this.drainers.map((drainer) => drainer())), this.options.closeTimeout);
   }
 
   /** Work to finish when the server closes, after held connects are answered (e.g. closing sockets). */

@@ -88,6 +88,8 @@ async function serve<User>(core: ServerCore<User>, reader: BodyReader, req: Inco
     );
   }
   if (core.closed) throw createError(503, 'the Bayeux server is closed', { type: 'bayeux.closed', expose: true });
+  // A draining node ends each keep-alive connection after its response: the client's next request goes through the balancer again.
+  if (core.draining) res.setHeader('Connection', 'close');
   if (!core.opened) {
     try {
       await core.ready;

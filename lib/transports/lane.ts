@@ -77,7 +77,7 @@ export class PollLane<User = unknown> {
 
   /** A POST of JSON to the endpoint, while the server runs: the only requests the lane reads. */
   private mayTake(req: IncomingMessage, mount: MountPoint): boolean {
-    if (req.method !== 'POST' || this.core.closed || !this.core.opened) return false;
+    if (req.method !== 'POST' || this.core.closed || this.core.draining || !this.core.opened) return false;
     const type = req.headers['content-type'];
     if (type === undefined || !JSON_TYPE.test(type) || req.headers.upgrade !== undefined) return false;
     return mount.isEndpoint(req.url);

@@ -51,7 +51,7 @@ export interface UpgradeRoute {
 }
 
 /** Close codes used by the transport. */
-const CLOSE = { normal: 1000, goingAway: 1001, unsupported: 1003, policy: 1008 } as const;
+const CLOSE = { normal: 1000, goingAway: 1001, unsupported: 1003, policy: 1008, restart: 1012 } as const;
 
 /** One socket. */
 class SocketConnection<User> implements Connection {
@@ -169,6 +169,7 @@ export class WebSocketTransport<User = unknown> {
     socket.on('error', () => socket.destroy());
     (async () => {
       if (core.closed) throw Object.assign(new Error('the Bayeux server is closed'), { status: 503, expose: true });
+      if (core.draining) throw Object.assign(new Error('the Bayeux server is draining'), { status: 503, expose: true });
       if (!core.opened) await core.ready;
       return admit(req, core.options.websocket, this.origins(), this.middleware, (ip) => core.registry.mayHold(ip));
     })().then(
@@ -285,18 +286,27 @@ export class WebSocketTransport<User = unknown> {
     this.pinger.unref();
   }
 
+  /** Closes every socket with 1012 (service restart): its client reconnects, through the balancer, to another node. */
+  drain(): Promise<void> {
+    return this.closeSockets(CLOSE.restart, 'server draining');
+  }
+
   /** Stops taking upgrades and closes every socket with 1001 (after held connects were answered). */
   async close(): Promise<void> {
     clearInterval(this.pinger);
     this.pinger = undefined;
     for (const { server, listener } of this.attached) server.off('upgrade', listener);
     this.attached.length = 0;
+    await this.closeSockets(CLOSE.goingAway, 'server closing');
+  }
+
+  private async closeSockets(code: number, reason: string): Promise<void> {
     const closing = [...this.sockets].map(
       (connection) =>
         new Promise<void>((resolve) => {
           if (connection.ws.readyState === WebSocket.CLOSED) return resolve();
           connection.ws.once('close', () => resolve());
-          connection.ws.close(CLOSE.goingAway, 'server closing');
+          connection.ws.close(code, reason);
           // A peer that never answers the close frame is cut off.
           setTimeout(() => connection.ws.terminate(), 1000).unref();
         }),

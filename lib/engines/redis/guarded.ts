@@ -38,6 +38,10 @@ export class GuardedEngine<User> implements RedisEngine<User> {
     return this.inner.localCounts();
   }
 
+  owns(clientId: string): boolean {
+    return this.inner.owns(clientId);
+  }
+
   health(): EngineHealth {
     return this.state.report();
   }

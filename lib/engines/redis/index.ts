@@ -127,6 +127,10 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
     return this.ownership.claim(session);
   }
 
+  owns(clientId: string): boolean {
+    return this.local.get(clientId) !== undefined;
+  }
+
   confirm(session: Session<User>, positions: ReadonlyMap<string, number>): Promise<void> {
     return savePositions(this.node.redis(), this.node.key('session', session.id), positions);
   }

@@ -19,6 +19,7 @@ export interface RedisEngineOptions extends RedisTopology {
 /** The Redis engine, with what tests and tools need beyond the `Engine` contract (`User`: as for `Engine`). */
 export interface RedisEngine<User = never> extends Engine<User> {
   confirm(session: Session<User>, positions: ReadonlyMap<string, number>): Promise<void>;
+  owns(clientId: string): boolean;
   /** This node's id in the cluster. */
   readonly nodeId: string;
   /** Whether Redis can serve now (`server.health()` reports it). */

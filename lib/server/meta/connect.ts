@@ -27,6 +27,12 @@ export async function connect<User>(
     reply.error = bayeuxError('connectionTypeMismatch', type);
     return reply;
   }
+  // A draining node does not take over a session another node delivers to: it sends the client on at once.
+  if (server.draining && server.engine.owns?.(session.id) === false) {
+    reply.successful = true;
+    reply.advice = server.retryElsewhere();
+    return reply;
+  }
   // Deliveries for this session now leave from this node.
   const local = await server.engine.claim(session);
   // Ack extension: the client names the last batch it received; older ones are done with.
@@ -39,11 +45,13 @@ export async function connect<User>(
     local.delivered?.record(confirmed);
   }
   reply.successful = true;
-  reply.advice = server.advice();
+  reply.advice = server.draining ? server.retryElsewhere() : server.advice();
   local.transport = type;
   server.announcements.connected(local.id, type);
   // Two connects in one batch: the earlier one is answered at once.
   if (request.connect !== undefined) request.replies.push(JSON.stringify(request.connect.reply));
-  request.connect = { session: local, reply, hold: holdTime(message.advice?.timeout, server.options.timeout) };
+  // Draining: answered at once with what is queued here, never held.
+  const hold = server.draining ? 0 : holdTime(message.advice?.timeout, server.options.timeout);
+  request.connect = { session: local, reply, hold };
   return undefined;
 }

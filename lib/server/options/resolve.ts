@@ -9,7 +9,7 @@ import { isPlainObject } from '../../protocol/message.js';
 import { boolean, fail, integer, isObject, lacking, optionalFunction, secondsWarning, unknownOption } from './check.js';
 import { resolveCors } from './cors.js';
 import { defaultLogger, SILENT } from './default-logger.js';
-import { DEFAULTS, RATE_LIMIT_DEFAULTS } from './defaults.js';
+import { DEFAULTS, HANDSHAKE_RATE_DEFAULT, RATE_LIMIT_DEFAULTS } from './defaults.js';
 import { resolveHistory } from './history.js';
 import { defaultIdentify } from './identify.js';
 import type { ResolvedOptions } from './resolved.js';
@@ -82,18 +82,20 @@ function resolveRateLimit(value: unknown): ResolvedOptions['rateLimit'] {
   for (const name of Object.keys(o)) {
     if (name !== 'session' && name !== 'ip') throw new TypeError(`bayeux(): unknown option "rateLimit.${name}"`);
   }
-  const one = (name: 'session' | 'ip'): Required<RateLimit> | undefined => {
-    const limit = o[name];
-    if (limit === false) return undefined;
-    if (limit === undefined) return { ...RATE_LIMIT_DEFAULTS[name] };
-    if (!isObject(limit)) fail(`rateLimit.${name}`, 'false or { rate, burst }', limit);
-    const l = limit;
-    if (typeof l.rate !== 'number' || !Number.isFinite(l.rate) || l.rate <= 0) {
-      fail(`rateLimit.${name}.rate`, 'a positive number of messages per second', l.rate);
-    }
-    return { rate: l.rate, burst: integer(l, 'burst', Math.max(1, Math.ceil(l.rate)), 1, `rateLimit.${name}.`) };
-  };
+  const one = (name: 'session' | 'ip') => resolveLimit(o[name], `rateLimit.${name}`, RATE_LIMIT_DEFAULTS[name], 'messages');
   return { session: one('session'), ip: one('ip') };
+}
+
+/** One `{ rate, burst }` limit, `false` for none, its default when absent. */
+function resolveLimit(limit: unknown, name: string, defaults: Required<RateLimit>, what: string): Required<RateLimit> | undefined {
+  if (limit === false) return undefined;
+  if (limit === undefined) return { ...defaults };
+  if (!isObject(limit)) fail(name, 'false or { rate, burst }', limit);
+  const l = limit;
+  if (typeof l.rate !== 'number' || !Number.isFinite(l.rate) || l.rate <= 0) {
+    fail(`${name}.rate`, `a positive number of ${what} per second`, l.rate);
+  }
+  return { rate: l.rate, burst: integer(l, 'burst', Math.max(1, Math.ceil(l.rate)), 1, `${name}.`) };
 }
 
 const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'];
@@ -127,6 +129,7 @@ const KNOWN = new Set<string>([
   'messageACL',
   'sessionExpiry',
   'rateLimit',
+  'handshakeRate',
   'extensions',
   'engine',
   'logger',
@@ -179,6 +182,7 @@ export function resolveOptions<User>(input: BayeuxOptions<User> = {}): ResolvedO
     messageACL: optionalFunction<MessageACL<User>>(o, 'messageACL'),
     sessionExpiry: optionalFunction<SessionExpiry<User>>(o, 'sessionExpiry'),
     rateLimit: resolveRateLimit(o.rateLimit),
+    handshakeRate: resolveLimit(o.handshakeRate, 'handshakeRate', HANDSHAKE_RATE_DEFAULT, 'handshakes'),
     extensions: resolveExtensions<User>(o.extensions),
     engine: resolveEngine<User>(o.engine),
     logger,

@@ -38,6 +38,7 @@ export interface ResolvedOptions<User = unknown> {
   messageACL: MessageACL<User> | undefined;
   sessionExpiry: SessionExpiry<User> | undefined;
   rateLimit: { session: Required<RateLimit> | undefined; ip: Required<RateLimit> | undefined };
+  handshakeRate: Required<RateLimit> | undefined;
   extensions: readonly Extension<User>[];
   engine: Engine<User>;
   logger: Logger;

@@ -212,6 +212,13 @@ export interface BayeuxOptions<User = unknown> {
   messageACL?: MessageACL<User>;
   /** Messages per second per session and per IP; `false` turns both off. */
   rateLimit?: RateLimitOptions | false;
+  /**
+   * Handshakes this node admits per second (`burst` at once; default
+   * `{ rate: 1000, burst: 2000 }`). Past it a handshake is refused with
+   * `503::Too many handshakes, retry later` and jittered retry advice, so a
+   * reconnect storm is spread out instead of overloading the node. `false`: no limit.
+   */
+  handshakeRate?: RateLimit | false;
   /** Gives a session an expiry at handshake, from its credentials; it ends then. */
   sessionExpiry?: SessionExpiry<User>;
   /** Incoming/outgoing message hooks, run in order. */
