@@ -66,7 +66,7 @@ class SocketConnection<User> implements Connection {
   private processing: Promise<void> = Promise.resolve();
   /** Called by `ws` once a frame is written out; resumes deliveries after backpressure. */
   private readonly onSent = (): void => {
-    if (!this.writable && this.ws.bufferedAmount <= this.maxBufferedBytes / 2) {
+    if (!this.writable && this.ws.readyState === WebSocket.OPEN && this.ws.bufferedAmount <= this.maxBufferedBytes / 2) {
       this.writable = true;
       if (this.session !== undefined) this.resume(this.session);
     }
@@ -306,6 +306,9 @@ export class WebSocketTransport<User = unknown> {
         new Promise<void>((resolve) => {
           if (connection.ws.readyState === WebSocket.CLOSED) return resolve();
           connection.ws.once('close', () => resolve());
+          // Nothing more is taken from the session's queue for this socket: what comes now waits for the client's
+          // next connection (on another node after a drain, which takes the queue over).
+          connection.writable = false;
           connection.ws.close(code, reason);
           // A peer that never answers the close frame is cut off.
           setTimeout(() => connection.ws.terminate(), 1000).unref();
