@@ -47,8 +47,15 @@ describe('replyTo', () => {
 });
 
 describe('advice', () => {
-  it('tells a client of an unavailable server to retry the same request after the interval', () => {
-    assert.deepEqual(unavailableAdvice(1500), { reconnect: 'retry', interval: 1500 });
+  it('tells a client of an unavailable server to retry the same request after about the interval', () => {
+    const intervals = new Set<number>();
+    for (let i = 0; i < 200; i++) {
+      const advice = unavailableAdvice(1500);
+      assert.equal(advice.reconnect, 'retry');
+      assert.ok(advice.interval !== undefined && advice.interval >= 750 && advice.interval <= 2250, String(advice.interval));
+      intervals.add(advice.interval);
+    }
+    assert.ok(intervals.size > 1, 'the interval is spread, not one value for the whole crowd');
   });
 
   it("holds for the server's timeout unless the client asks for a shorter finite one", () => {
