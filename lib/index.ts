@@ -11,7 +11,7 @@ export type { Position } from './engines/history/position.js';
 export type { Logger } from './engines/logger.js';
 export { type MemoryEngineOptions, memoryEngine } from './engines/memory.js';
 export type { RedisAddress, RedisTopology } from './engines/redis/connection.js';
-export { type RedisEngine, type RedisEngineOptions, redisEngine } from './engines/redis/index.js';
+export { type RedisEngine, type RedisEngineOptions, type RedisEngineStats, redisEngine } from './engines/redis/index.js';
 export { MissingIoredisError } from './engines/redis/load.js';
 export type { ClientInfo, DisconnectReason } from './engines/session.js';
 export { timesyncExtension } from './extensions/index.js';

@@ -87,7 +87,7 @@ export interface EngineHost<User = unknown> {
    * event, with the channels it was subscribed to (for `leave` events).
    */
   sessionEnded(client: ClientInfo<User>, reason: DisconnectReason, channels?: readonly string[]): void;
-  /** A broadcast reached this node (every node gets each one): hand it to this node's local subscribers. */
+  /** A broadcast reached this node (one of its sessions or local subscribers wants it): hand it to this node's local subscribers. */
   broadcastArrived(envelope: Envelope): void;
   /** The `drop-oldest` policy started dropping messages from a session's full queue. */
   messagesDropped(client: ClientInfo<User>, dropped: number): void;
@@ -192,6 +192,13 @@ export interface Engine<User = never> {
   countSessions(): Promise<number>;
   /** What this node holds, for metrics; engines without it report none. */
   localCounts?(): LocalCounts;
+  /**
+   * A local subscriber (`server.subscribe`) on this node now wants `pattern`
+   * (`wanted` true: the first one) or no longer does (the last one left). An
+   * engine that routes by interest (Redis) sends this node that pattern's
+   * messages only while it is wanted here; others need not implement it.
+   */
+  watch?(pattern: string, wanted: boolean): void;
   /** Whether the engine can serve now; engines without it are always up. */
   health?(): EngineHealth;
   /**

@@ -16,7 +16,12 @@ export function sweepEvery(maxInterval: number): number {
 /** Adding (`subscribe`) or removing (`unsubscribe`) subscriptions. */
 export type SubscriptionChange = 'subscribe' | 'unsubscribe';
 
+/** Told when the first session subscribes to a pattern (`wanted` true) and when the last one leaves it. */
+export type PatternListener = (pattern: string, wanted: boolean) => void;
+
 export class LocalSessions<User> {
+  /** The Redis engine subscribes to a pattern's channel while some session here holds the pattern. */
+  onPattern: PatternListener | undefined;
   private readonly owned = new Map<string, Session<User>>();
   private readonly index = new ChannelIndex<Session<User>>();
   private opened: EngineHost<User> | undefined;
@@ -88,10 +93,12 @@ export class LocalSessions<User> {
       if (change === 'subscribe') {
         if (!this.index.add(channel, session)) continue;
         session.channels.add(channel);
+        if (this.onPattern !== undefined && this.index.subscribers(channel)?.size === 1) this.onPattern(channel, true);
       } else {
         if (!this.index.remove(channel, session)) continue;
         session.channels.delete(channel);
         session.delivered?.forget(channel);
+        this.left(channel);
       }
       changed.push(channel);
     }
@@ -158,13 +165,21 @@ export class LocalSessions<User> {
     if (this.owned.get(session.id) !== session) return undefined;
     this.owned.delete(session.id);
     const channels = [...session.channels];
-    for (const channel of channels) this.index.remove(channel, session);
+    for (const channel of channels) {
+      this.index.remove(channel, session);
+      this.left(channel);
+    }
     session.channels.clear();
     if (reason === undefined) return channels;
     session.alive = false;
     session.queue = [];
     this.host.sessionDropped(session, reason);
     return channels;
+  }
+
+  /** A session left `pattern`: tells the listener when it was the last one. */
+  private left(pattern: string): void {
+    if (this.onPattern !== undefined && this.index.subscribers(pattern) === undefined) this.onPattern(pattern, false);
   }
 
   counts(): LocalCounts {

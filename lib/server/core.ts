@@ -347,8 +347,11 @@ export class ServerCore<User = unknown> implements EngineHost<User>, ServerConte
   subscribeLocal(channel: string, handler: LocalHandler): () => void {
     const subscription: LocalSubscription = { handler };
     this.localSubscribers.add(channel, subscription);
+    if (this.localSubscribers.subscribers(channel)?.size === 1) this.engine.watch?.(channel, true);
     return () => {
-      this.localSubscribers.remove(channel, subscription);
+      if (this.localSubscribers.remove(channel, subscription) && this.localSubscribers.subscribers(channel) === undefined) {
+        this.engine.watch?.(channel, false);
+      }
     };
   }
 

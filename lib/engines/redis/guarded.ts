@@ -9,7 +9,7 @@ import type { ReplayFrom } from '../history/config.js';
 import type { DisconnectReason, Session, SessionInit } from '../session.js';
 import type { RateBucket, RateTake } from '../token-bucket.js';
 import type { RedisHealth } from './health.js';
-import type { RedisEngine } from './types.js';
+import type { RedisEngine, RedisEngineStats } from './types.js';
 
 export class GuardedEngine<User> implements RedisEngine<User> {
   readonly name = 'redis';
@@ -36,6 +36,14 @@ export class GuardedEngine<User> implements RedisEngine<User> {
 
   localCounts(): LocalCounts {
     return this.inner.localCounts();
+  }
+
+  watch(pattern: string, wanted: boolean): void {
+    this.inner.watch(pattern, wanted);
+  }
+
+  stats(): RedisEngineStats {
+    return this.inner.stats();
   }
 
   owns(clientId: string): boolean {

@@ -1,9 +1,10 @@
 /**
  * Channel history in Redis Streams (decision 12). A publish on a history
  * channel is one script: it numbers the message, fills its position in,
- * XADDs it (MAXLEN = size) and PUBLISHes it on the namespace's stream, so
- * the order of the Stream and of live delivery is one, and a publish still
- * costs one Redis call whatever the number of subscribers.
+ * XADDs it (MAXLEN = size) and PUBLISHes it to the channel of each pattern
+ * that can match it (node.ts), so the order of the Stream and of live
+ * delivery is one, and a publish still costs one Redis call whatever the
+ * number of subscribers.
  *
  * Keys, built with the engine's `key()`: `history:<channel>` (the Stream;
  * entry id `<offset>-0`, fields t = Redis time in ms, m = the message) and
@@ -23,8 +24,8 @@ import type { SubscriptionChange } from '../local-sessions.js';
 import type { Logger } from '../logger.js';
 import type { Session } from '../session.js';
 import type { RedisClient } from './connection.js';
+import type { ReplayFrame } from './frames.js';
 import { savePositions } from './positions.js';
-import { encode, type ReplayFrame } from './stream.js';
 
 /** The meta hash outlives the Stream so that offsets go on after a quiet spell: 30 days, or ttl if longer. */
 const META_TTL = 30 * 24 * 60 * 60 * 1000;
@@ -32,7 +33,7 @@ const META_TTL = 30 * 24 * 60 * 60 * 1000;
 const PAGE = 100;
 
 /**
- * KEYS: stream, meta. ARGV: pub/sub channel, candidate epoch, size, ttl, meta ttl,
+ * KEYS: stream, meta. ARGV: the pub/sub channels (newline-separated), candidate epoch, size, ttl, meta ttl,
  * frame head (the offset, a newline and the message follow it), hole letters ('o' offset, 'e' epoch), then the template's parts.
  * Returns the offset given to the message.
  */
@@ -60,10 +61,11 @@ local now = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[
 redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], offset .. '-0', 't', now, 'm', json)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
-redis.call('${publish}', ARGV[1], ARGV[6] .. offset .. '\\n' .. json)
+local frame = ARGV[6] .. offset .. '\\n' .. json
+for channel in string.gmatch(ARGV[1], '[^\\n]+') do redis.call('${publish}', channel, frame) end
 return offset
 `;
-// On a Redis Cluster the stream is a sharded channel (see connection.ts).
+// On a Redis Cluster the channels are sharded (see connection.ts).
 const PUBLISH = script('PUBLISH');
 const SPUBLISH = script('SPUBLISH');
 
@@ -78,10 +80,10 @@ export interface HistoryEngine<User> {
   readonly logger: Logger;
   redis(): RedisClient;
   key(...parts: string[]): string;
-  /** True on a Redis Cluster: the stream is published with SPUBLISH. */
+  /** True on a Redis Cluster: broadcasts are published with SPUBLISH. */
   readonly sharded: boolean;
-  /** Publishes on one of the namespace's channels (sharded on a cluster). */
-  send(channel: string, payload: string): Promise<unknown>;
+  /** Sends a frame to the node that owns the session `id` (none when the session is gone). */
+  toOwner(id: string, frame: ReplayFrame): Promise<unknown>;
   /** Queues a kept message of `channel` for a session (unless it was given it already). */
   deliver(session: Session<User>, kept: Kept, channel: string): void;
   /** A replay of `channel` after `offset` starts: what the session holds of it after that goes (it comes again). */
@@ -90,8 +92,8 @@ export interface HistoryEngine<User> {
   owned(id: string): Session<User> | undefined;
   /** Adds or removes subscriptions, as `Engine.subscribe` does; returns those that changed. */
   change(session: Session<User>, channels: readonly string[], change: SubscriptionChange): Promise<string[]>;
-  /** Indexes a subscription of an owned session on this node (its Redis set already has it). */
-  attach(session: Session<User>, channel: string): void;
+  /** Indexes a subscription of an owned session on this node (its Redis set already has it); resolves once its messages reach this node. */
+  attach(session: Session<User>, channel: string): Promise<void>;
 }
 
 export class RedisHistory<User> {
@@ -108,8 +110,8 @@ export class RedisHistory<User> {
     return this.held.size > 0;
   }
 
-  /** XADD + PUBLISH in one script; `head` is the stream event up to the message. */
-  async publish(envelope: Envelope, streamChannel: string, head: string): Promise<void> {
+  /** XADD + PUBLISH in one script; `head` is the broadcast frame up to the offset. */
+  async publish(envelope: Envelope, channels: readonly string[], head: string): Promise<void> {
     const template = envelope.template;
     if (template === undefined) throw new Error('redisEngine: a history publish needs a template');
     const { key } = this.engine;
@@ -120,7 +122,7 @@ export class RedisHistory<User> {
         2,
         key('history', envelope.channel),
         key('history-meta', envelope.channel),
-        streamChannel,
+        channels.join('\n'),
         randomBytes(6).toString('base64url'),
         this.config.size,
         this.config.ttl,
@@ -134,7 +136,7 @@ export class RedisHistory<User> {
   /**
    * `Engine.subscribe` with replay. The owner holds live messages, subscribes,
    * reads, then delivers; another node checks the positions, records the
-   * subscriptions and asks the owner (a `replay` frame on the ordered stream).
+   * subscriptions and asks the owner (a `replay` frame to the owner's channel).
    */
   async subscribe(session: Session<User>, channels: readonly string[], replay: ReadonlyMap<string, ReplayFrom>): Promise<string[]> {
     const replayed = [...replay.keys()];
@@ -164,7 +166,7 @@ export class RedisHistory<User> {
       await this.started(session, replay, fresh);
       for (const [channel, from] of forOwner) {
         const frame: ReplayFrame = { kind: 'replay', id: session.id, channel, from: JSON.stringify(from) };
-        await this.engine.send(this.engine.key('stream'), encode(frame));
+        await this.engine.toOwner(session.id, frame);
       }
       return [...added, ...fresh];
     }
@@ -232,8 +234,9 @@ export class RedisHistory<User> {
     const session = this.engine.owned(event.id);
     if (session === undefined) return;
     this.hold(session.id, [event.channel]);
-    this.engine.attach(session, event.channel);
     try {
+      // Live before the read: what the read misses comes live, held until the read is delivered.
+      await this.engine.attach(session, event.channel);
       const from = JSON.parse(event.from) as ReplayFrom;
       this.finish(session, event.channel, await this.read(event.channel, from), replayStart(from));
     } catch (err) {

@@ -5,19 +5,25 @@
  * owner. Only the owner holds its queue and indexes its subscriptions in
  * memory (`LocalSessions`, as the memory engine does for every session).
  *
- * One ordered stream: every node subscribes to `<ns>:stream`. A publish is a
- * single PUBLISH on it, whatever the number of subscribers (faye-redis
- * copied every message into every recipient's list); each node routes it to
- * the sessions it owns through its local wildcard index. Moving a session is
- * a marker on the same stream: the old owner delivers everything before the
- * marker and hands its queue over, the new one everything after, so nothing
- * is lost or doubled in the move.
+ * Routing by interest (interest.ts): a node subscribes to `<ns>:c:<pattern>`
+ * for each subscription pattern its sessions and local subscribers hold. A
+ * publish is one script that PUBLISHes the message to the channel of every
+ * pattern that can match it (`/a/b`: `/a/b`, `/a/*`, `/a/**`, `/**`), so Redis
+ * sends it only to nodes that want it, once per wanted pattern, and each node
+ * routes it to the sessions it owns through its local wildcard index. A node
+ * with no interest in a channel receives none of its messages: adding nodes
+ * adds capacity instead of adding readers of everything.
+ *
+ * Everything about one session (a push, a subscription made on another node,
+ * its end, a move) goes to its owner's channel `<ns>:to:<node>`: no frame
+ * goes to every node. Moving a session: ownership.ts.
  *
  * Keys: the sessions' (sessions.ts), `<ns>:node:<id>` (heartbeat with
- * expiry), `<ns>:sweep` (expiry lock). Channels: `<ns>:stream` (frames:
- * stream.ts), `<ns>:to:<node>` (queue hand-over replies). On a Redis
- * Cluster `<ns>` is written `{<ns>}`, so all of them share one slot, and the
- * channels are sharded (SSUBSCRIBE/SPUBLISH). Outages: see health.ts.
+ * expiry), `<ns>:sweep` (expiry lock). Channels: `<ns>:c:<pattern>`
+ * (broadcasts) and `<ns>:to:<node>` (frames: frames.ts). On a Redis Cluster
+ * `<ns>` is written `{<ns>}`, so all of them share one slot (the move's
+ * ordering argument needs one shard), and the channels are sharded
+ * (SSUBSCRIBE/SPUBLISH). Outages: see health.ts.
  *
  * Expiry: a sweeper on every node takes a short lock and ends sessions not
  * seen for `maxInterval` with one Lua script each, so the `disconnect` event
@@ -29,6 +35,7 @@ import type { ReplayFrom } from '../history/config.js';
 import { LocalSessions, sweepEvery } from '../local-sessions.js';
 import type { DisconnectReason, Session, SessionInit } from '../session.js';
 import type { RateBucket, RateTake } from '../token-bucket.js';
+import { type BroadcastFrame, decode, type Frame, positionedHead } from './frames.js';
 import { GuardedEngine } from './guarded.js';
 import { RedisHealth } from './health.js';
 import { RedisHistory } from './history.js';
@@ -37,11 +44,10 @@ import { Ownership } from './ownership.js';
 import { savePositions } from './positions.js';
 import { takeTokens } from './rate-limit.js';
 import { SessionRecords } from './sessions.js';
-import { type BroadcastFrame, decode, positionedHead, type StreamFrame } from './stream.js';
 import { Subscriptions } from './subscriptions.js';
-import type { RedisEngine, RedisEngineOptions } from './types.js';
+import type { RedisEngine, RedisEngineOptions, RedisEngineStats } from './types.js';
 
-export type { RedisEngine, RedisEngineOptions } from './types.js';
+export type { RedisEngine, RedisEngineOptions, RedisEngineStats } from './types.js';
 
 class RedisEngineImpl<User> implements RedisEngine<User> {
   readonly name = 'redis';
@@ -53,6 +59,10 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
   private readonly subscriptions: Subscriptions<User>;
   private readonly ownership: Ownership<User>;
   private ticking = false;
+  /** The id of the last broadcast routed: the copies of one broadcast (one per wanted pattern) come one after the other. */
+  private lastBroadcast = '';
+  /** Broadcasts received from Redis (each once, whatever the number of copies), and extra copies dropped. */
+  private readonly traffic = { broadcasts: 0, copies: 0, frames: 0 };
   private readonly deliverTo = (session: Session<User>, json: string): void => this.local.deliver(session, json);
   private readonly deliverKept = (session: Session<User>, frame: BroadcastFrame): void => {
     const offset = frame.offset as number;
@@ -67,8 +77,10 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
   ) {
     this.node = new RedisNode<User>(options, state, this.local);
     this.records = new SessionRecords<User>(this.node);
-    this.subscriptions = new Subscriptions<User>(this.node, this.records.presence);
     this.ownership = new Ownership<User>(this.node, options.handoverTimeout ?? 1000);
+    this.subscriptions = new Subscriptions<User>(this.node, this.records.presence, this.ownership);
+    const { interest } = this.node;
+    this.local.onPattern = (pattern, wanted) => (wanted ? interest.add(pattern) : interest.remove(pattern));
   }
 
   get nodeId(): string {
@@ -84,12 +96,15 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
         redis: () => node.redis(),
         key: (...parts) => node.key(...parts),
         sharded: node.sharded,
-        send: (channel, payload) => node.send(channel, payload),
+        toOwner: (id, frame) => this.toOwner(id, frame),
         deliver: (session, kept, channel) => this.local.deliverAt(session, kept.json, channel, kept.offset),
         rewind: (session, channel, offset) => this.local.rewind(session, channel, offset),
         owned: (id) => this.local.get(id),
         change: (session, channels, change) => this.subscriptions.change(session, channels, change),
-        attach: (session, channel) => this.local.change(session, [channel], 'subscribe'),
+        attach: async (session, channel) => {
+          this.local.change(session, [channel], 'subscribe');
+          await node.interest.ready([channel], node.timeout);
+        },
       });
     }
     state.attach(host.logger);
@@ -127,6 +142,15 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
     return this.ownership.claim(session);
   }
 
+  watch(pattern: string, wanted: boolean): void {
+    if (wanted) this.node.interest.add(pattern);
+    else this.node.interest.remove(pattern);
+  }
+
+  stats(): RedisEngineStats {
+    return { ...this.traffic, patterns: this.node.interest.size };
+  }
+
   owns(clientId: string): boolean {
     return this.local.get(clientId) !== undefined;
   }
@@ -154,22 +178,32 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
   async publish(envelope: Envelope): Promise<void> {
     const { node } = this;
     const publisher = typeof envelope.message.clientId === 'string' ? envelope.message.clientId : '';
+    // A local subscriber added just before (`server.subscribe` is synchronous) gets what this node publishes next.
+    if (node.interest.pending > 0) await node.interest.settled(node.timeout);
+    const id = node.nextId();
     if (envelope.template !== undefined && node.history !== undefined) {
       // The history script publishes the frame itself, the offset and message appended to this head.
-      return node.history.publish(envelope, node.key('stream'), positionedHead(envelope.channel, publisher));
+      const head = positionedHead(id, envelope.channel, publisher);
+      return node.history.publish(envelope, node.channelsOf(envelope.channel), head);
     }
-    await node.publish({ kind: 'broadcast', channel: envelope.channel, publisher, json: envelope.json });
+    await node.broadcast({ kind: 'broadcast', id, channel: envelope.channel, publisher, json: envelope.json });
   }
 
   async push(clientId: string, envelope: Envelope): Promise<boolean> {
-    const { node } = this;
     const mine = this.local.get(clientId);
     if (mine !== undefined) {
       this.local.deliver(mine, envelope.json);
       return true;
     }
-    if ((await node.redis().exists(node.key('session', clientId))) === 0) return false;
-    await node.publish({ kind: 'session-message', id: clientId, json: envelope.json });
+    return this.toOwner(clientId, { kind: 'session-message', id: clientId, forwarded: false, json: envelope.json });
+  }
+
+  /** Sends a frame to the owner of a session; false when the session is gone. */
+  private async toOwner(clientId: string, frame: Frame): Promise<boolean> {
+    const { node } = this;
+    const owner = await node.redis().hget(node.key('session', clientId), 'owner');
+    if (owner === null) return false;
+    await node.sendTo(owner, frame);
     return true;
   }
 
@@ -191,54 +225,68 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
 
   async sync(timeout = 5000): Promise<void> {
     const { node } = this;
+    await node.interest.settled(timeout);
     await node.echo(timeout);
     while (node.inflight.size > 0) await Promise.allSettled([...node.inflight]);
   }
 
-  // ---- the stream, in order ----
+  // ---- what Redis sends this node ----
 
-  private received(channel: string, payload: string): void {
+  private received(_channel: string, payload: string): void {
     try {
-      if (channel === this.node.key('stream')) {
-        const frame = decode(payload);
-        if (frame === undefined) throw new Error(`malformed stream frame ${JSON.stringify(payload.slice(0, 80))}`);
-        this.route(frame);
-      } else {
-        this.ownership.handedOver(payload);
+      const frame = decode(payload);
+      if (frame === undefined) throw new Error(`malformed frame ${JSON.stringify(payload.slice(0, 80))}`);
+      if (frame.kind === 'broadcast') this.broadcast(frame);
+      else {
+        this.traffic.frames++;
+        this.control(frame);
       }
     } catch (err) {
-      this.local.host.logger.error({ err, engine: 'redis' }, 'express-bayeux: Redis stream event failed');
+      this.local.host.logger.error({ err, engine: 'redis' }, 'express-bayeux: a Redis pub/sub message failed');
     }
   }
 
-  private route(frame: StreamFrame): void {
+  private broadcast(frame: BroadcastFrame): void {
+    // Another copy of the broadcast just routed (this node wants more than one pattern matching its channel).
+    if (frame.id === this.lastBroadcast) {
+      this.traffic.copies++;
+      return;
+    }
+    this.lastBroadcast = frame.id;
+    this.traffic.broadcasts++;
+    if (frame.offset !== undefined) this.local.route(frame.channel, this.deliverKept, frame);
+    else this.local.route(frame.channel, this.deliverTo, frame.json);
+    this.local.host.broadcastArrived(envelopeOf(frame.channel, frame.json, frame.publisher));
+  }
+
+  private control(frame: Exclude<Frame, BroadcastFrame>): void {
+    const { node, ownership } = this;
     switch (frame.kind) {
-      case 'broadcast':
-        if (frame.offset !== undefined) this.local.route(frame.channel, this.deliverKept, frame);
-        else this.local.route(frame.channel, this.deliverTo, frame.json);
-        this.local.host.broadcastArrived(envelopeOf(frame.channel, frame.json, frame.publisher));
+      case 'session-message':
+        node.track(ownership.message(frame));
         return;
-      case 'session-message': {
-        const session = this.local.get(frame.id);
-        if (session !== undefined) this.local.deliver(session, frame.json);
-        return;
-      }
       case 'subscribe':
       case 'unsubscribe':
-        this.ownership.changed(frame);
+        node.track(ownership.changed(frame));
+        return;
+      case 'ack':
+        ownership.acknowledged(frame.token);
+        return;
+      case 'handover':
+        ownership.handedOver(frame.json);
         return;
       case 'session-moved':
-        this.ownership.moved(frame);
+        ownership.moved(frame);
         return;
       case 'session-ended':
-        this.ownership.ended(frame);
+        ownership.ended(frame);
         return;
       case 'replay':
-        this.ownership.replaying(frame.id, frame.channel);
-        if (this.node.history !== undefined) this.node.track(this.node.history.replayed(frame));
+        ownership.replaying(frame.id, frame.channel);
+        if (node.history !== undefined) node.track(node.history.replayed(frame));
         return;
       case 'echo':
-        this.node.echoed(frame.node, frame.token);
+        node.echoed(frame.node, frame.token);
         return;
     }
   }
@@ -255,7 +303,7 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
       this.state.answered();
       const observer = this.local.host.observer;
       if (observer !== undefined) {
-        // Pub/sub lag: how long a message of ours takes to come back through the stream.
+        // Pub/sub lag: how long a message of ours takes to come back through Redis.
         const start = performance.now();
         await this.node.echo(this.node.timeout);
         observer.streamLag((performance.now() - start) / 1000);

@@ -1,16 +1,18 @@
 /**
  * What every part of the Redis engine shares on one node: its id, the two
- * Redis connections, the key names, the ordered stream, the sessions it
- * delivers to, and the tasks still running (so `close()` and `sync()` can
- * wait for them).
+ * Redis connections, the key names, its interest (the pub/sub channels it
+ * wants), its own channel, the sessions it delivers to, and the tasks still
+ * running (so `close()` and `sync()` can wait for them).
  */
 import { randomBytes } from 'node:crypto';
+import { expand } from '../../protocol/channel.js';
 import { EngineUnavailableError } from '../engine.js';
 import type { LocalSessions } from '../local-sessions.js';
 import { backoff, checkTopology, createClients, type RedisClient } from './connection.js';
+import { type BroadcastFrame, encode, type Frame } from './frames.js';
 import type { RedisHealth } from './health.js';
 import type { RedisHistory } from './history.js';
-import { encode, type StreamFrame } from './stream.js';
+import { Interest } from './interest.js';
 import type { RedisEngineOptions } from './types.js';
 
 export class RedisNode<User> {
@@ -23,6 +25,10 @@ export class RedisNode<User> {
   history: RedisHistory<User> | undefined;
   /** Background tasks still running. */
   readonly inflight = new Set<Promise<unknown>>();
+  /** The patterns this node subscribes to in Redis. */
+  readonly interest: Interest;
+  /** Broadcasts published by this node, for their unique ids. */
+  private published = 0;
   /** Key prefix: on a Redis Cluster `{ns}`, a hash tag that puts every key and channel of the namespace in one slot. */
   private readonly prefix: string;
   private cmd: RedisClient | undefined;
@@ -46,6 +52,11 @@ export class RedisNode<User> {
     checkTopology(options);
     this.sharded = options.cluster !== undefined;
     this.prefix = this.sharded ? `{${ns}}` : ns;
+    this.interest = new Interest(
+      (pattern) => this.key('c', pattern),
+      this.sharded,
+      (err) => this.state.failed(err),
+    );
   }
 
   /** Every key and channel name goes through here, so the cluster hash tag applies to all of them. */
@@ -84,13 +95,16 @@ export class RedisNode<User> {
       connectedOnce = true;
       health.connected('commands');
     });
+    cmd.defineCommand('bayeuxFanout', { numberOfKeys: 1, lua: this.sharded ? FANOUT_SHARDED : FANOUT });
     // Subscribed on every connection (ioredis's resubscription is off, except in a Cluster's
-    // shard subscribers): the node serves again only once the stream is confirmed, also on a
-    // connection ioredis had given up.
+    // shard subscribers): the node serves again only once its own channel and every pattern
+    // it wants are confirmed, also on a connection ioredis had given up.
     sub.on('ready', () => {
-      const channels = [this.key('stream'), this.key('to', this.nodeId)];
-      this.track((this.sharded ? sub.ssubscribe(...channels) : sub.subscribe(...channels)).then(() => health.connected('subscriber')));
+      const own = this.key('to', this.nodeId);
+      const subscribed = this.sharded ? sub.ssubscribe(own) : sub.subscribe(own);
+      this.track(Promise.all([subscribed, this.interest.resubscribe(sub)]).then(() => health.connected('subscriber')));
     });
+    sub.on('close', () => this.interest.lost());
     sub.on(this.sharded ? 'smessage' : 'message', received);
     cmd.connect().catch(() => undefined);
     sub.connect().catch(() => undefined);
@@ -136,9 +150,37 @@ export class RedisNode<User> {
     return this.sharded ? redis.spublish(channel, payload) : redis.publish(channel, payload);
   }
 
-  /** Publishes a frame on the ordered stream every node reads. */
-  publish(frame: StreamFrame): Promise<unknown> {
-    return this.send(this.key('stream'), encode(frame));
+  /** Sends a frame to one node's own channel. */
+  sendTo(node: string, frame: Frame): Promise<unknown> {
+    return this.send(this.key('to', node), encode(frame));
+  }
+
+  /** A unique id for a broadcast published by this node. */
+  nextId(): string {
+    return `${this.nodeId}.${(this.published++).toString(36)}`;
+  }
+
+  /**
+   * The pub/sub channels a broadcast on `channel` goes to: one per pattern
+   * that can match it (`/a/b` goes to `/a/b`, `/a/*`, `/a/**` and `/**`).
+   */
+  channelsOf(channel: string): string[] {
+    return expand(channel).map((pattern) => this.key('c', pattern));
+  }
+
+  /**
+   * Publishes a broadcast to the channel of every pattern that can match it,
+   * in one script: Redis sends it only to the nodes subscribed to one of them,
+   * and a node subscribed to several receives the copies one after the other.
+   */
+  broadcast(frame: BroadcastFrame): Promise<unknown> {
+    return this.fanout(encode(frame), this.channelsOf(frame.channel));
+  }
+
+  /** Publishes `payload` to several of the namespace's channels in one atomic step: no other message comes between the copies. */
+  fanout(payload: string, channels: readonly string[]): Promise<unknown> {
+    const redis = this.redis() as RedisClient & FanoutCommand;
+    return redis.bayeuxFanout(this.key('fanout'), payload, ...channels);
   }
 
   /** Runs a task in the background: `close()` and `sync()` wait for it, and its failure is logged. */
@@ -152,7 +194,7 @@ export class RedisNode<User> {
     void tracked.finally(() => this.inflight.delete(tracked));
   }
 
-  /** Publishes a marker to this node and resolves when the stream brings it back. */
+  /** Sends a marker to this node's own channel and resolves when it comes back (everything sent before it came too). */
   async echo(timeout: number): Promise<void> {
     const token = randomBytes(6).toString('hex');
     let timer: NodeJS.Timeout | undefined;
@@ -161,18 +203,18 @@ export class RedisNode<User> {
       // A marker published while the subscriber reconnects is never seen: fail rather than hang.
       timer = setTimeout(() => {
         this.echoes.delete(token);
-        reject(new Error(`redisEngine: the stream did not echo within ${timeout} ms`));
+        reject(new Error(`redisEngine: its own channel did not echo within ${timeout} ms`));
       }, timeout);
     });
     try {
-      await this.publish({ kind: 'echo', node: this.nodeId, token });
+      await this.sendTo(this.nodeId, { kind: 'echo', node: this.nodeId, token });
       await seen;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** An echo marker came back on the stream. */
+  /** An echo marker came back. */
   echoed(node: string, token: string): void {
     if (node !== this.nodeId) return;
     this.echoes.get(token)?.();
@@ -182,4 +224,17 @@ export class RedisNode<User> {
 
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** KEYS: a key of the namespace (so a cluster runs it on the namespace's slot). ARGV: the payload, then the channels. */
+const fanoutScript = (publish: 'PUBLISH' | 'SPUBLISH'): string => `
+for i = 2, #ARGV do redis.call('${publish}', ARGV[i], ARGV[1]) end
+return 0
+`;
+const FANOUT = fanoutScript('PUBLISH');
+const FANOUT_SHARDED = fanoutScript('SPUBLISH');
+
+/** The script `connect()` defines on the command connection (EVALSHA, loaded on first use). */
+interface FanoutCommand {
+  bayeuxFanout(key: string, payload: string, ...channels: string[]): Promise<number>;
 }

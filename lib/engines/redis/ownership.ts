@@ -1,23 +1,41 @@
 /**
  * Which node delivers to a session, and how a session moves. The owner is
  * the node that created it, then whichever node last took its `/meta/connect`
- * (`claim`). A move is a `session-moved` frame on the ordered stream: the old
- * owner delivers everything before it and hands its queue over on
- * `<ns>:to:<node>`, the new one everything after, so nothing is lost or
- * doubled. A node that died hands nothing over: history re-sends what its client had
+ * (`claim`). Everything about a session goes to its owner's own channel
+ * `<ns>:to:<node>`; nothing about one session reaches every node.
+ *
+ * A move, and why it loses and doubles nothing. The new owner B
+ * 1. makes itself the owner in the session's hash (CLAIM), then reads the
+ *    session's subscriptions: a node that adds one writes it to the set
+ *    before it reads the owner (subscriptions.ts), so B either sees it in
+ *    the set or is told by a frame sent to B;
+ * 2. subscribes to the pub/sub channel of each of them and waits for Redis
+ *    to confirm: from then on every broadcast for the session reaches B;
+ * 3. publishes one `session-moved` marker to A's channel and its own in one
+ *    script (node.ts `fanout`), so no broadcast comes between the two copies.
+ * On one Redis all pub/sub messages a connection receives come in the order
+ * Redis executed the publishes, so A and B see each broadcast on the same
+ * side of the marker: A delivers what came before and hands its queue over,
+ * B what came after (on a Redis Cluster all of a namespace's channels share
+ * one slot, hence one shard and the same argument).
+ *
+ * A node that died hands nothing over: history re-sends what its client had
  * not confirmed (positions.ts), or by time where no position was kept.
  */
+
+import { randomBytes } from 'node:crypto';
 import { isWildcard } from '../../protocol/channel.js';
 import { AckState } from '../ack.js';
 import { EngineUnavailableError } from '../engine.js';
 import { keepsHistory } from '../history/config.js';
 import type { DeliveredState } from '../history/delivered.js';
+import type { SubscriptionChange } from '../local-sessions.js';
 import { sweepEvery } from '../local-sessions.js';
 import { type DisconnectReason, Session } from '../session.js';
+import { encode, type SessionEndedFrame, type SessionMessageFrame, type SessionMovedFrame, type SubscriptionsFrame } from './frames.js';
 import { delay, type RedisNode } from './node.js';
 import { loadPositions } from './positions.js';
 import { CLAIM } from './scripts.js';
-import type { SessionEndedFrame, SessionMovedFrame, SubscriptionsFrame } from './stream.js';
 
 /** What the old owner of a moving session sends the new one. */
 interface Handover {
@@ -35,10 +53,10 @@ function noHandover(id: string, lost = false): Handover {
   return lost ? { id, queue: [], unacked: [], batch: 0, lost } : { id, queue: [], unacked: [], batch: 0 };
 }
 
-/** A session this node is taking over, until its own `session-moved` frame comes back on the stream. */
+/** A session this node is taking over, until its own `session-moved` marker comes back. */
 interface Claiming<User> {
   session: Session<User>;
-  /** Its subscriptions, kept up to date with the frames that pass before the move. */
+  /** Its subscriptions, kept up to date with the frames sent here during the move; this node's interest holds each. */
   channels: Set<string>;
   activated(): void;
 }
@@ -63,6 +81,8 @@ function movingHere<User>(session: Session<User>): Session<User> {
 export class Ownership<User> {
   private readonly claiming = new Map<string, Claiming<User>>();
   private readonly handovers = new Map<string, (handover: Handover) => void>();
+  /** Subscriptions frames sent to an owner, waiting for its acknowledgement, by token. */
+  private readonly acks = new Map<string, () => void>();
 
   constructor(
     private readonly node: RedisNode<User>,
@@ -86,12 +106,13 @@ export class Ownership<User> {
     const seen = node.history === undefined ? null : await redis.zscore(node.key('sessions'), session.id);
     // Seen now: the sweeper must not expire a session while it moves (the old owner may be dead).
     await redis.zadd(node.key('sessions'), 'XX', Date.now(), session.id);
-    const channels = await redis.smembers(node.key('subs', session.id));
     const previous = (await redis.eval(CLAIM, 1, node.key('session', session.id), node.nodeId)) as string | null;
     if (previous === null) {
       local.alive = false;
       return local;
     }
+    // Read after the claim: see the comment at the top.
+    const channels = await redis.smembers(node.key('subs', session.id));
     const moved = previous !== node.nodeId;
     const oldAlive = moved && (await redis.exists(node.key('node', previous))) === 1;
     const handed = oldAlive ? this.awaitHandover(session.id) : Promise.resolve(noHandover(session.id, moved));
@@ -101,22 +122,32 @@ export class Ownership<User> {
       history !== undefined && seen !== null && moved ? channels.filter((c) => !isWildcard(c) && keepsHistory(host.history, c)) : [];
     // Held from before the move, so live messages come after the handed-over or re-sent ones.
     if (resume.length > 0) history?.hold(session.id, resume);
+    let activate: () => void = () => undefined;
     const activated = new Promise<void>((resolve) => {
-      this.claiming.set(session.id, { session: local, channels: new Set(channels), activated: resolve });
+      activate = resolve;
     });
+    const claiming: Claiming<User> = { session: local, channels: new Set(channels), activated: activate };
+    this.claiming.set(session.id, claiming);
+    for (const channel of claiming.channels) node.interest.add(channel);
     // Counted as connected while the old owner hands over, so the sweeper leaves it alone.
     local.connections++;
     try {
-      await node.publish({ kind: 'session-moved', id: session.id, owner: node.nodeId });
-      // Our own marker comes back on the stream unless the subscriber is cut off: bounded by the command timeout.
+      await node.interest.ready(claiming.channels, node.timeout);
+      const marker = encode({ kind: 'session-moved', id: session.id, owner: node.nodeId });
+      const to = [node.key('to', node.nodeId)];
+      if (oldAlive) to.push(node.key('to', previous));
+      await node.fanout(marker, to);
+      // Our own marker comes back unless the subscriber is cut off: bounded by the command timeout.
       if (!(await Promise.race([activated.then(() => true), delay(node.timeout).then(() => false)]))) {
-        throw new EngineUnavailableError('redisEngine: the stream did not echo a session move in time');
+        throw new EngineUnavailableError('redisEngine: a session move was not echoed in time');
       }
     } catch (err) {
       for (const channel of resume) history?.abort(local, channel, false);
       throw err;
     } finally {
       this.claiming.delete(session.id);
+      // Indexed now (or the claim failed): the session's own subscriptions hold the interest.
+      for (const channel of claiming.channels) node.interest.remove(channel);
     }
     const handover = await handed.finally(() => {
       local.connections--;
@@ -165,7 +196,7 @@ export class Ownership<User> {
         batch: session.ack?.batch ?? 0,
       };
       if (session.delivered !== undefined) handover.delivered = session.delivered.state();
-      node.track(node.send(node.key('to', frame.owner), JSON.stringify(handover)));
+      node.track(node.sendTo(frame.owner, { kind: 'handover', json: JSON.stringify(handover) }));
       node.local.host.sessionMovedAway(session);
     }
     const claiming = this.claiming.get(frame.id);
@@ -175,6 +206,90 @@ export class Ownership<User> {
       node.local.change(claiming.session, [...claiming.channels], 'subscribe');
       claiming.activated();
     }
+  }
+
+  /**
+   * Applies a subscription change made on another node (or on this one, for a
+   * session it is taking over): the owner indexes it, a claim in progress notes
+   * it. Resolves once this node's interest in new channels is confirmed.
+   */
+  async apply(id: string, channels: readonly string[], change: SubscriptionChange): Promise<void> {
+    const { node } = this;
+    const session = node.local.get(id);
+    if (session !== undefined) node.local.change(session, channels, change);
+    const claiming = this.claiming.get(id);
+    if (claiming !== undefined) {
+      for (const channel of channels) {
+        if (change === 'subscribe') {
+          if (claiming.channels.has(channel)) continue;
+          claiming.channels.add(channel);
+          node.interest.add(channel);
+        } else if (claiming.channels.delete(channel)) {
+          node.interest.remove(channel);
+        }
+      }
+    }
+    if (change === 'subscribe') await node.interest.ready(channels, node.timeout);
+  }
+
+  /** Another node changed a session's subscriptions: apply, then acknowledge, so its reply follows our interest. */
+  async changed(frame: SubscriptionsFrame): Promise<void> {
+    try {
+      await this.apply(frame.id, frame.channels, frame.kind);
+    } finally {
+      await this.node.sendTo(frame.reply, { kind: 'ack', token: frame.token });
+    }
+  }
+
+  /**
+   * Tells `owner` of a subscription change this node made in Redis and waits
+   * (up to `handoverTimeout`) until it applied it. An owner that does not
+   * answer has died: the node that takes the session over reads the set.
+   */
+  async tell(owner: string, id: string, channels: readonly string[], change: SubscriptionChange): Promise<void> {
+    const { node } = this;
+    if (owner === node.nodeId) return this.apply(id, channels, change);
+    const token = randomBytes(8).toString('base64url');
+    let timer: NodeJS.Timeout | undefined;
+    const acked = new Promise<void>((resolve) => {
+      this.acks.set(token, resolve);
+      timer = setTimeout(() => {
+        node.local.host.logger.warn(
+          { engine: 'redis', clientId: id, owner },
+          'express-bayeux: the owner did not acknowledge a subscription change',
+        );
+        resolve();
+      }, this.handoverTimeout);
+    });
+    try {
+      await node.sendTo(owner, { kind: change, id, reply: node.nodeId, token, channels: [...channels] });
+      await acked;
+    } finally {
+      clearTimeout(timer);
+      this.acks.delete(token);
+    }
+  }
+
+  /** An owner acknowledged a subscription change. */
+  acknowledged(token: string): void {
+    this.acks.get(token)?.();
+  }
+
+  /**
+   * A message for one session reached this node: its owner delivers it, a
+   * claim in progress queues it; a node that just handed the session over
+   * sends it on to the new owner, once.
+   */
+  async message(frame: SessionMessageFrame): Promise<void> {
+    const { node } = this;
+    const session = node.local.get(frame.id) ?? this.claiming.get(frame.id)?.session;
+    if (session !== undefined) {
+      node.local.deliver(session, frame.json);
+      return;
+    }
+    if (frame.forwarded) return;
+    const owner = await node.redis().hget(node.key('session', frame.id), 'owner');
+    if (owner !== null && owner !== node.nodeId) await node.sendTo(owner, { ...frame, forwarded: true });
   }
 
   /** A session ended on another node: its owner releases it, a claim in progress stops. */
@@ -189,24 +304,15 @@ export class Ownership<User> {
     }
   }
 
-  /** Another node changed a session's subscriptions: the owner indexes them, a claim in progress notes them. */
-  changed(frame: SubscriptionsFrame): void {
-    const session = this.node.local.get(frame.id);
-    if (session !== undefined) this.node.local.change(session, frame.channels, frame.kind);
-    const claiming = this.claiming.get(frame.id);
-    if (claiming === undefined) return;
-    for (const channel of frame.channels) {
-      if (frame.kind === 'subscribe') claiming.channels.add(channel);
-      else claiming.channels.delete(channel);
-    }
-  }
-
   /** A replayed subscription was recorded for a session: a claim in progress notes it. */
   replaying(id: string, channel: string): void {
-    this.claiming.get(id)?.channels.add(channel);
+    const claiming = this.claiming.get(id);
+    if (claiming === undefined || claiming.channels.has(channel)) return;
+    claiming.channels.add(channel);
+    this.node.interest.add(channel);
   }
 
-  /** The old owner's answer on `<ns>:to:<node>`. */
+  /** The old owner's answer to a move. */
   handedOver(payload: string): void {
     const handover = JSON.parse(payload) as Handover;
     this.handovers.get(handover.id)?.(handover);

@@ -101,7 +101,8 @@ export class SessionRecords<User> {
     const host = node.local.host;
     const mine = node.local.get(clientId);
     if (mine !== undefined) node.local.release(mine, reason);
-    else await node.publish({ kind: 'session-ended', id: clientId, reason });
+    // The owner read by the same script that deleted the session: a move cannot slip in between.
+    else if (record.owner !== undefined) await node.sendTo(record.owner, { kind: 'session-ended', id: clientId, reason });
     host.sessionEnded(
       mine ??
         viewOf(

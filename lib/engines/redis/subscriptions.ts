@@ -1,19 +1,23 @@
 /**
  * Subscriptions: `<ns>:subs:<id>` in Redis is the truth every node reads when
- * a session moves; the owner also indexes them in memory to route the stream.
- * A node that changes the subscriptions of a session it does not own tells
- * the owner with a frame on the ordered stream.
+ * a session moves; the owner also indexes them in memory to route broadcasts,
+ * and subscribes to their channels in Redis (interest.ts). A node that
+ * changes the subscriptions of a session it does not own tells the owner and
+ * waits for its acknowledgement, so that once the client has its reply the
+ * owner receives the channel's messages.
  */
 import type { ReplayFrom } from '../history/config.js';
 import type { SubscriptionChange } from '../local-sessions.js';
 import type { Session } from '../session.js';
 import type { RedisNode } from './node.js';
+import type { Ownership } from './ownership.js';
 import type { PresenceStore } from './presence.js';
 
 export class Subscriptions<User> {
   constructor(
     private readonly node: RedisNode<User>,
     private readonly presence: PresenceStore,
+    private readonly ownership: Ownership<User>,
   ) {}
 
   /** `Engine.subscribe`: with a replay, the history's seamless path. */
@@ -43,12 +47,14 @@ export class Subscriptions<User> {
       else pipeline.srem(key, channel);
     }
     this.presence.write(pipeline, session, channels, change);
+    // The owner is read after the set is written: a node taking the session over reads the set after its claim (ownership.ts).
+    pipeline.hget(node.key('session', session.id), 'owner');
     const results = (await pipeline.exec()) ?? [];
     const changed = channels.filter((_, i) => results[i]?.[1] === 1);
     if (changed.length === 0) return changed;
-    const mine = node.local.get(session.id);
-    if (mine !== undefined) node.local.change(mine, changed, change);
-    else await node.publish({ kind: change, id: session.id, channels: changed });
+    const owner = results[results.length - 1]?.[1];
+    if (typeof owner !== 'string') return changed;
+    await this.ownership.tell(owner, session.id, changed, change);
     return changed;
   }
 }

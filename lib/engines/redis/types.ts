@@ -26,6 +26,26 @@ export interface RedisEngine<User = never> extends Engine<User> {
   health(): EngineHealth;
   /** Sessions, subscriptions and channels this node delivers to. */
   localCounts(): LocalCounts;
-  /** Resolves once everything this node published before the call has been routed here too (rejects after `timeout` ms). */
+  /** What Redis sent this node: for capacity planning and tests of routing by interest. */
+  stats(): RedisEngineStats;
+  /** A local subscriber wants a pattern (see `Engine.watch`). */
+  watch(pattern: string, wanted: boolean): void;
+  /**
+   * Resolves once Redis confirmed every pattern this node wants now (its local
+   * subscribers included) and everything this node sent to itself before the
+   * call has come back (rejects after `timeout` ms).
+   */
   sync(timeout?: number): Promise<void>;
+}
+
+/** Counts of what Redis sent one node since it started. */
+export interface RedisEngineStats {
+  /** Broadcasts received and routed (each once). */
+  broadcasts: number;
+  /** Extra copies of a broadcast received because this node wants several patterns matching its channel (dropped). */
+  copies: number;
+  /** Frames about sessions sent to this node's own channel (moves, pushes, subscription changes, markers). */
+  frames: number;
+  /** Subscription patterns this node subscribes to in Redis now. */
+  patterns: number;
 }
