@@ -94,7 +94,7 @@ export async function registerMetrics<User>(
   const publishTime = histogram('bayeux_publish_duration_seconds', 'Time to accept and route a publish');
   const lag = new prom.Gauge({
     name: 'bayeux_redis_stream_lag_seconds',
-    help: 'Round trip of a marker through the Redis stream',
+    help: 'Round trip of a marker through Redis pub/sub (to the node itself)',
     registers,
   });
   const handovers = counter('bayeux_redis_handovers_total', 'Sessions that moved to this node, by how the old owner answered', ['outcome']);

@@ -1,0 +1,237 @@
+/**
+ * `npm run bench:cluster`: does adding nodes add capacity? 1, 2, 4 and 8 node
+ * processes on one Redis of the bench's own, each with the same load: 500
+ * sessions on per-user channels plus one on a shared channel, and 2,000
+ * publishes (1 % on the shared channel, the rest spread over the users of all
+ * nodes). Runs the design before routing by interest (BASELINE, one stream
+ * every node reads; its lib/ taken from git) and this tree's, side by side.
+ * Per node: CPU per local delivery and pub/sub messages received per publish;
+ * per publish: Redis commands and bytes Redis sent. Then the Redis commands
+ * and pub/sub messages of a long-poll /meta/connect sent round-robin to 3 nodes.
+ * Writes bench/results/scale-out.{json,md,svg}.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { Redis } from 'ioredis';
+import { startRedis } from '../test/helpers/redis-server.js';
+import { scaleOutChart } from './scale-out/chart.js';
+
+/** The last commit of the one-stream design. */
+const BASELINE = process.env.BENCH_BASELINE ?? 'f11fefa';
+const NODE_COUNTS = (process.env.BENCH_NODES ?? '1,2,4,8').split(',').map(Number);
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 500);
+const PUBLISHES = Number(process.env.BENCH_PUBLISHES ?? 2000);
+const POLLS = Number(process.env.BENCH_POLLS ?? 200);
+const root = join(import.meta.dirname, '..');
+
+interface Node {
+  child: ChildProcess;
+  port: number;
+  ask(command: Record<string, unknown>): Promise<Record<string, number>>;
+}
+
+async function startNode(lib: string, redisUrl: string, namespace: string): Promise<Node> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'scale-out', 'node.ts')], {
+    env: { ...process.env, LIB: lib, REDIS_URL: redisUrl, NAMESPACE: namespace },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines: Interface = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const waiting: ((line: string) => void)[] = [];
+  lines.on('line', (line) => waiting.shift()?.(line));
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('a bench node did not answer within 120 s')), 120_000);
+      waiting.push((line) => {
+        clearTimeout(timer);
+        resolve(line);
+      });
+    });
+  const { port } = JSON.parse(await next()) as { port: number };
+  return {
+    child,
+    port,
+    async ask(command) {
+      const answer = next();
+      child.stdin?.write(`${JSON.stringify(command)}\n`);
+      return JSON.parse(await answer) as Record<string, number>;
+    },
+  };
+}
+
+/** Total commands Redis executed and bytes it sent, so far. */
+async function redisCounters(admin: Redis): Promise<{ commands: number; bytesOut: number }> {
+  const commandstats = await admin.info('commandstats');
+  let commands = 0;
+  for (const match of commandstats.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) if (match[1] !== 'info') commands += Number(match[2]);
+  const stats = await admin.info('stats');
+  return { commands, bytesOut: Number(/total_net_output_bytes:(\d+)/.exec(stats)?.[1] ?? 0) };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export interface FanOutCell {
+  design: 'one stream' | 'by interest';
+  nodes: number;
+  /** Median over nodes of CPU µs per delivery to a local session. */
+  cpuPerDelivery: number;
+  /** Median over nodes of pub/sub messages received per publish made in the cluster. */
+  receivedPerPublish: number;
+  /** Median over nodes of pub/sub messages received per delivery to a local session. */
+  receivedPerDelivery: number;
+  /** Per publish made in the cluster. */
+  redisCommandsPerPublish: number;
+  redisBytesPerPublish: number;
+  delivered: number;
+}
+
+async function fanOut(design: FanOutCell['design'], lib: string, redisUrl: string, admin: Redis, count: number): Promise<FanOutCell> {
+  const namespace = `scale-${randomBytes(4).toString('hex')}`;
+  const nodes = await Promise.all(Array.from({ length: count }, () => startNode(lib, redisUrl, namespace)));
+  try {
+    await Promise.all(nodes.map((n, i) => n.ask({ op: 'load', node: i, sessions: SESSIONS })));
+    // Warm-up (script loads, JIT), then the measured run.
+    await Promise.all(nodes.map((n, i) => n.ask({ op: 'publish', count: 200, users: SESSIONS, nodes: count, seed: 7 + i })));
+    await Promise.all(nodes.map((n) => n.ask({ op: 'read' })));
+    await Promise.all(nodes.map((n) => n.ask({ op: 'mark' })));
+    const before = await redisCounters(admin);
+    await Promise.all(nodes.map((n, i) => n.ask({ op: 'publish', count: PUBLISHES, users: SESSIONS, nodes: count, seed: 1000 + i })));
+    const reads = await Promise.all(nodes.map((n) => n.ask({ op: 'read' })));
+    const after = await redisCounters(admin);
+    const published = PUBLISHES * count;
+    // Each node's sync marker counts as one command and a few bytes: negligible, left in.
+    return {
+      design,
+      nodes: count,
+      cpuPerDelivery: median(reads.map((r) => (r.cpuUs as number) / Math.max(1, r.delivered as number))),
+      receivedPerPublish: median(reads.map((r) => (r.received as number) / published)),
+      receivedPerDelivery: median(reads.map((r) => (r.received as number) / Math.max(1, r.delivered as number))),
+      redisCommandsPerPublish: (after.commands - before.commands) / published,
+      redisBytesPerPublish: (after.bytesOut - before.bytesOut) / published,
+      delivered: reads.reduce((sum, r) => sum + (r.delivered as number), 0),
+    };
+  } finally {
+    await Promise.allSettled(nodes.map((n) => n.ask({ op: 'close' })));
+  }
+}
+
+export interface PollCell {
+  design: FanOutCell['design'];
+  redisCommandsPerPoll: number;
+  /** Pub/sub messages Redis sent all three nodes, per poll. */
+  messagesPerPoll: number;
+}
+
+async function post(port: number, message: Record<string, unknown>): Promise<Record<string, unknown>[]> {
+  const res = await fetch(`http://127.0.0.1:${port}/cometd`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify([message]),
+  });
+  return (await res.json()) as Record<string, unknown>[];
+}
+
+async function polls(design: PollCell['design'], lib: string, redisUrl: string, admin: Redis): Promise<PollCell> {
+  const namespace = `polls-${randomBytes(4).toString('hex')}`;
+  const nodes = await Promise.all(Array.from({ length: 3 }, () => startNode(lib, redisUrl, namespace)));
+  try {
+    const [hello] = await post(nodes[0]?.port as number, {
+      channel: '/meta/handshake',
+      version: '1.0',
+      supportedConnectionTypes: ['long-polling'],
+    });
+    const clientId = hello?.clientId as string;
+    await post(nodes[0]?.port as number, { channel: '/meta/subscribe', clientId, subscription: '/poll/me' });
+    const connect = (i: number) =>
+      post(nodes[i % 3]?.port as number, { channel: '/meta/connect', clientId, connectionType: 'long-polling', advice: { timeout: 0 } });
+    for (let i = 0; i < 6; i++) await connect(i);
+    await Promise.all(nodes.map((n) => n.ask({ op: 'read' })));
+    await Promise.all(nodes.map((n) => n.ask({ op: 'mark' })));
+    const before = await redisCounters(admin);
+    for (let i = 0; i < POLLS; i++) await connect(i);
+    const reads = await Promise.all(nodes.map((n) => n.ask({ op: 'read' })));
+    const after = await redisCounters(admin);
+    return {
+      design,
+      redisCommandsPerPoll: (after.commands - before.commands - 3) / POLLS,
+      messagesPerPoll: (reads.reduce((sum, r) => sum + (r.received as number), 0) - 3) / POLLS,
+    };
+  } finally {
+    await Promise.allSettled(nodes.map((n) => n.ask({ op: 'close' })));
+  }
+}
+
+/** The baseline's lib/, extracted from git, next to this tree's node_modules. */
+function baselineLib(): { lib: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'bayeux-baseline-'));
+  execFileSync('sh', ['-c', `git -C "${root}" archive ${BASELINE} lib package.json | tar -x -C "${dir}"`]);
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  return { lib: join(dir, 'lib', 'index.ts'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const redis = await startRedis();
+const admin = new Redis(redis.url);
+const baseline = baselineLib();
+const designs: [FanOutCell['design'], string][] = [
+  ['one stream', baseline.lib],
+  ['by interest', join(root, 'lib', 'index.ts')],
+];
+const cells: FanOutCell[] = [];
+const pollCells: PollCell[] = [];
+try {
+  for (const count of NODE_COUNTS) {
+    for (const [design, lib] of designs) {
+      const cell = await fanOut(design, lib, redis.url, admin, count);
+      cells.push(cell);
+      console.log(JSON.stringify(cell));
+    }
+  }
+  for (const [design, lib] of designs) {
+    const cell = await polls(design, lib, redis.url, admin);
+    pollCells.push(cell);
+    console.log(JSON.stringify(cell));
+  }
+} finally {
+  admin.disconnect();
+  await redis.kill();
+  baseline.cleanup();
+}
+
+const results = join(import.meta.dirname, 'results');
+mkdirSync(results, { recursive: true });
+const when = new Date().toISOString();
+writeFileSync(
+  join(results, 'scale-out.json'),
+  `${JSON.stringify({ when, baseline: BASELINE, sessions: SESSIONS, publishes: PUBLISHES, cells, polls: pollCells }, null, 2)}\n`,
+);
+const rows = cells.map(
+  (c) =>
+    `| ${c.design} | ${c.nodes} | ${c.cpuPerDelivery.toFixed(1)} | ${c.receivedPerPublish.toFixed(2)} | ${c.receivedPerDelivery.toFixed(2)} | ${c.redisCommandsPerPublish.toFixed(2)} | ${Math.round(c.redisBytesPerPublish)} | ${c.delivered} |`,
+);
+const pollRows = pollCells.map((p) => `| ${p.design} | ${p.redisCommandsPerPoll.toFixed(1)} | ${p.messagesPerPoll.toFixed(1)} |`);
+writeFileSync(
+  join(results, 'scale-out.md'),
+  [
+    `Scale-out run of ${when} (baseline ${BASELINE}): per node ${SESSIONS} sessions on /user/<node>-<i> and one on /shared, ${PUBLISHES} publishes per node.`,
+    '',
+    '| design | nodes | CPU µs per local delivery (median node) | pub/sub messages received per cluster publish (median node) | received per local delivery | Redis commands per publish | bytes Redis sent per publish | delivered |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `Long-poll /meta/connect, round-robin over 3 nodes, ${POLLS} polls:`,
+    '',
+    '| design | Redis commands per poll | pub/sub messages to the nodes per poll |',
+    '|---|---|---|',
+    ...pollRows,
+    '',
+  ].join('\n'),
+);
+writeFileSync(join(results, 'scale-out.svg'), scaleOutChart(cells));
+console.log(`wrote ${join(results, 'scale-out.md')}`);
