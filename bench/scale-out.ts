@@ -8,7 +8,8 @@
  * Per node: CPU per local delivery and pub/sub messages received per publish;
  * per publish: Redis commands and bytes Redis sent. Then the Redis commands
  * and pub/sub messages of a long-poll /meta/connect sent round-robin to 3 nodes.
- * Writes bench/results/scale-out.{json,md,svg}.
+ * Writes bench/results/scale-out.{json,md,svg}. BENCH_NODES, BENCH_SESSIONS,
+ * BENCH_PUBLISHES, BENCH_POLLS change the load; BENCH_PROFILE=<dir> profiles the nodes.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -35,7 +36,9 @@ interface Node {
 }
 
 async function startNode(lib: string, redisUrl: string, namespace: string): Promise<Node> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'scale-out', 'node.ts')], {
+  // BENCH_PROFILE=<dir>: a CPU profile of every node process there.
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(import.meta.dirname, 'scale-out', 'node.ts')], {
     env: { ...process.env, LIB: lib, REDIS_URL: redisUrl, NAMESPACE: namespace },
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -26,6 +26,7 @@ import type { Session } from '../session.js';
 import type { RedisClient } from './connection.js';
 import type { ReplayFrame } from './frames.js';
 import { savePositions } from './positions.js';
+import { broadcastFunction } from './scripts.js';
 
 /** The meta hash outlives the Stream so that offsets go on after a quiet spell: 30 days, or ttl if longer. */
 const META_TTL = 30 * 24 * 60 * 60 * 1000;
@@ -33,11 +34,11 @@ const META_TTL = 30 * 24 * 60 * 60 * 1000;
 const PAGE = 100;
 
 /**
- * KEYS: stream, meta. ARGV: the pub/sub channels (newline-separated), candidate epoch, size, ttl, meta ttl,
+ * KEYS: stream, meta. ARGV: the pub/sub channels' prefix, a newline and the channel (see `broadcastFunction`), candidate epoch, size, ttl, meta ttl,
  * frame head (the offset, a newline and the message follow it), hole letters ('o' offset, 'e' epoch), then the template's parts.
  * Returns the offset given to the message.
  */
-const script = (publish: 'PUBLISH' | 'SPUBLISH'): string => `
+const script = (publish: 'PUBLISH' | 'SPUBLISH'): string => `${broadcastFunction(publish)}
 local t = redis.call('TIME')
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
 local top
@@ -62,7 +63,8 @@ redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], offset .. '-0', 't', now, 'm', js
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 local frame = ARGV[6] .. offset .. '\\n' .. json
-for channel in string.gmatch(ARGV[1], '[^\\n]+') do redis.call('${publish}', channel, frame) end
+local split = string.find(ARGV[1], '\\n', 1, true)
+broadcast(string.sub(ARGV[1], 1, split - 1), string.sub(ARGV[1], split + 1), frame)
 return offset
 `;
 // On a Redis Cluster the channels are sharded (see connection.ts).
@@ -111,7 +113,7 @@ export class RedisHistory<User> {
   }
 
   /** XADD + PUBLISH in one script; `head` is the broadcast frame up to the offset. */
-  async publish(envelope: Envelope, channels: readonly string[], head: string): Promise<void> {
+  async publish(envelope: Envelope, prefix: string, head: string): Promise<void> {
     const template = envelope.template;
     if (template === undefined) throw new Error('redisEngine: a history publish needs a template');
     const { key } = this.engine;
@@ -122,7 +124,7 @@ export class RedisHistory<User> {
         2,
         key('history', envelope.channel),
         key('history-meta', envelope.channel),
-        channels.join('\n'),
+        `${prefix}\n${envelope.channel}`,
         randomBytes(6).toString('base64url'),
         this.config.size,
         this.config.ttl,

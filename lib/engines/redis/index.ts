@@ -184,7 +184,7 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
     if (envelope.template !== undefined && node.history !== undefined) {
       // The history script publishes the frame itself, the offset and message appended to this head.
       const head = positionedHead(id, envelope.channel, publisher);
-      return node.history.publish(envelope, node.channelsOf(envelope.channel), head);
+      return node.history.publish(envelope, node.patternPrefix, head);
     }
     await node.broadcast({ kind: 'broadcast', id, channel: envelope.channel, publisher, json: envelope.json });
   }

@@ -5,7 +5,6 @@
  * running (so `close()` and `sync()` can wait for them).
  */
 import { randomBytes } from 'node:crypto';
-import { expand } from '../../protocol/channel.js';
 import { EngineUnavailableError } from '../engine.js';
 import type { LocalSessions } from '../local-sessions.js';
 import { backoff, checkTopology, createClients, type RedisClient } from './connection.js';
@@ -13,6 +12,7 @@ import { type BroadcastFrame, encode, type Frame } from './frames.js';
 import type { RedisHealth } from './health.js';
 import type { RedisHistory } from './history.js';
 import { Interest } from './interest.js';
+import { BROADCAST } from './scripts.js';
 import type { RedisEngineOptions } from './types.js';
 
 export class RedisNode<User> {
@@ -95,7 +95,9 @@ export class RedisNode<User> {
       connectedOnce = true;
       health.connected('commands');
     });
-    cmd.defineCommand('bayeuxFanout', { numberOfKeys: 1, lua: this.sharded ? FANOUT_SHARDED : FANOUT });
+    const publish = this.sharded ? 'SPUBLISH' : 'PUBLISH';
+    cmd.defineCommand('bayeuxFanout', { numberOfKeys: 1, lua: fanout(publish) });
+    cmd.defineCommand('bayeuxBroadcast', { numberOfKeys: 1, lua: BROADCAST(publish) });
     // Subscribed on every connection (ioredis's resubscription is off, except in a Cluster's
     // shard subscribers): the node serves again only once its own channel and every pattern
     // it wants are confirmed, also on a connection ioredis had given up.
@@ -160,12 +162,9 @@ export class RedisNode<User> {
     return `${this.nodeId}.${(this.published++).toString(36)}`;
   }
 
-  /**
-   * The pub/sub channels a broadcast on `channel` goes to: one per pattern
-   * that can match it (`/a/b` goes to `/a/b`, `/a/*`, `/a/**` and `/**`).
-   */
-  channelsOf(channel: string): string[] {
-    return expand(channel).map((pattern) => this.key('c', pattern));
+  /** The prefix of the pub/sub channel of every subscription pattern (interest.ts). */
+  get patternPrefix(): string {
+    return this.key('c', '');
   }
 
   /**
@@ -174,12 +173,13 @@ export class RedisNode<User> {
    * and a node subscribed to several receives the copies one after the other.
    */
   broadcast(frame: BroadcastFrame): Promise<unknown> {
-    return this.fanout(encode(frame), this.channelsOf(frame.channel));
+    const redis = this.redis() as RedisClient & ScriptCommands;
+    return redis.bayeuxBroadcast(this.key('fanout'), encode(frame), this.patternPrefix, frame.channel);
   }
 
   /** Publishes `payload` to several of the namespace's channels in one atomic step: no other message comes between the copies. */
   fanout(payload: string, channels: readonly string[]): Promise<unknown> {
-    const redis = this.redis() as RedisClient & FanoutCommand;
+    const redis = this.redis() as RedisClient & ScriptCommands;
     return redis.bayeuxFanout(this.key('fanout'), payload, ...channels);
   }
 
@@ -227,14 +227,13 @@ export function delay(ms: number): Promise<void> {
 }
 
 /** KEYS: a key of the namespace (so a cluster runs it on the namespace's slot). ARGV: the payload, then the channels. */
-const fanoutScript = (publish: 'PUBLISH' | 'SPUBLISH'): string => `
+const fanout = (publish: 'PUBLISH' | 'SPUBLISH'): string => `
 for i = 2, #ARGV do redis.call('${publish}', ARGV[i], ARGV[1]) end
 return 0
 `;
-const FANOUT = fanoutScript('PUBLISH');
-const FANOUT_SHARDED = fanoutScript('SPUBLISH');
 
-/** The script `connect()` defines on the command connection (EVALSHA, loaded on first use). */
-interface FanoutCommand {
+/** The scripts `connect()` defines on the command connection (EVALSHA, loaded on first use). */
+interface ScriptCommands {
   bayeuxFanout(key: string, payload: string, ...channels: string[]): Promise<number>;
+  bayeuxBroadcast(key: string, payload: string, prefix: string, channel: string): Promise<number>;
 }

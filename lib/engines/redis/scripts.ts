@@ -43,3 +43,36 @@ if not previous then return false end
 redis.call('HSET', KEYS[1], 'owner', ARGV[1])
 return previous
 `;
+
+/**
+ * A Lua function publishing `payload` to the channel of every subscription
+ * pattern that can match the concrete channel `name` (as `expand` does in
+ * protocol/channel.ts: `/a/b` to `/a/b`, `/a/*`, `/a/**`, `/**`), each channel
+ * being `prefix` followed by the pattern. Computed in Redis, so a publish
+ * sends its channel name once, not once per pattern.
+ */
+export const broadcastFunction = (publish: 'PUBLISH' | 'SPUBLISH'): string => `
+local function broadcast(prefix, name, payload)
+  redis.call('${publish}', prefix .. name, payload)
+  local slashes = {}
+  local from = 1
+  while true do
+    local at = string.find(name, '/', from, true)
+    if not at then break end
+    slashes[#slashes + 1] = at
+    from = at + 1
+  end
+  local parent = string.sub(name, 1, slashes[#slashes] - 1)
+  redis.call('${publish}', prefix .. parent .. '/*', payload)
+  redis.call('${publish}', prefix .. parent .. '/**', payload)
+  for i = #slashes - 1, 1, -1 do
+    redis.call('${publish}', prefix .. string.sub(name, 1, slashes[i] - 1) .. '/**', payload)
+  end
+end
+`;
+
+/** KEYS: a key of the namespace (a cluster runs it on the namespace's slot). ARGV: the payload, the channels' prefix, the concrete channel. */
+export const BROADCAST = (publish: 'PUBLISH' | 'SPUBLISH'): string => `${broadcastFunction(publish)}
+broadcast(ARGV[2], ARGV[3], ARGV[1])
+return 0
+`;
