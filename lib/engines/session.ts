@@ -85,6 +85,8 @@ export class Session<User = unknown> implements ClientInfo<User> {
   connections = 0;
   /** Last time (ms) a connection ended or a request arrived. */
   lastSeen: number;
+  /** The "last seen" an engine that shares sessions last stored for it (Redis), so unchanged ones are not written again. */
+  storedSeen = 0;
   /** False once destroyed: stale references must not queue or deliver. */
   alive = true;
   /** Positions on the history channels it receives; created with its first history message. */

@@ -43,7 +43,7 @@ import { RedisNode } from './node.js';
 import { Ownership } from './ownership.js';
 import { savePositions } from './positions.js';
 import { takeTokens } from './rate-limit.js';
-import { SessionRecords } from './sessions.js';
+import { SessionRecords, STORED_LAG } from './sessions.js';
 import { Subscriptions } from './subscriptions.js';
 import type { RedisEngine, RedisEngineOptions, RedisEngineStats } from './types.js';
 
@@ -59,6 +59,8 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
   private readonly subscriptions: Subscriptions<User>;
   private readonly ownership: Ownership<User>;
   private ticking = false;
+  /** Sessions whose last seen housekeeping wrote to Redis, since start (for tests and capacity planning). */
+  private housekeepingWrites = 0;
   /** The id of the last broadcast routed: the copies of one broadcast (one per wanted pattern) come one after the other. */
   private lastBroadcast = '';
   /** Broadcasts received from Redis (each once, whatever the number of copies), and extra copies dropped. */
@@ -148,7 +150,7 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
   }
 
   stats(): RedisEngineStats {
-    return { ...this.traffic, patterns: this.node.interest.size };
+    return { ...this.traffic, patterns: this.node.interest.size, housekeepingWrites: this.housekeepingWrites };
   }
 
   owns(clientId: string): boolean {
@@ -319,9 +321,25 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
     const now = Date.now();
     await redis.set(node.key('node', node.nodeId), '1', 'PX', every * 3 + 1000);
     if (local.size > 0) {
+      // Written only when it matters: a session without a connection when its last seen changed (exactly, so it
+      // expires on time), a connected one every `STORED_LAG` of maxInterval (it cannot expire while connected: its
+      // stored score is never older than that plus a tick), so a node of idle WebSocket clients writes little.
+      const lag = local.host.limits.maxInterval * STORED_LAG;
       const pairs: (string | number)[] = [];
-      for (const session of local.sessions()) pairs.push(session.connections > 0 ? now : session.lastSeen, session.id);
-      await redis.zadd(node.key('sessions'), 'XX', ...pairs);
+      for (const session of local.sessions()) {
+        let seen: number;
+        if (session.connections > 0) {
+          if (now - session.storedSeen < lag) continue;
+          seen = now;
+        } else {
+          if (session.lastSeen === session.storedSeen) continue;
+          seen = session.lastSeen;
+        }
+        session.storedSeen = seen;
+        pairs.push(seen, session.id);
+      }
+      this.housekeepingWrites += pairs.length / 2;
+      if (pairs.length > 0) await redis.zadd(node.key('sessions'), 'XX', ...pairs);
     }
     if ((await redis.set(node.key('sweep'), node.nodeId, 'PX', every, 'NX')) !== 'OK') return;
     const expired = await redis.zrangebyscore(node.key('sessions'), '-inf', now - local.host.limits.maxInterval, 'LIMIT', 0, 500);

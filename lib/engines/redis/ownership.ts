@@ -29,13 +29,13 @@ import { AckState } from '../ack.js';
 import { EngineUnavailableError } from '../engine.js';
 import { keepsHistory } from '../history/config.js';
 import type { DeliveredState } from '../history/delivered.js';
-import type { SubscriptionChange } from '../local-sessions.js';
-import { sweepEvery } from '../local-sessions.js';
+import { type SubscriptionChange, sweepEvery } from '../local-sessions.js';
 import { type DisconnectReason, Session } from '../session.js';
 import { encode, type SessionEndedFrame, type SessionMessageFrame, type SessionMovedFrame, type SubscriptionsFrame } from './frames.js';
 import { delay, type RedisNode } from './node.js';
 import { loadPositions } from './positions.js';
 import { CLAIM } from './scripts.js';
+import { STORED_LAG } from './sessions.js';
 
 /** What the old owner of a moving session sends the new one. */
 interface Handover {
@@ -170,10 +170,11 @@ export class Ownership<User> {
     }
     const history = this.node.history;
     if (resume.length > 0 && history !== undefined) {
-      // The dead node refreshed "last seen" every tick; re-send from two ticks and a second of clock skew before it,
+      // The dead node refreshed "last seen" every tick or so; re-send from two ticks and a second of clock skew before it,
       // and for the ack extension from a whole maxInterval before: a batch stays unacknowledged up to a connect later.
       const { maxInterval } = host.limits;
-      const margin = 2 * sweepEvery(maxInterval) + 1000 + (local.ack === undefined ? 0 : maxInterval);
+      // A connected session's stored last seen lags up to STORED_LAG of maxInterval behind (index.ts housekeeping).
+      const margin = 2 * sweepEvery(maxInterval) + 1000 + maxInterval * STORED_LAG + (local.ack === undefined ? 0 : maxInterval);
       if (lost === true) {
         // What the client confirmed before its node died: it resumes exactly after that, once.
         const confirmed = await loadPositions(this.node.redis(), this.node.key('session', local.id));

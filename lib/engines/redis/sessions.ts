@@ -13,6 +13,9 @@ import { PresenceStore } from './presence.js';
 import { CREATE, DESTROY } from './scripts.js';
 import { UserIndex } from './user-index.js';
 
+/** How far (a share of maxInterval) the stored last seen of a connected session may lag behind now (housekeeping). */
+export const STORED_LAG = 0.25;
+
 const FIELDS = ['user', 'userKey', 'ip', 'transport', 'data', 'owner', 'ack', 'browser'] as const;
 
 export class SessionRecords<User> {
@@ -69,6 +72,8 @@ export class SessionRecords<User> {
     if (result === 'max') throw new SessionLimitError(`the cluster holds ${limits.maxSessions} sessions, its limit`);
     if (result === 'ip') throw new SessionLimitError(`${init.ip} holds ${limits.maxSessionsPerIp} sessions, the limit per IP`);
     const session = new Session(init, now);
+    // Stored by the script just now: housekeeping writes it again only once it changes.
+    session.storedSeen = now;
     node.local.add(session);
     return session;
   }

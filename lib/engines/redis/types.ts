@@ -46,6 +46,8 @@ export interface RedisEngineStats {
   copies: number;
   /** Frames about sessions sent to this node's own channel (moves, pushes, subscription changes, markers). */
   frames: number;
+  /** Last-seen scores of sessions housekeeping wrote to Redis (one per session and write). */
+  housekeepingWrites: number;
   /** Subscription patterns this node subscribes to in Redis now. */
   patterns: number;
 }
