@@ -20,6 +20,7 @@ import { Outbox } from './outbox.js';
 import { gapOf, Positions } from './positions.js';
 import { type MessageHandler, type SubscribeOptions, type Subscription, Subscriptions } from './subscriptions.js';
 import { type ClientTransport, type ClientTransportName, CookieJar, type TransportSettings, type TransportSink } from './transport.js';
+import { watchWake } from './wake.js';
 import { WebSocketTransport } from './websocket.js';
 
 /** The server refused the session on the socket: its user differs (a socket without the login, see `useOnUpgrade`). */
@@ -33,7 +34,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   private readonly url: string;
   private readonly options: ResolvedClientOptions;
   private readonly subscriptions = new Subscriptions();
-  private readonly outbox = new Outbox(() => this.flush());
+  private readonly outbox: Outbox;
   private readonly backoff: Backoff;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly advice = new ServerAdvice();
@@ -49,17 +50,22 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   /** Last position per history channel, to resume from after a new handshake and to drop re-sends. */
   private readonly positions = new Positions();
   private replayOffered = false;
+  /** The retry this client waits to run, so that `online` or a page becoming visible can run it now. */
+  private waiting: { timer: ReturnType<typeof setTimeout>; run: () => void } | undefined;
+  /** Stops watching the browser's `online` and visibility events. */
+  private unwatch: (() => void) | undefined;
 
   constructor(url: string, options: BayeuxClientOptions = {}) {
     super();
     this.url = url;
     this.options = resolveClientOptions(options);
+    this.outbox = new Outbox(() => this.flush(), this.options);
     this.links = new Links(
       this.options.transports,
       () => new LongPollingTransport(this.settings(), this.sink()),
       () => WebSocketTransport.open(this.settings(), this.sink('websocket'), this.options.webSocketTimeout, this.options.WebSocket),
     );
-    this.backoff = new Backoff(options.backoff?.initial ?? 1000, options.backoff?.max ?? 30_000);
+    this.backoff = new Backoff(options.backoff?.initial ?? 1000, options.backoff?.max ?? 30_000, options.backoff?.random);
   }
 
   /** Handshakes and starts connecting; resolves once connected, rejects when the server refuses. */
@@ -73,6 +79,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     });
     promise.catch(() => {});
     this.firstConnect = { resolve, reject, promise };
+    this.unwatch ??= watchWake(() => this.wake());
     this.setState('connecting');
     this.handshake();
     return promise;
@@ -107,13 +114,13 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     if (!isValidChannel(channel) || isWildcard(channel)) {
       return Promise.reject(new BayeuxClientError(`invalid channel ${JSON.stringify(channel)}`, 405, { channel }));
     }
-    return this.request({ channel, data });
+    return this.sized({ channel, data });
   }
 
   /** Calls a `/service/` channel; resolves with the reply's data. */
   async call(channel: string, data?: unknown): Promise<unknown> {
     const target = channel.startsWith('/service/') ? channel : `/service/${channel.replace(/^\//, '')}`;
-    return (await this.request({ channel: target, data: data ?? {} })).data;
+    return (await this.sized({ channel: target, data: data ?? {} })).data;
   }
 
   /** Sends everything `run` sends in one request. */
@@ -146,6 +153,17 @@ export class BayeuxClient extends Emitter<ClientEvents> {
 
   private request(message: Message): Promise<Message> {
     return this.outbox.request(message);
+  }
+
+  /** A request carrying data: refused at once above `maxMessageSize`, never sent. */
+  private sized(message: Message): Promise<Message> {
+    const size = JSON.stringify(message.data)?.length ?? 0;
+    const max = this.options.maxMessageSize;
+    if (size > max) {
+      const why = `message of ${size} characters is larger than ${max} (option "maxMessageSize")`;
+      return Promise.reject(BayeuxClientError.local('too-large', why, message.channel));
+    }
+    return this.request(message);
   }
 
   /** Sends what is queued, once there is a session and a transport; order is kept. */
@@ -341,11 +359,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     if (!this.positions.record(message)) return;
     if (!this.ack.firstTime(message)) return;
     this.emit('message', message);
-    for (const err of this.subscriptions.dispatch(message)) {
-      queueMicrotask(() => {
-        throw err;
-      });
-    }
+    this.subscriptions.dispatch(message, this.handlerFailed);
   }
 
   // ---- failures ----
@@ -431,7 +445,9 @@ export class BayeuxClient extends Emitter<ClientEvents> {
 
   private stop(error: BayeuxClientError | undefined): void {
     this.resetSession();
-    const failure = error ?? new BayeuxClientError('client disconnected', 0);
+    const failure = error ?? BayeuxClientError.local('stopped', 'client disconnected');
+    this.unwatch?.();
+    this.unwatch = undefined;
     this.outbox.clear(failure);
     this.transport = undefined;
     this.setState('disconnected');
@@ -443,10 +459,32 @@ export class BayeuxClient extends Emitter<ClientEvents> {
   private later(run: () => void, delay: number): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
+      if (this.waiting?.timer === timer) this.waiting = undefined;
       run();
     }, delay);
     this.timers.add(timer);
+    this.waiting = { timer, run };
   }
+
+  /** The network is back or the page visible again: a client waiting to retry retries now, with its backoff reset. */
+  private wake(): void {
+    const waiting = this.waiting;
+    if (waiting === undefined || !this.timers.has(waiting.timer) || (this.state !== 'reconnecting' && this.state !== 'connecting')) return;
+    clearTimeout(waiting.timer);
+    this.timers.delete(waiting.timer);
+    this.waiting = undefined;
+    this.backoff.reset();
+    waiting.run();
+  }
+
+  /** A subscription handler threw or its promise rejected: `handler-error` listeners get it, else it is thrown asynchronously. */
+  private readonly handlerFailed = (err: unknown, message: Message): void => {
+    if (this.listening('handler-error')) this.emit('handler-error', err, message);
+    else
+      queueMicrotask(() => {
+        throw err;
+      });
+  };
 
   private setState(state: ClientState): void {
     if (this.state === state) return;

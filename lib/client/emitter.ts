@@ -21,6 +21,11 @@ export class Emitter<Events extends { [E in keyof Events]: unknown[] }> {
     this.listeners.get(event)?.delete(listener);
   }
 
+  /** True when `event` has a listener. */
+  protected listening(event: keyof Events): boolean {
+    return (this.listeners.get(event)?.size ?? 0) > 0;
+  }
+
   /** Calls every listener; one that throws does not stop the others (its error is reported asynchronously). */
   protected emit<E extends keyof Events>(event: E, ...args: Events[E]): void {
     const set = this.listeners.get(event);

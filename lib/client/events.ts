@@ -13,6 +13,8 @@ export interface ClientEvents {
   transport: [ClientTransportName];
   error: [BayeuxClientError];
   message: [Message];
+  /** A subscription handler threw or its promise rejected (without a listener the error is thrown asynchronously). */
+  'handler-error': [unknown, Message];
   /** A history position could not be resumed from: messages were lost; reload what the channel carries. */
   gap: [GapEvent];
   /** The server ended the session because the credentials it was opened with expired; the client handshakes again once. */

@@ -5,7 +5,7 @@
 
 export type { Advice, Message } from '../protocol/message.js';
 export { BayeuxClient } from './client.js';
-export { BayeuxClientError } from './errors.js';
+export { BayeuxClientError, type ClientErrorReason } from './errors.js';
 export type { ClientEvents, ClientState } from './events.js';
 export type { BayeuxClientOptions, ClientExtension } from './options.js';
 export type { GapEvent, ReplayPosition, ReplayStart } from './positions.js';

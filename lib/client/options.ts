@@ -19,8 +19,14 @@ export interface BayeuxClientOptions {
   extensions?: ClientExtension[];
   /** Ask for guaranteed delivery (CometD's ack extension). Default false. */
   ack?: boolean;
-  /** Retry delays after network failures: `initial` doubling up to `max` (ms). Default 1000 and 30000. */
-  backoff?: { initial?: number; max?: number };
+  /**
+   * Retry delays after network failures: each drawn at random under a ceiling
+   * that starts at `initial` and doubles up to `max` (ms; full jitter, so a
+   * crowd of clients does not come back in step). Default 1000 and 30000.
+   * `random` (default `Math.random`) is the source of the jitter: `() => 1`
+   * waits the whole ceiling every time.
+   */
+  backoff?: { initial?: number; max?: number; random?: () => number };
   /** Extra HTTP headers (Node: long-polling requests and the upgrade). */
   headers?: Record<string, string>;
   /** fetch credentials mode. Default `include` (cookies go to a CORS server that allows them). */
@@ -31,6 +37,21 @@ export interface BayeuxClientOptions {
   WebSocket?: WebSocketConstructor;
   /** Milliseconds a WebSocket may take to open before the client falls back to long-polling. Default 5000. */
   webSocketTimeout?: number;
+  /**
+   * Milliseconds a publish, subscribe, unsubscribe or call may wait for its
+   * reply (queued during an outage, or sent): then its promise rejects with
+   * reason `timeout` and the request is forgotten. Default 30000.
+   */
+  requestTimeout?: number;
+  /** Requests that may await their reply at once; one more rejects at once with reason `queue-full`. Default 1000. */
+  maxQueued?: number;
+  /**
+   * Largest message (as JSON, in UTF-16 code units) the client sends; a larger
+   * publish or call rejects at once with reason `too-large`, before it could
+   * make the server close the WebSocket. Default 1048576 minus 1024 (the
+   * server's default `maxBodySize`, with room for the envelope).
+   */
+  maxMessageSize?: number;
 }
 
 /** Options after defaults. */
@@ -46,11 +67,16 @@ export function resolveClientOptions(options: BayeuxClientOptions): ResolvedClie
     credentials: options.credentials ?? 'include',
     maxNetworkDelay: options.maxNetworkDelay ?? 10_000,
     webSocketTimeout: options.webSocketTimeout ?? 5000,
+    requestTimeout: options.requestTimeout ?? 30_000,
+    maxQueued: options.maxQueued ?? 1000,
+    maxMessageSize: options.maxMessageSize ?? 1024 * 1024 - 1024,
     ...(options.ext === undefined ? {} : { ext: options.ext }),
     ...(options.WebSocket === undefined ? {} : { WebSocket: options.WebSocket }),
   };
-  if (!(resolved.webSocketTimeout > 0))
-    throw new TypeError('BayeuxClient: option "webSocketTimeout" must be a positive number of milliseconds');
+  for (const name of ['webSocketTimeout', 'requestTimeout', 'maxQueued', 'maxMessageSize'] as const) {
+    const value = resolved[name];
+    if (!(typeof value === 'number' && value > 0)) throw new TypeError(`BayeuxClient: option "${name}" must be a positive number`);
+  }
   return resolved;
 }
 

@@ -9,6 +9,14 @@ import { BayeuxClientError } from './errors.js';
 /** Most messages the client puts in one request or frame. */
 const MAX_BATCH = 100;
 
+/** The outbox's bounds (client options `maxQueued` and `requestTimeout`). */
+export interface OutboxLimits {
+  /** Requests awaiting a reply at most; one more rejects at once (`queue-full`). */
+  maxQueued: number;
+  /** Milliseconds a request may wait for its reply, queued or sent; then it rejects (`timeout`). */
+  requestTimeout: number;
+}
+
 interface Pending {
   resolve(reply: Message): void;
   reject(error: BayeuxClientError): void;
@@ -16,6 +24,8 @@ interface Pending {
   message: Message;
   /** A subscription the client restores on its own after a new handshake (nobody awaits it). */
   restore?: true;
+  /** The deadline of an awaited request. */
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 export class Outbox {
@@ -25,20 +35,65 @@ export class Outbox {
   private scheduled = false;
   private depth = 0;
 
+  /** Awaited requests (not restores), for `maxQueued`. */
+  private awaited = 0;
+
   /** `flush` is called in a microtask after messages were queued, outside a batch. */
-  constructor(private readonly flush: () => void) {}
+  constructor(
+    private readonly flush: () => void,
+    private readonly limits: OutboxLimits,
+  ) {}
+
+  /** Requests awaiting their reply now. */
+  get size(): number {
+    return this.awaited;
+  }
 
   /** A fresh message id. */
   id(): string {
     return String(++this.nextId);
   }
 
-  /** Queues a request; resolves with its successful reply, rejects with why it failed. */
+  /**
+   * Queues a request; resolves with its successful reply, rejects with why it
+   * failed: at once when `maxQueued` requests already wait, after
+   * `requestTimeout` when no reply came (it is then forgotten: a late reply is ignored).
+   */
   request(message: Message): Promise<Message> {
+    const { maxQueued, requestTimeout } = this.limits;
+    if (this.awaited >= maxQueued) {
+      const why = `${maxQueued} requests already wait for the server (option "maxQueued")`;
+      return Promise.reject(BayeuxClientError.local('queue-full', why, message.channel));
+    }
     const sent = { ...message, id: this.id() };
-    const promise = new Promise<Message>((resolve, reject) => this.pending.set(sent.id, { resolve, reject, message: sent }));
+    const promise = new Promise<Message>((resolve, reject) => {
+      const pending: Pending = { resolve, reject, message: sent };
+      pending.timer = setTimeout(() => {
+        if (this.pending.get(sent.id) !== pending) return;
+        this.forget(sent.id);
+        this.queue = this.queue.filter((m) => m !== sent);
+        const why = `no reply from the server within ${requestTimeout} ms (option "requestTimeout")`;
+        reject(BayeuxClientError.local('timeout', why, sent.channel));
+      }, requestTimeout);
+      // A deadline alone does not keep a Node process alive.
+      (pending.timer as { unref?: () => void }).unref?.();
+      this.pending.set(sent.id, pending);
+      this.awaited++;
+    });
     this.push(sent);
     return promise;
+  }
+
+  /** Drops a pending entry and its deadline; returns it. */
+  private forget(id: string): Pending | undefined {
+    const pending = this.pending.get(id);
+    if (pending === undefined) return undefined;
+    this.pending.delete(id);
+    if (pending.timer !== undefined) {
+      clearTimeout(pending.timer);
+      this.awaited--;
+    }
+    return pending;
   }
 
   /** Queues a message nobody awaits. */
@@ -90,9 +145,9 @@ export class Outbox {
 
   /** Settles the request a reply answers; returns it, or undefined when none awaited it. */
   settle(reply: Message): Pending | undefined {
-    const pending = this.awaiting(reply.id);
+    if (reply.id === undefined) return undefined;
+    const pending = this.forget(String(reply.id));
     if (pending === undefined) return undefined;
-    this.pending.delete(String(reply.id));
     if (reply.successful === true) pending.resolve(reply);
     else pending.reject(BayeuxClientError.fromReply(reply));
     return pending;
@@ -102,16 +157,13 @@ export class Outbox {
   failSent(sent: readonly Message[], cause: unknown): void {
     for (const m of sent) {
       if (m.id === undefined || m.channel === '/meta/connect' || m.channel === '/meta/handshake') continue;
-      const pending = this.pending.get(String(m.id));
-      this.pending.delete(String(m.id));
-      pending?.reject(BayeuxClientError.network(m.channel, cause));
+      this.forget(String(m.id))?.reject(BayeuxClientError.network(m.channel, cause));
     }
   }
 
   /** Fails every request and forgets what was queued. */
   clear(failure: BayeuxClientError): void {
-    for (const pending of this.pending.values()) pending.reject(failure);
-    this.pending.clear();
+    for (const id of [...this.pending.keys()]) this.forget(id)?.reject(failure);
     this.queue = [];
   }
 }

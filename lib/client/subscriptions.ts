@@ -3,8 +3,11 @@ import { matches } from '../protocol/channel.js';
 import type { Message } from '../protocol/message.js';
 import type { ReplayStart } from './positions.js';
 
-/** Receives every message delivered on a subscribed channel or pattern. */
-export type MessageHandler = (message: Message) => void;
+/**
+ * Receives every message delivered on a subscribed channel or pattern. What it
+ * returns is ignored, except that a rejected promise is reported (`handler-error`).
+ */
+export type MessageHandler = (message: Message) => unknown;
 
 /** Options of `client.subscribe()`. */
 export interface SubscribeOptions {
@@ -46,9 +49,8 @@ export class Subscriptions {
     return [...this.byPattern.keys()];
   }
 
-  /** Calls each handler whose pattern matches, once per handler. Returns the errors handlers threw. */
-  dispatch(message: Message): unknown[] {
-    const errors: unknown[] = [];
+  /** Calls each handler whose pattern matches, once per handler; `failed` gets what one threw or its promise rejected with. */
+  dispatch(message: Message, failed: (err: unknown, message: Message) => void): void {
     const called = new Set<MessageHandler>();
     for (const [pattern, handlers] of this.byPattern) {
       if (!matches(pattern, message.channel)) continue;
@@ -56,12 +58,16 @@ export class Subscriptions {
         if (called.has(handler)) continue;
         called.add(handler);
         try {
-          handler(message);
+          const result = handler(message);
+          if (isThenable(result)) result.then(undefined, (err: unknown) => failed(err, message));
         } catch (err) {
-          errors.push(err);
+          failed(err, message);
         }
       }
     }
-    return errors;
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }

@@ -251,7 +251,7 @@ describe('the client and its server', () => {
   it('backs off while the server is down, then survives its restart and restores subscriptions', async () => {
     let server = await startServer({}, { websocket: true });
     const port = server.port;
-    const c = new BayeuxClient(server.url, { backoff: { initial: 20, max: 160 } });
+    const c = new BayeuxClient(server.url, { backoff: { initial: 20, max: 160, random: () => 1 } });
     const errors: BayeuxClientError[] = [];
     const failedAt: number[] = [];
     c.on('error', (e) => {

@@ -160,7 +160,7 @@ describe('README: the client', () => {
       }
       return [{ channel: m.channel, id: m.id, successful: true }];
     });
-    const c = new BayeuxClient(url, { transports: ['long-polling'], backoff: { initial: 20, max: 160 } });
+    const c = new BayeuxClient(url, { transports: ['long-polling'], backoff: { initial: 20, max: 160, random: () => 1 } });
     c.on('error', () => {});
     t.after(() => c.disconnect());
     void c.connect().catch(() => undefined);
