@@ -48,6 +48,7 @@ function setHeaders(res, path) {
  *   logger?: import('express-bayeux').Logger | false,
  *   sessionSecret?: string,
  *   sessionStore?: import('express-session').Store,
+ *   timeout?: number,
  * }} [options]
  */
 export function createChatApp(options = {}) {
@@ -73,6 +74,8 @@ export function createChatApp(options = {}) {
     // The room keeps its last 200 messages for an hour: a page that was away resumes where it was.
     history: { channels: [CHAT], size: 200, ttl: 60 * 60 * 1000 },
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    // How long a /meta/connect is held: shorter than any proxy's read timeout in front.
+    ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
     messageACL(client, message, ctx) {
       switch (message.channel) {
         case '/meta/handshake': {
@@ -158,6 +161,11 @@ export function createChatApp(options = {}) {
   app.get('/me', (req, res) => {
     const user = /** @type {User | undefined} */ (req.user);
     res.json(user ? { username: user.username } : {});
+  });
+  // The load balancer's health check: 503 while the node starts, drains or has lost Redis.
+  app.get('/healthz', (_req, res) => {
+    const health = server.health();
+    res.status(health.ok ? 200 : 503).json(health);
   });
   // Prometheus scrapes this (prom-client is an optional dependency of express-bayeux).
   const metrics = server.metrics();

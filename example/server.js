@@ -17,11 +17,17 @@ const http = app.listen(port, host, () => {
 });
 server.attach(http);
 
-/** @param {string} signal */
+/**
+ * SIGTERM on the Redis engine (a deploy): drain first, so this node's sessions
+ * move to the other nodes with what is queued for them. Otherwise (Ctrl+C, or
+ * one process whose sessions have nowhere to go): close at once.
+ * @param {string} signal
+ */
 function shutdown(signal) {
-  console.log(`${signal}: closing the Bayeux server, then the HTTP server`);
-  server
-    .close()
+  const drain = signal === 'SIGTERM' && server.engine.name === 'redis';
+  console.log(`${signal}: ${drain ? 'draining' : 'closing'} the Bayeux server, then the HTTP server`);
+  const done = drain ? server.drain({ timeout: 10_000 }) : server.close();
+  done
     .then(() =>
       http.close(() => {
         sessionStore?.close();

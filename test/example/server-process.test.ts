@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -25,6 +26,16 @@ interface Example {
   child: ChildProcess;
   url: string;
   lines: string[];
+}
+
+/** The status of GET /healthz, on a connection of its own (the shutdown closes idle keep-alive ones). */
+function healthStatus(cometdUrl: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(cometdUrl.replace(/\/cometd$/, '/healthz'), { agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject);
+  });
 }
 
 /** Starts example/server.js and waits for its banner. */
@@ -65,15 +76,25 @@ describe('the example server process', () => {
     assert.ok(example.lines.includes('SIGTERM: closing the Bayeux server, then the HTTP server'));
   });
 
-  it('runs on the Redis engine when REDIS_URL is set', { skip: missing }, async (t) => {
+  it('runs on the Redis engine when REDIS_URL is set, and drains on SIGTERM', { skip: missing }, async (t) => {
     const namespace = testNamespace('example');
     t.after(() => dropNamespace(namespace));
     const example = await startExample(t, { REDIS_URL, BAYEUX_NAMESPACE: namespace });
     assert.match(example.lines.join('\n'), /engine: redis/);
     const client = new RawClient(example.url);
     assert.equal((await client.handshake()).successful, true);
+    await client.connect(0);
+    const held = client.connect();
+    await until(async () => (await healthStatus(example.url)) === 200, 'the node to report healthy');
     const exited = once(example.child, 'exit');
     example.child.kill('SIGTERM');
+    // The drain answers the held poll with advice to go elsewhere and the health check turns 503.
+    const [reply] = await held;
+    assert.equal(reply?.advice?.reconnect, 'retry');
+    assert.equal(await healthStatus(example.url), 503);
+    // No other node here: the session leaves, and the drain ends without waiting out its timeout.
+    assert.equal((await client.disconnect()).successful, true);
     assert.equal((await bounded(exited, 'the exit'))[0], 0);
+    assert.ok(example.lines.includes('SIGTERM: draining the Bayeux server, then the HTTP server'));
   });
 });
