@@ -7,10 +7,10 @@
  * its session.
  */
 import assert from 'node:assert/strict';
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { BayeuxClient } from '../../lib/client/index.js';
 import { redisEngine } from '../../lib/index.js';
+import { healthBalancer } from '../helpers/balancer.js';
 import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
 import { startServer, type TestServer, until } from '../helpers/server.js';
 
@@ -19,34 +19,6 @@ const namespaces: string[] = [];
 after(async () => {
   for (const ns of namespaces) await dropNamespace(ns);
 });
-
-/** A TCP balancer: each new connection goes, round-robin, to a node whose `health()` is ok. */
-async function balancer(nodes: readonly TestServer[]): Promise<{ url: string; close(): Promise<void> }> {
-  let next = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const healthy = nodes.filter((n) => n.bayeux.health().ok);
-    const node = healthy[next++ % healthy.length];
-    if (node === undefined) return client.destroy();
-    const upstream = connect(node.port, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      // Either side gone: the other goes too, as a proxy's connection would.
-      s.on('close', () => (s === client ? upstream : client).destroy());
-      s.on('error', () => s.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cometd`,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 describe('a rolling restart behind a balancer (Redis engine)', { skip: missing }, () => {
   it('drains two of three nodes one after the other: every client gets every message once, in order', async () => {
@@ -57,7 +29,7 @@ describe('a rolling restart behind a balancer (Redis engine)', { skip: missing }
       nodes.push(await startServer({ engine: redisEngine({ url: REDIS_URL, namespace: ns }), timeout: 5000 }, { websocket: true }));
     }
     const [a, b, c] = nodes as [TestServer, TestServer, TestServer];
-    const lb = await balancer(nodes);
+    const lb = await healthBalancer(() => nodes);
     const clients: BayeuxClient[] = [];
     const got: number[][] = [];
     try {
