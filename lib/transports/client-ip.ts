@@ -15,3 +15,15 @@ export function clientIp(req: IncomingMessage): string {
   if (typeof ip === 'string' && ip !== '') return ip;
   return socketIp ?? 'unknown';
 }
+
+/**
+ * The warning for a request refused by the per-IP cap. When the request
+ * carries X-Forwarded-For but its address is still the socket's, a proxy is
+ * in front and `trust proxy` is not set: every client behind it shares the
+ * proxy's address, and the message says so.
+ */
+export function overCapWarning(req: IncomingMessage, ip: string, what: string): string {
+  const warning = `express-bayeux: too many ${what} from one IP (${ip}); answered 503`;
+  if (req.headers['x-forwarded-for'] === undefined || ip !== req.socket.remoteAddress) return warning;
+  return `${warning}. The request came through a proxy (X-Forwarded-For) that Express does not trust, so every client behind it counts as ${ip}: set app.set('trust proxy', <hops or addresses>) (README: Behind a proxy)`;
+}

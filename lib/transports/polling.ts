@@ -13,7 +13,7 @@ import type { ServerCore } from '../server/core.js';
 import type { BayeuxRequest, ConnectionType } from '../server/options/types.js';
 import { RequestState } from '../server/request.js';
 import { browserOf, setBrowserCookie } from './browser.js';
-import { clientIp } from './client-ip.js';
+import { clientIp, overCapWarning } from './client-ip.js';
 import { requestUser } from './origin.js';
 import { send, sendHttpError } from './respond.js';
 
@@ -71,7 +71,7 @@ export async function serveBatch<User>(
     const clientId = typeof connect.clientId === 'string' ? connect.clientId : undefined;
     if (!core.registry.mayHold(ip, clientId)) {
       // Refused before anything is processed: nothing of this client is lost, it just retries.
-      core.logger.warn({ ip }, 'express-bayeux: too many held requests from one IP; answered 503');
+      core.logger.warn({ ip }, overCapWarning(req, ip, 'held requests'));
       sendHttpError(
         res,
         createError(503, 'Too many connections from your IP', { type: 'bayeux.connections.limit', expose: true }),

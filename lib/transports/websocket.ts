@@ -16,6 +16,7 @@ import type { Connection } from '../server/connections.js';
 import type { ServerCore } from '../server/core.js';
 import type { BayeuxRequest } from '../server/options/types.js';
 import { RequestState } from '../server/request.js';
+import { overCapWarning } from './client-ip.js';
 import { atEndpoint } from './endpoint.js';
 import { FrameCache } from './frames.js';
 import type { ExpressLike, MountPoint } from './mount.js';
@@ -171,7 +172,11 @@ export class WebSocketTransport<User = unknown> {
       if (core.closed) throw Object.assign(new Error('the Bayeux server is closed'), { status: 503, expose: true });
       if (core.draining) throw Object.assign(new Error('the Bayeux server is draining'), { status: 503, expose: true });
       if (!core.opened) await core.ready;
-      return admit(req, core.options.websocket, this.origins(), this.middleware, (ip) => core.registry.mayHold(ip));
+      return admit(req, core.options.websocket, this.origins(), this.middleware, (ip) => {
+        if (core.registry.mayHold(ip)) return true;
+        core.logger.warn({ ip }, overCapWarning(req, ip, 'connections'));
+        return false;
+      });
     })().then(
       (admission) => {
         if (socket.destroyed) return;

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import express, { type Express } from 'express';
 import { type BayeuxOptions, type BayeuxServer, bayeux } from '../../lib/index.js';
+import { recordingLogger } from '../helpers/logger.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { type TestServer, until, withServer } from '../helpers/server.js';
 import { WsClient } from '../helpers/ws-client.js';
@@ -106,9 +107,11 @@ function withGate(options: BayeuxOptions<User>, run: (s: TestServer<User>) => Pr
 describe('the upgrade gate', () => {
   it('checks in order: per-IP cap (503), cross-site cookies (403), useOnUpgrade middleware, websocket.handshake', async () => {
     const calls: string[] = [];
+    const logger = recordingLogger();
     await withGate(
       {
         clientMaxConnections: 1,
+        logger,
         websocket: {
           handshake: () => {
             calls.push('handshake');
@@ -127,6 +130,10 @@ describe('the upgrade gate', () => {
         // Over the cap and cross-site with a cookie: the cap answers first.
         const crossSite = { headers: { cookie: 'user=alice', origin: 'https://evil.example' } };
         await assert.rejects(WsClient.open(server.url, crossSite), (e: { status?: number }) => e.status === 503);
+        // A forwarded upgrade over the cap, with no `trust proxy`: the warning says what to set.
+        const forwarded = { headers: { 'x-forwarded-for': '203.0.113.9' } };
+        await assert.rejects(WsClient.open(server.url, forwarded), (e: { status?: number }) => e.status === 503);
+        assert.match(String(logger.lines.warn.at(-1)?.[1]), /too many connections from one IP.*trust proxy/);
         await first.close();
         await until(async () => (await server.bayeux.stats()).sockets === 0, 'the first socket released');
         // Under the cap: the origin check refuses before any middleware or hook runs.
