@@ -106,32 +106,40 @@ export class Ownership<User> {
     const seen = node.history === undefined ? null : await redis.zscore(node.key('sessions'), session.id);
     // Seen now: the sweeper must not expire a session while it moves (the old owner may be dead).
     await redis.zadd(node.key('sessions'), 'XX', Date.now(), session.id);
-    const previous = (await redis.eval(CLAIM, 1, node.key('session', session.id), node.nodeId)) as string | null;
-    if (previous === null) {
-      local.alive = false;
-      return local;
-    }
-    // Read after the claim: see the comment at the top.
-    const channels = await redis.smembers(node.key('subs', session.id));
-    const moved = previous !== node.nodeId;
-    const oldAlive = moved && (await redis.exists(node.key('node', previous))) === 1;
-    const handed = oldAlive ? this.awaitHandover(session.id) : Promise.resolve(noHandover(session.id, moved));
-    if (moved && !oldAlive) host.observer?.handover('owner-gone');
-    const history = node.history;
-    const resume =
-      history !== undefined && seen !== null && moved ? channels.filter((c) => !isWildcard(c) && keepsHistory(host.history, c)) : [];
-    // Held from before the move, so live messages come after the handed-over or re-sent ones.
-    if (resume.length > 0) history?.hold(session.id, resume);
     let activate: () => void = () => undefined;
     const activated = new Promise<void>((resolve) => {
       activate = resolve;
     });
-    const claiming: Claiming<User> = { session: local, channels: new Set(channels), activated: activate };
+    // Registered before the claim runs: a node that adds a subscription after reading this node as the owner tells
+    // this node with a frame, which may arrive before the set is read below; `apply` keeps it in `claiming.channels`.
+    const claiming: Claiming<User> = { session: local, channels: new Set(), activated: activate };
     this.claiming.set(session.id, claiming);
-    for (const channel of claiming.channels) node.interest.add(channel);
-    // Counted as connected while the old owner hands over, so the sweeper leaves it alone.
-    local.connections++;
+    let resume: string[] = [];
+    let handed: Promise<Handover> = Promise.resolve(noHandover(session.id));
+    let oldAlive = false;
+    const history = node.history;
     try {
+      const previous = (await redis.eval(CLAIM, 1, node.key('session', session.id), node.nodeId)) as string | null;
+      if (previous === null) {
+        local.alive = false;
+        return local;
+      }
+      // Read after the claim: see the comment at the top.
+      for (const channel of await redis.smembers(node.key('subs', session.id))) {
+        if (claiming.channels.has(channel)) continue;
+        claiming.channels.add(channel);
+        node.interest.add(channel);
+      }
+      const channels = [...claiming.channels];
+      const moved = previous !== node.nodeId;
+      oldAlive = moved && (await redis.exists(node.key('node', previous))) === 1;
+      handed = oldAlive ? this.awaitHandover(session.id) : Promise.resolve(noHandover(session.id, moved));
+      if (moved && !oldAlive) host.observer?.handover('owner-gone');
+      resume = history !== undefined && seen !== null && moved ? channels.filter((c) => !isWildcard(c) && keepsHistory(host.history, c)) : [];
+      // Held from before the move, so live messages come after the handed-over or re-sent ones.
+      if (resume.length > 0) history?.hold(session.id, resume);
+      // Counted as connected while the old owner hands over, so the sweeper leaves it alone.
+      local.connections++;
       await node.interest.ready(claiming.channels, node.timeout);
       const marker = encode({ kind: 'session-moved', id: session.id, owner: node.nodeId });
       const to = [node.key('to', node.nodeId)];
