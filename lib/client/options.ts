@@ -22,7 +22,7 @@ export interface BayeuxClientOptions {
   /**
    * Retry delays after network failures: each drawn at random under a ceiling
    * that starts at `initial` and doubles up to `max` (ms; full jitter, so a
-   * crowd of clients does not come back in step). Default 1000 and 30000.
+   * crowd of clients does not come back in step). Default 3000 and 30000.
    * `random` (default `Math.random`) is the source of the jitter: `() => 1`
    * waits the whole ceiling every time.
    */
