@@ -23,6 +23,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type BenchClient, failures, LongPollClient, type Msg, openClients, WebSocketClient } from './clients.js';
+import { cpuSeconds } from './cpu.js';
 import { type Cell, renderMarkdown, renderSvg } from './report.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -82,25 +83,6 @@ async function stopServer(server: Running): Promise<void> {
   // SIGTERM lets a profiled server write its profile (the scripts exit on it); SIGKILL otherwise.
   server.child.kill(NODE_ARGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
   await exited;
-}
-
-/**
- * CPU seconds the process used so far, all its threads (V8's and libuv's
- * included): the nanosecond run times of /proc/<pid>/task/<tid>/schedstat,
- * not /proc/<pid>/stat's 10 ms clock ticks, which quantize the small cells
- * (the many-channels cells are about 160 deliveries). Node's threads live as
- * long as the process, so none leaves with its time during a window.
- */
-function cpuSeconds(pid: number): number {
-  let nanoseconds = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      nanoseconds += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // A thread that ended between the listing and the read.
-    }
-  }
-  return nanoseconds / 1e9;
 }
 
 /** Starts or stops the server's profile of the measured window (BENCH_PROFILE); a stop waits for the file. */

@@ -31,7 +31,7 @@ declare module 'faye' {
     _dispatcher: { clientId: string | undefined; connectionType: string | undefined };
   }
   export class NodeAdapter {
-    constructor(options: { mount: string; timeout?: number; ping?: number });
+    constructor(options: { mount: string; timeout?: number; ping?: number; engine?: Record<string, unknown> });
     attach(server: import('node:http').Server): void;
     getClient(): Client;
     close(): void;
@@ -39,4 +39,10 @@ declare module 'faye' {
   }
   const faye: { Client: typeof Client; NodeAdapter: typeof NodeAdapter; logger?: unknown };
   export default faye;
+}
+
+/** faye-redis (no published types): Faye's Redis engine, passed as `engine: { type, host, port, namespace }`. */
+declare module 'faye-redis' {
+  const engine: unknown;
+  export default engine;
 }
