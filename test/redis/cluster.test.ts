@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { type BayeuxOptions, type DisconnectEvent, type Message, type RedisEngine, redisEngine } from '../../lib/index.js';
+import type { DisconnectEvent, Message, RedisEngine } from '../../lib/index.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
 import { addSubscribers, dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
 import { cluster, syncAll } from '../helpers/redis-nodes.js';
-import { startServer, type TestServer, until } from '../helpers/server.js';
+import { type TestServer, until } from '../helpers/server.js';
 
 const missing = await redisMissing();
 
