@@ -135,7 +135,8 @@ export class Ownership<User> {
       oldAlive = moved && (await redis.exists(node.key('node', previous))) === 1;
       handed = oldAlive ? this.awaitHandover(session.id) : Promise.resolve(noHandover(session.id, moved));
       if (moved && !oldAlive) host.observer?.handover('owner-gone');
-      resume = history !== undefined && seen !== null && moved ? channels.filter((c) => !isWildcard(c) && keepsHistory(host.history, c)) : [];
+      resume =
+        history !== undefined && seen !== null && moved ? channels.filter((c) => !isWildcard(c) && keepsHistory(host.history, c)) : [];
       // Held from before the move, so live messages come after the handed-over or re-sent ones.
       if (resume.length > 0) history?.hold(session.id, resume);
       // Counted as connected while the old owner hands over, so the sweeper leaves it alone.
