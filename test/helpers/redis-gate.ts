@@ -1,0 +1,78 @@
+/**
+ * A TCP proxy in front of a Redis that a test controls command by command:
+ * it forwards every connection, can hold one connection at the first command
+ * matching a pattern (until `release()`), and tells when a command matching
+ * a pattern passes. For races that need one Redis reply to come late.
+ */
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+
+interface Watch {
+  pattern: RegExp;
+  seen(): void;
+}
+
+export interface RedisGate {
+  url: string;
+  /** Holds the connection whose next command matches `pattern` (that command and everything after it); resolves once held. */
+  holdAt(pattern: RegExp): Promise<void>;
+  /** Lets the held connection go on. */
+  release(): void;
+  /** Resolves when a command matching `pattern` goes to Redis on any connection. */
+  sees(pattern: RegExp): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function redisGate(target: URL): Promise<RedisGate> {
+  const sockets = new Set<Socket>();
+  let hold: Watch | undefined;
+  let held: { upstream: Socket; chunks: Buffer[] } | undefined;
+  const watches: Watch[] = [];
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    let mine: { upstream: Socket; chunks: Buffer[] } | undefined;
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('close', () => (s === client ? upstream : client).destroy());
+      s.on('error', () => s.destroy());
+    }
+    upstream.pipe(client);
+    client.on('data', (chunk: Buffer) => {
+      // RESP commands are plain text apart from their payloads: a chunk's text finds the command names and keys.
+      const text = chunk.toString('latin1');
+      for (const watch of watches.splice(0)) {
+        if (watch.pattern.test(text)) watch.seen();
+        else watches.push(watch);
+      }
+      if (mine === undefined && hold !== undefined && hold.pattern.test(text)) {
+        mine = { upstream, chunks: [] };
+        held = mine;
+        hold.seen();
+        hold = undefined;
+      }
+      if (mine !== undefined && held === mine) mine.chunks.push(chunk);
+      else upstream.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    holdAt(pattern) {
+      return new Promise((resolve) => {
+        hold = { pattern, seen: resolve };
+      });
+    },
+    release() {
+      const was = held;
+      held = undefined;
+      if (was !== undefined) for (const chunk of was.chunks.splice(0)) was.upstream.write(chunk);
+    },
+    sees(pattern) {
+      return new Promise((resolve) => watches.push({ pattern, seen: resolve }));
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
