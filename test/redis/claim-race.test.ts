@@ -22,7 +22,7 @@ after(async () => {
   for (const ns of namespaces) await dropNamespace(ns);
 });
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('a session moving while it subscribes (Redis engine)', { skip: missing }, () => {
   it('keeps a subscription the old owner told the new one about during the claim', async () => {
@@ -39,11 +39,11 @@ describe('a session moving while it subscribes (Redis engine)', { skip: missing 
       // The same session's next poll lands on B, which claims it; hold B's Redis at the claim's EXISTS of A's heartbeat.
       const onB = new RawClient(b.url);
       onB.clientId = onA.clientId;
-      const claimHeld = gate.holdAt(new RegExp(`exists\\r\\n\\$\\d+\\r\\n${escape(ns)}:node:`, 'i'));
+      const claimHeld = gate.holdAt(new RegExp(`exists\\r\\n\\$\\d+\\r\\n${literal(ns)}:node:`, 'i'));
       const held = onB.connect();
       await bounded(claimHeld, "B's claim to read the subscriptions and check A");
       // A subscribes now: B is the owner in Redis, so A tells B, which must take /race/two into its claim.
-      const takes = gate.sees(new RegExp(`subscribe\\r\\n\\$\\d+\\r\\n${escape(ns)}:c:/race/two\\r\\n`, 'i'));
+      const takes = gate.sees(new RegExp(`subscribe\\r\\n\\$\\d+\\r\\n${literal(ns)}:c:/race/two\\r\\n`, 'i'));
       const subscribed = onA.subscribe('/race/two');
       try {
         await bounded(takes, 'B to subscribe to /race/two, the subscription made during its claim');
