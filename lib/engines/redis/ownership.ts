@@ -8,7 +8,9 @@
  * 1. makes itself the owner in the session's hash (CLAIM), then reads the
  *    session's subscriptions: a node that adds one writes it to the set
  *    before it reads the owner (subscriptions.ts), so B either sees it in
- *    the set or is told by a frame sent to B;
+ *    the set or is told by a frame sent to B. That frame can arrive before
+ *    B has read the set, so B registers the claim before CLAIM runs and a
+ *    frame for a session being claimed is kept with it (test/redis/claim-race);
  * 2. subscribes to the pub/sub channel of each of them and waits for Redis
  *    to confirm: from then on every broadcast for the session reaches B;
  * 3. publishes one `session-moved` marker to A's channel and its own in one
