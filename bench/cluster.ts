@@ -14,13 +14,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { startCluster } from '../test/helpers/redis-server.js';
 import { type Msg, openClients, WebSocketClient } from './clients.js';
 import { cpuSeconds } from './cpu.js';
+import { saveResults } from './results.js';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
 const RATE = Number(process.env.BENCH_RATE ?? 20);
@@ -199,15 +199,7 @@ if (ours !== undefined && faye !== undefined) {
     `express-bayeux / Faye + faye-redis, CPU per delivery: nodes ${ratio.toFixed(3)}, nodes and Redis ${withRedis.toFixed(3)} (issue 26's target: <= 0.15).`,
     '',
   ].join('\n');
-  if (process.env.BENCH_RESULTS !== '0') {
-    const dir = join(import.meta.dirname, 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'pair.md'), table);
-    writeFileSync(
-      join(dir, 'pair.json'),
-      `${JSON.stringify({ date: new Date().toISOString(), rate: RATE, seconds: SECONDS, results, ratio, withRedis }, null, 2)}\n`,
-    );
-  }
+  saveResults('pair', table, { date: new Date().toISOString(), rate: RATE, seconds: SECONDS, results, ratio, withRedis }, 'BENCH_RESULTS');
 }
 if (cluster) {
   for (const admin of admins) admin.disconnect();

@@ -12,14 +12,13 @@
  * bench/results/rolling.{md,json} (ROLLING_RESULTS=0: not) and exits 1 when
  * a target is missed. Every wait is bounded.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BayeuxClient } from '../lib/client/index.js';
 import { type DrainResult, redisEngine } from '../lib/index.js';
 import { healthBalancer } from '../test/helpers/balancer.js';
 import { dropNamespace, REDIS_URL, testNamespace } from '../test/helpers/redis.js';
 import { startServer, type TestServer, until } from '../test/helpers/server.js';
+import { saveResults } from './results.js';
 
 const CLIENTS = Number(process.env.ROLLING_CLIENTS ?? 300);
 const RATE = Number(process.env.ROLLING_RATE ?? 50);
@@ -174,12 +173,7 @@ try {
     '',
   ].join('\n');
   console.log(`\n${table}`);
-  if (process.env.ROLLING_RESULTS !== '0') {
-    const dir = join(import.meta.dirname, 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'rolling.md'), table);
-    writeFileSync(join(dir, 'rolling.json'), `${JSON.stringify(result, null, 2)}\n`);
-  }
+  saveResults('rolling', table, result, 'ROLLING_RESULTS');
   process.exitCode = missed.length === 0 ? 0 : 1;
 } finally {
   await Promise.all(clients.map((client) => client.disconnect().catch(() => undefined)));

@@ -19,13 +19,14 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { dropNamespace } from '../test/helpers/redis.js';
+import { saveResults } from './results.js';
+import { emptyTotals, type Totals } from './storm/totals.js';
 
 const CLIENTS = Number(process.env.STORM_CLIENTS ?? 5000);
 const GENERATORS = Number(process.env.STORM_GENERATORS ?? 4);
@@ -176,15 +177,6 @@ async function balancer(upstreams: Upstream[]) {
 
 // ---- what the children report ----
 
-interface Totals {
-  statuses: Record<string, number>;
-  networkErrors: number;
-  refusedWithAdvice: number;
-  refusedForGood: number;
-  refusals: Record<string, number>;
-  errors: Record<string, number>;
-}
-
 interface Trace {
   i: number;
   clientId: string | undefined;
@@ -222,7 +214,6 @@ function merge(into: Totals, from: Totals): Totals {
   return into;
 }
 
-const empty = (): Totals => ({ statuses: {}, networkErrors: 0, refusedWithAdvice: 0, refusedForGood: 0, refusals: {}, errors: {} });
 const fivexx = (t: Totals) => Object.entries(t.statuses).reduce((sum, [status, n]) => sum + (Number(status) >= 500 ? n : 0), 0);
 
 function quantile(values: number[], q: number): number {
@@ -375,8 +366,8 @@ async function run(): Promise<Record<string, unknown>> {
     console.log(`not delivered to ${missing.length} clients: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', ...' : ''}`);
   const reports = await Promise.all(generators.map((g) => g.ask<Report>({ op: 'report' })));
   const traces = reports.flatMap((r) => r.traces);
-  const storm = reports.reduce((t, r) => merge(t, r.storm), empty());
-  const setup = reports.reduce((t, r) => merge(t, r.setup), empty());
+  const storm = reports.reduce((t, r) => merge(t, r.storm), emptyTotals());
+  const setup = reports.reduce((t, r) => merge(t, r.setup), emptyTotals());
 
   const initial = BACKOFF_INITIAL === undefined ? 3000 : Number(BACKOFF_INITIAL);
   const ofA = traces.filter((t) => aIndexes.has(t.i));
@@ -519,11 +510,6 @@ const md = [
   '',
 ].join('\n');
 console.log(`\n${md}`);
-if (process.env.STORM_RESULTS !== '0') {
-  const dir = join(import.meta.dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'storm.json'), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(dir, 'storm.md'), md);
-  console.log(`wrote ${join(dir, 'storm.md')}`);
-}
+const written = saveResults('storm', md, results, 'STORM_RESULTS');
+if (written !== undefined) console.log(`wrote ${written}`);
 process.exit(missed.length === 0 ? 0 : 1);

@@ -9,11 +9,11 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
 import express from 'express';
 import type { Engine } from '../../lib/engines/engine.js';
 import type { Session } from '../../lib/engines/session.js';
 import type * as Library from '../../lib/index.js';
+import { answerCommands } from '../child-commands.js';
 
 const lib = (await import(process.env.LIB ?? '../../lib/index.ts')) as typeof Library;
 const server = lib.bayeux({
@@ -71,31 +71,20 @@ async function publish(count: number, users: number, nodes: number, seed: number
   await Promise.all(pending);
 }
 
-const lines = createInterface({ input: process.stdin });
-for await (const line of lines) {
-  const command = JSON.parse(line) as {
-    op: string;
-    node: number;
-    sessions: number;
-    count: number;
-    users: number;
-    nodes: number;
-    seed: number;
-  };
-  let answer: unknown = { ok: true };
-  if (command.op === 'load') await load(command.node, command.sessions);
-  else if (command.op === 'publish') await publish(command.count, command.users, command.nodes, command.seed);
-  else if (command.op === 'mark') mark = { cpu: process.cpuUsage(), received, queued: queued() };
-  else if (command.op === 'read') {
-    await (engine as unknown as { sync(timeout?: number): Promise<void> }).sync(10_000);
-    const cpu = process.cpuUsage(mark.cpu);
-    answer = { cpuUs: cpu.user + cpu.system, received: received - mark.received, delivered: queued() - mark.queued };
-  } else if (command.op === 'close') {
+await answerCommands<{ op: string; node: number; sessions: number; count: number; users: number; nodes: number; seed: number }>(
+  async (command) => {
+    if (command.op === 'load') await load(command.node, command.sessions);
+    else if (command.op === 'publish') await publish(command.count, command.users, command.nodes, command.seed);
+    else if (command.op === 'mark') mark = { cpu: process.cpuUsage(), received, queued: queued() };
+    else if (command.op === 'read') {
+      await (engine as unknown as { sync(timeout?: number): Promise<void> }).sync(10_000);
+      const cpu = process.cpuUsage(mark.cpu);
+      return { cpuUs: cpu.user + cpu.system, received: received - mark.received, delivered: queued() - mark.queued };
+    }
+    return undefined;
+  },
+  async () => {
     await server.close();
     http.close();
-    process.stdout.write(`${JSON.stringify(answer)}\n`);
-    break;
-  }
-  process.stdout.write(`${JSON.stringify(answer)}\n`);
-}
-process.exit(0);
+  },
+);

@@ -16,8 +16,9 @@
  * Times are epoch milliseconds with a fraction (performance.timeOrigin + now()).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { BayeuxClient, type ClientExtension, type Message } from '../../lib/client/index.js';
+import { answerCommands } from '../child-commands.js';
+import { emptyTotals } from './totals.js';
 
 const URL = process.env.BALANCER_URL as string;
 const FROM = Number(process.env.FROM ?? 0);
@@ -50,21 +51,9 @@ interface Trace {
   sharedTag?: string;
 }
 
-/** Totals of a phase: before `arm` (setup) and after (storm). */
-interface Totals {
-  statuses: Record<string, number>;
-  networkErrors: number;
-  /** Replies refusing with advice to come back (handshakeRate, over a cap...). */
-  refusedWithAdvice: number;
-  /** Replies refusing with `reconnect: none`. */
-  refusedForGood: number;
-  refusals: Record<string, number>;
-  errors: Record<string, number>;
-}
-
-const totals = (): Totals => ({ statuses: {}, networkErrors: 0, refusedWithAdvice: 0, refusedForGood: 0, refusals: {}, errors: {} });
-const setup = totals();
-const storm = totals();
+// Totals of a phase: before `arm` (setup) and after (storm).
+const setup = emptyTotals();
+const storm = emptyTotals();
 let armed = false;
 let closing = false;
 const phase = () => (armed ? storm : setup);
@@ -201,35 +190,32 @@ function report(): unknown {
 }
 
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
-const lines = createInterface({ input: process.stdin });
-for await (const line of lines) {
-  const command = JSON.parse(line) as { op: string; tag: string };
-  let answer: unknown = { ok: true };
-  try {
-    if (command.op === 'connect') answer = await connectAll();
-    else if (command.op === 'arm') {
-      armed = true;
-      cpu = process.cpuUsage();
-      loop.enable();
-    } else if (command.op === 'window') {
-      window = measured();
-      loop.disable();
-    } else if (command.op === 'report') answer = report();
-    else if (command.op === 'count') {
-      answer = {
-        user: traces.filter((t) => t.userTag === command.tag).length,
-        shared: traces.filter((t) => t.sharedTag === command.tag).length,
-        missing: traces.flatMap((t, k) => (t.userTag === command.tag && t.sharedTag === command.tag ? [] : [FROM + k])),
-      };
-    } else if (command.op === 'close') {
-      closing = true;
-      await Promise.race([Promise.allSettled(clients.map((c) => c.disconnect())), new Promise((r) => setTimeout(r, 10_000))]);
-      process.stdout.write(`${JSON.stringify(answer)}\n`);
-      break;
+await answerCommands<{ op: string; tag: string }>(
+  async (command) => {
+    try {
+      if (command.op === 'connect') return await connectAll();
+      if (command.op === 'arm') {
+        armed = true;
+        cpu = process.cpuUsage();
+        loop.enable();
+      } else if (command.op === 'window') {
+        window = measured();
+        loop.disable();
+      } else if (command.op === 'report') return report();
+      else if (command.op === 'count') {
+        return {
+          user: traces.filter((t) => t.userTag === command.tag).length,
+          shared: traces.filter((t) => t.sharedTag === command.tag).length,
+          missing: traces.flatMap((t, k) => (t.userTag === command.tag && t.sharedTag === command.tag ? [] : [FROM + k])),
+        };
+      }
+      return undefined;
+    } catch (err) {
+      return { error: err instanceof Error ? err.message : String(err) };
     }
-  } catch (err) {
-    answer = { error: err instanceof Error ? err.message : String(err) };
-  }
-  process.stdout.write(`${JSON.stringify(answer)}\n`);
-}
-process.exit(0);
+  },
+  async () => {
+    closing = true;
+    await Promise.race([Promise.allSettled(clients.map((c) => c.disconnect())), new Promise((r) => setTimeout(r, 10_000))]);
+  },
+);

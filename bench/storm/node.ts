@@ -15,10 +15,10 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
 import express from 'express';
 import type { Session } from '../../lib/engines/session.js';
 import { bayeux, redisEngine } from '../../lib/index.js';
+import { answerCommands } from '../child-commands.js';
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -73,25 +73,22 @@ async function publish(users: number, tag: string): Promise<void> {
   await Promise.all(pending);
 }
 
-const lines = createInterface({ input: process.stdin });
-for await (const line of lines) {
-  const command = JSON.parse(line) as { op: string; users: number; tag: string };
-  let answer: unknown = { ok: true };
-  if (command.op === 'owned') answer = { ids: [...engine.inner.local.ids()] };
-  else if (command.op === 'mark') marked = true;
-  else if (command.op === 'audit') {
-    answer = { sessions: [...engine.inner.local.sessions()].map((session) => [session.id, [...session.channels]]) };
-  } else if (command.op === 'report') answer = { claims, subscribes, handshakes };
-  else if (command.op === 'publish') {
-    const start = now();
-    await publish(command.users, command.tag);
-    answer = { ms: now() - start };
-  } else if (command.op === 'close') {
+await answerCommands<{ op: string; users: number; tag: string }>(
+  async (command) => {
+    if (command.op === 'owned') return { ids: [...engine.inner.local.ids()] };
+    if (command.op === 'mark') marked = true;
+    else if (command.op === 'audit') {
+      return { sessions: [...engine.inner.local.sessions()].map((session) => [session.id, [...session.channels]]) };
+    } else if (command.op === 'report') return { claims, subscribes, handshakes };
+    else if (command.op === 'publish') {
+      const start = now();
+      await publish(command.users, command.tag);
+      return { ms: now() - start };
+    }
+    return undefined;
+  },
+  async () => {
     await server.close();
     http.close();
-    process.stdout.write(`${JSON.stringify(answer)}\n`);
-    break;
-  }
-  process.stdout.write(`${JSON.stringify(answer)}\n`);
-}
-process.exit(0);
+  },
+);
