@@ -29,8 +29,11 @@ describe('a session moving while it subscribes (Redis engine)', { skip: missing 
     const ns = testNamespace('claim-race');
     namespaces.push(ns);
     const gate = await redisGate(new URL(REDIS_URL));
-    const a = await startServer({ engine: redisEngine({ url: REDIS_URL, namespace: ns }), timeout: 5000 });
-    const b = await startServer({ engine: redisEngine({ url: gate.url, namespace: ns }), timeout: 5000 });
+    // A waits for B's acknowledgement of the subscription while B's Redis is held: a handoverTimeout longer than any
+    // hold keeps A from giving up on B (and answering the client before B delivers) on a slow machine.
+    const engine = (url: string) => redisEngine({ url, namespace: ns, handoverTimeout: 30_000 });
+    const a = await startServer({ engine: engine(REDIS_URL), timeout: 5000 });
+    const b = await startServer({ engine: engine(gate.url), timeout: 5000 });
     try {
       const onA = new RawClient(a.url);
       assert.equal((await onA.handshake()).successful, true);
