@@ -61,6 +61,8 @@ interface Claiming<User> {
   /** Its subscriptions, kept up to date with the frames sent here during the move; this node's interest holds each. */
   channels: Set<string>;
   activated(): void;
+  /** Resolves when the claim is over, taken or failed: from then on this node delivers to the session (or nobody does). */
+  settled: Promise<void>;
 }
 
 /** The local object of a session moving to this node: same identity, its own (empty) queue. */
@@ -114,7 +116,11 @@ export class Ownership<User> {
     });
     // Registered before the claim runs: a node that adds a subscription after reading this node as the owner tells
     // this node with a frame, which may arrive before the set is read below; `apply` keeps it in `claiming.channels`.
-    const claiming: Claiming<User> = { session: local, channels: new Set(), activated: activate };
+    let settle: () => void = () => undefined;
+    const settled = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const claiming: Claiming<User> = { session: local, channels: new Set(), activated: activate, settled };
     this.claiming.set(session.id, claiming);
     let resume: string[] = [];
     let handed: Promise<Handover> = Promise.resolve(noHandover(session.id));
@@ -159,6 +165,7 @@ export class Ownership<User> {
       this.claiming.delete(session.id);
       // Indexed now (or the claim failed): the session's own subscriptions hold the interest.
       for (const channel of claiming.channels) node.interest.remove(channel);
+      settle();
     }
     const handover = await handed.finally(() => {
       local.connections--;
@@ -242,6 +249,9 @@ export class Ownership<User> {
       }
     }
     if (change === 'subscribe') await node.interest.ready(channels, node.timeout);
+    // The old owner never subscribed to a channel added during the move, so until this node delivers to the session
+    // nobody would: the acknowledgement (and with it the client's subscribe reply) waits for the claim to end.
+    if (claiming !== undefined && change === 'subscribe') await claiming.settled;
   }
 
   /** Another node changed a session's subscriptions: apply, then acknowledge, so its reply follows our interest. */
