@@ -20,6 +20,7 @@ export { type HistoryConfig, type RefusalReason, type ReplayFrom, ReplayRefusedE
 export { fill, type Position, type PositionTemplate, positioned } from './engines/history/position.js';
 export { LocalSessions } from './engines/local-sessions.js';
 export type { Logger } from './engines/logger.js';
+export type { MaybePromise } from './engines/maybe-promise.js';
 export { type ClientInfo, type DisconnectReason, type EnqueueResult, Session, type SessionInit } from './engines/session.js';
 export { type RateBucket, type RateTake, TokenBuckets } from './engines/token-bucket.js';
 export { expand, isValidChannel, isWildcard, matches } from './protocol/channel.js';

@@ -8,6 +8,7 @@ import type { Message } from '../protocol/message.js';
 import type { HistoryConfig, ReplayFrom } from './history/config.js';
 import type { PositionTemplate } from './history/position.js';
 import type { Logger } from './logger.js';
+import type { MaybePromise } from './maybe-promise.js';
 import type { ClientInfo, DisconnectReason, Session, SessionInit } from './session.js';
 import type { RateBucket, RateTake } from './token-bucket.js';
 
@@ -144,15 +145,18 @@ export interface Engine<User = never> {
   createSession(init: SessionInit<User>): Promise<Session<User>>;
   /**
    * The session, for checking and handling a message on this node; undefined
-   * when unknown or expired. It does not move delivery to this node.
+   * when unknown or expired. It does not move delivery to this node. An
+   * engine that knows at once (a session held on this node) returns it
+   * directly: the poll it serves then takes no promise and waits for nothing.
    */
-  session(clientId: string): Promise<Session<User> | undefined>;
+  session(clientId: string): MaybePromise<Session<User> | undefined>;
   /**
    * Makes this node the one that delivers to the session (a `/meta/connect`
    * arrived here) and returns the node-local object holding its queue, which
-   * may differ from the one passed in.
+   * may differ from the one passed in; directly when this node delivers to
+   * it already.
    */
-  claim(session: Session<User>): Promise<Session<User>>;
+  claim(session: Session<User>): MaybePromise<Session<User>>;
   /**
    * Keeps the history positions (channel to offset) a session's client
    * confirmed it received, for the node that takes the session over should

@@ -72,11 +72,11 @@ class MemoryEngine<User> implements Engine<User> {
     return session;
   }
 
-  async session(clientId: string): Promise<Session<User> | undefined> {
+  session(clientId: string): Session<User> | undefined {
     return this.local.get(clientId);
   }
 
-  async claim(session: Session<User>): Promise<Session<User>> {
+  claim(session: Session<User>): Session<User> {
     return session;
   }
 

@@ -28,13 +28,59 @@ export interface PendingConnect<User = unknown> {
   hold: number;
 }
 
-/** A held connect; the transport hands it back to `abandon` when its peer goes away. */
-export interface Held<User = unknown> {
-  readonly session: Session<User>;
-  readonly connection: Connection;
-  readonly reply: Message;
-  timer: NodeJS.Timeout | undefined;
-  done: boolean;
+/**
+ * A held connect. Held connects with the same hold time expire in the order
+ * they were held, so each hold time keeps them in one linked list, oldest
+ * first, under one timer for its head: holding and answering a poll allocate
+ * no timer and unlink in O(1).
+ */
+export class Held<User = unknown> {
+  done = false;
+  /** When the hold time is up (ms, `Date.now()`; moved earlier if the wall clock goes back, see `expire`). */
+  deadline: number;
+  /** Neighbours in the list of connects held as long as this one. */
+  older: Held<User> | undefined = undefined;
+  newer: Held<User> | undefined = undefined;
+
+  constructor(
+    private readonly registry: ConnectionRegistry<User>,
+    readonly session: Session<User>,
+    readonly connection: Connection,
+    readonly reply: Message,
+    readonly hold: number,
+  ) {
+    this.deadline = Date.now() + hold;
+  }
+
+  /** The peer went away: forget the connect, keep the session's queue. */
+  abandon(): void {
+    this.registry.abandon(this);
+  }
+}
+
+/** Connects held for the same time, oldest first, and the one timer that answers the oldest when its time is up. */
+class HoldList<User> {
+  constructor(readonly hold: number) {}
+
+  oldest: Held<User> | undefined = undefined;
+  newest: Held<User> | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+
+  append(held: Held<User>): void {
+    held.older = this.newest;
+    if (this.newest === undefined) this.oldest = held;
+    else this.newest.newer = held;
+    this.newest = held;
+  }
+
+  unlink(held: Held<User>): void {
+    if (held.older === undefined) this.oldest = held.newer;
+    else held.older.newer = held.newer;
+    if (held.newer === undefined) this.newest = held.older;
+    else held.newer.older = held.older;
+    held.older = undefined;
+    held.newer = undefined;
+  }
 }
 
 /** Serializes a connect reply at the moment it is sent (outgoing extensions run then). */
@@ -58,7 +104,8 @@ export class ConnectionRegistry<User = unknown> {
   private readonly perIp = new Map<string, number>();
   private pending = new Set<Session<User>>();
   private flushScheduled = false;
-  private readonly onTimeout = (held: Held<User>): void => this.answer(held, []);
+  /** Held connects by hold time (ms): a handful of lists, one per hold time clients ask for. */
+  private readonly holds = new Map<number, HoldList<User>>();
   private readonly flush = (): void => this.flushPending();
 
   constructor(
@@ -119,7 +166,7 @@ export class ConnectionRegistry<User = unknown> {
     return this.hold(connection, connect);
   }
 
-  /** The peer of a held request went away: forget it, keep the session's queue. */
+  /** The peer of a held request went away (`held.abandon()`): forget it, keep the session's queue. */
   abandon(held: Held<User>): void {
     if (held.done) return;
     this.forget(held);
@@ -192,11 +239,42 @@ export class ConnectionRegistry<User = unknown> {
   }
 
   private hold(connection: Connection, connect: PendingConnect<User>): Held<User> {
-    const held: Held<User> = { session: connect.session, connection, reply: connect.reply, timer: undefined, done: false };
-    held.timer = setTimeout(this.onTimeout, connect.hold, held);
+    const held = new Held(this, connect.session, connection, connect.reply, connect.hold);
+    let list = this.holds.get(held.hold);
+    if (list === undefined) {
+      list = new HoldList(held.hold);
+      this.holds.set(held.hold, list);
+    }
+    list.append(held);
+    if (list.timer === undefined) this.expireLater(list, held.hold);
     this.held.set(connect.session.id, held);
     connect.session.connections++;
     return held;
+  }
+
+  /** Arms the list's timer for its oldest connect. */
+  private expireLater(list: HoldList<User>, wait: number): void {
+    list.timer = setTimeout(() => this.expire(list), wait);
+  }
+
+  /**
+   * Answers the connects whose hold time is up, oldest first, and waits for
+   * the next one. Deadlines are wall-clock time (tests fake `Date`); should the
+   * clock go back, no deadline is left further away than one hold time, so a
+   * connect is held at most twice as long as it asked, never for ever.
+   */
+  private expire(list: HoldList<User>): void {
+    list.timer = undefined;
+    const now = Date.now();
+    // Answering the last one removes the list (forget).
+    while (list.oldest !== undefined && list.oldest.deadline <= now) this.answer(list.oldest, []);
+    const oldest = list.oldest;
+    if (oldest === undefined) return;
+    if (oldest.deadline - now > list.hold) {
+      for (let held: Held<User> | undefined = oldest; held !== undefined; held = held.newer)
+        held.deadline = Math.min(held.deadline, now + list.hold);
+    }
+    this.expireLater(list, oldest.deadline - now);
   }
 
   private flushPending(): void {
@@ -228,7 +306,15 @@ export class ConnectionRegistry<User = unknown> {
 
   private forget(held: Held<User>): void {
     held.done = true;
-    clearTimeout(held.timer);
+    const list = this.holds.get(held.hold);
+    if (list !== undefined) {
+      list.unlink(held);
+      // No timer outlives the connects it answers (a closed server leaves none behind).
+      if (list.oldest === undefined) {
+        clearTimeout(list.timer);
+        this.holds.delete(held.hold);
+      }
+    }
     if (this.held.get(held.session.id) === held) this.held.delete(held.session.id);
     held.session.connections--;
     held.session.lastSeen = Date.now();

@@ -16,6 +16,7 @@ import {
 import type { HistoryConfig } from '../engines/history/config.js';
 import { Stamper } from '../engines/history/position.js';
 import type { Logger } from '../engines/logger.js';
+import { isPromise, type MaybePromise } from '../engines/maybe-promise.js';
 import type { ClientInfo, DisconnectReason, Session } from '../engines/session.js';
 import { TokenBuckets } from '../engines/token-bucket.js';
 import { type AdviceTiming, drainAdvice, handshakeAdvice, noneAdvice, retryAdvice, unavailableAdvice } from '../protocol/advice.js';
@@ -36,7 +37,7 @@ import type { MetricsHooks } from './metrics.js';
 import type { ResolvedOptions } from './options/resolved.js';
 import type { ConnectionType, MessageContext } from './options/types.js';
 import { publish } from './publish.js';
-import { RateLimiter } from './rate-limit.js';
+import { type Admission, RateLimiter } from './rate-limit.js';
 import type { RequestState } from './request.js';
 import { service } from './service.js';
 import { SessionCheck, sessionError } from './session-check.js';
@@ -191,76 +192,202 @@ export class ServerCore<User = unknown> implements EngineHost<User>, ServerConte
     }
   }
 
-  /** Processes the messages of one request in order, filling `request.replies` and `request.connect`. */
-  async process(messages: readonly Message[], request: RequestState<User>): Promise<void> {
+  /**
+   * Processes the messages of one request in order, filling `request.replies`
+   * and `request.connect`. Synchronous while every step answers at once (a
+   * session held here, hooks that return no promise): a poll then costs no
+   * promise and no microtask; the first step that waits turns the rest into a promise.
+   */
+  process(messages: readonly Message[], request: RequestState<User>): MaybePromise<void> {
     // An engine that cannot count (Redis down) lets the messages through: each then meets the outage on its own.
     // Polls count against no limit: a batch of them skips the limiter (and its promises) altogether.
-    const limited = this.limiter !== undefined && messages.some(RateLimiter.counts);
-    const admission = limited ? await this.limiter.admit(messages, request).catch(this.limiterFailed) : undefined;
-    let counted = 0;
-    for (const message of messages) {
+    if (this.limiter === undefined || !messages.some(RateLimiter.counts)) return this.processFrom(messages, request, 0, undefined, 0);
+    return this.limiter
+      .admit(messages, request)
+      .catch(this.limiterFailed)
+      .then((admission) => this.processFrom(messages, request, 0, admission, 0));
+  }
+
+  private processFrom(
+    messages: readonly Message[],
+    request: RequestState<User>,
+    from: number,
+    admission: Admission | undefined,
+    counted: number,
+  ): MaybePromise<void> {
+    for (let i = from; i < messages.length; i++) {
+      const message = messages[i] as Message;
       const refused = admission !== undefined && RateLimiter.counts(message) && counted++ >= admission.allowed;
-      const reply = refused ? admission.refuse(message) : await this.handle(message, request);
+      const reply = refused ? admission.refuse(message) : this.handle(message, request);
+      if (isPromise(reply)) return this.processAfter(reply, messages, request, i + 1, admission, counted);
       if (reply !== undefined) request.replies.push(JSON.stringify(reply));
     }
   }
 
-  /** One message in, its reply (after outgoing extensions) out; never throws. */
-  private async handle(message: Message, request: RequestState<User>): Promise<Message | undefined> {
-    let ctx: MessageContext<User> | undefined;
-    let reply: Message | undefined;
-    const metrics = this.metrics;
-    const startedAt = metrics === undefined ? 0 : performance.now();
+  /** The rest of `processFrom` once a message's reply is ready. */
+  private async processAfter(
+    pending: Promise<Message | undefined>,
+    messages: readonly Message[],
+    request: RequestState<User>,
+    next: number,
+    admission: Admission | undefined,
+    counted: number,
+  ): Promise<void> {
+    const reply = await pending;
+    if (reply !== undefined) request.replies.push(JSON.stringify(reply));
+    await this.processFrom(messages, request, next, admission, counted);
+  }
+
+  /** One message in, its reply (after outgoing extensions) out; never throws nor rejects. */
+  private handle(message: Message, request: RequestState<User>): MaybePromise<Message | undefined> {
+    const startedAt = this.metrics === undefined ? 0 : performance.now();
+    // A client cannot pre-set the field extensions use to refuse a message.
+    if (message.error !== undefined) delete message.error;
+    let session: MaybePromise<Session<User> | undefined>;
     try {
-      // A client cannot pre-set the field extensions use to refuse a message.
-      if (message.error !== undefined) delete message.error;
-      const isHandshake = message.channel === '/meta/handshake';
-      let session: Session<User> | undefined;
-      if (!isHandshake) {
-        const clientId = message.clientId;
-        if (typeof clientId === 'string') {
-          session = await request.session(this.engine, clientId);
-          reply = this.sessionCheck.refusal(message, session, request);
-        } else if (isMeta(message.channel) || !this.options.anonPublish) {
-          const error = clientId === undefined ? bayeuxError('missingParameter', 'clientId') : bayeuxError('invalidParameter', 'clientId');
-          reply = sessionError(message, error, this.options.interval);
-        }
-      }
-      if (reply === undefined) {
-        ctx = this.messageContext(request, session, isHandshake);
-        reply = await this.dispatch(message, request, ctx, session);
-      }
+      const clientId = message.clientId;
+      if (message.channel === '/meta/handshake') session = undefined;
+      else if (typeof clientId === 'string') session = request.session(this.engine, clientId);
+      else if (isMeta(message.channel) || !this.options.anonPublish) {
+        const error = clientId === undefined ? bayeuxError('missingParameter', 'clientId') : bayeuxError('invalidParameter', 'clientId');
+        return this.handled(message, sessionError(message, error, this.options.interval), undefined, startedAt);
+      } else session = undefined;
     } catch (err) {
-      reply = replyTo(message, false);
-      if (err instanceof EngineUnavailableError) {
-        // The engine logs its outage once; each refused message only gets advice to come back later.
-        reply.error = bayeuxError('engineUnavailable');
-        reply.advice = unavailableAdvice(err.retryAfter);
-        if (typeof message.clientId === 'string') reply.clientId = message.clientId;
-        if (message.subscription !== undefined) reply.subscription = message.subscription;
-      } else {
-        this.logger.error({ err, channel: message.channel }, 'express-bayeux: a message handler failed');
-        reply.error = errorFromThrown(err);
-      }
+      return this.handled(message, this.failure(message, err), undefined, startedAt);
     }
-    if (metrics !== undefined) metrics.handled(message, reply, startedAt);
-    if (reply === undefined || this.options.extensions.length === 0) return reply;
+    if (isPromise(session)) return this.checkAfter(session, message, request, startedAt);
+    return this.check(message, request, session, startedAt);
+  }
+
+  private checkAfter(
+    session: Promise<Session<User> | undefined>,
+    message: Message,
+    request: RequestState<User>,
+    startedAt: number,
+  ): Promise<Message | undefined> {
+    return session.then(
+      (found) => this.check(message, request, found, startedAt),
+      (err: unknown) => this.handled(message, this.failure(message, err), undefined, startedAt),
+    );
+  }
+
+  /** With the session looked up: the session and user checks, then the handler. */
+  private check(
+    message: Message,
+    request: RequestState<User>,
+    session: Session<User> | undefined,
+    startedAt: number,
+  ): MaybePromise<Message | undefined> {
+    let ctx: MessageContext<User> | undefined;
+    let reply: MaybePromise<Message | undefined>;
     try {
-      await runOutgoing(this.options.extensions, reply, { kind: 'reply', client: ctx?.client, request: ctx });
+      const isHandshake = message.channel === '/meta/handshake';
+      const refusal =
+        typeof message.clientId === 'string' && !isHandshake ? this.sessionCheck.refusal(message, session, request) : undefined;
+      if (refusal !== undefined) reply = refusal;
+      else {
+        ctx = this.messageContext(request, session, isHandshake);
+        reply = this.dispatch(message, request, ctx, session);
+      }
     } catch (err) {
-      this.logger.error({ err, channel: reply.channel }, 'express-bayeux: an outgoing extension failed');
+      reply = this.failure(message, err);
+    }
+    if (isPromise(reply)) return this.handledAfter(reply, message, ctx, startedAt);
+    return this.handled(message, reply, ctx, startedAt);
+  }
+
+  private handledAfter(
+    reply: Promise<Message | undefined>,
+    message: Message,
+    ctx: MessageContext<User> | undefined,
+    startedAt: number,
+  ): Promise<Message | undefined> {
+    return reply.then(
+      (done) => this.handled(message, done, ctx, startedAt),
+      (err: unknown) => this.handled(message, this.failure(message, err), ctx, startedAt),
+    );
+  }
+
+  /** The reply to a message whose handling threw. */
+  private failure(message: Message, err: unknown): Message {
+    const reply = replyTo(message, false);
+    if (err instanceof EngineUnavailableError) {
+      // The engine logs its outage once; each refused message only gets advice to come back later.
+      reply.error = bayeuxError('engineUnavailable');
+      reply.advice = unavailableAdvice(err.retryAfter);
+      if (typeof message.clientId === 'string') reply.clientId = message.clientId;
+      if (message.subscription !== undefined) reply.subscription = message.subscription;
+    } else {
+      this.logger.error({ err, channel: message.channel }, 'express-bayeux: a message handler failed');
+      reply.error = errorFromThrown(err);
     }
     return reply;
   }
 
-  private async dispatch(
+  /** A handled message's last steps: metrics, then the outgoing extensions on its reply. */
+  private handled(
+    message: Message,
+    reply: Message | undefined,
+    ctx: MessageContext<User> | undefined,
+    startedAt: number,
+  ): MaybePromise<Message | undefined> {
+    // Metrics switched on while the message was handled count from its next one.
+    if (this.metrics !== undefined && startedAt !== 0) this.metrics.handled(message, reply, startedAt);
+    if (reply === undefined || this.options.extensions.length === 0) return reply;
+    let outgoing: MaybePromise<void>;
+    try {
+      outgoing = runOutgoing(this.options.extensions, reply, { kind: 'reply', client: ctx?.client, request: ctx });
+    } catch (err) {
+      this.outgoingFailed(reply, err);
+      return reply;
+    }
+    return isPromise(outgoing) ? this.outgoingAfter(outgoing, reply) : reply;
+  }
+
+  private outgoingAfter(outgoing: Promise<void>, reply: Message): Promise<Message> {
+    return outgoing.then(
+      () => reply,
+      (err: unknown) => {
+        this.outgoingFailed(reply, err);
+        return reply;
+      },
+    );
+  }
+
+  private outgoingFailed(reply: Message, err: unknown): void {
+    this.logger.error({ err, channel: reply.channel }, 'express-bayeux: an outgoing extension failed');
+  }
+
+  /** Runs the incoming extensions, then the message's handler. */
+  private dispatch(
+    message: Message,
+    request: RequestState<User>,
+    ctx: MessageContext<User>,
+    session: Session<User> | undefined,
+  ): MaybePromise<Message | undefined> {
+    const incoming = runIncoming(this.options.extensions, message, ctx);
+    if (isPromise(incoming)) return this.routeAfter(incoming, message, request, ctx, session);
+    return this.route(message, request, ctx, session);
+  }
+
+  private async routeAfter(
+    incoming: Promise<void>,
     message: Message,
     request: RequestState<User>,
     ctx: MessageContext<User>,
     session: Session<User> | undefined,
   ): Promise<Message | undefined> {
-    const incoming = runIncoming(this.options.extensions, message, ctx);
-    if (incoming !== undefined) await incoming;
+    await incoming;
+    return this.route(message, request, ctx, session);
+  }
+
+  /** The handler of the message's channel, unless an incoming extension refused it. */
+  private route(
+    message: Message,
+    request: RequestState<User>,
+    ctx: MessageContext<User>,
+    session: Session<User> | undefined,
+  ): MaybePromise<Message | undefined> {
     const channel = message.channel;
     if (typeof message.error === 'string') {
       const reply = replyTo(message, false);
@@ -272,7 +399,7 @@ export class ServerCore<User = unknown> implements EngineHost<User>, ServerConte
       const route = metaRoute(channel);
       const call = { server: this, request, ctx };
       if (!route.session) return route.run(call, message);
-      // `handle` refused every meta message but the handshake that had no live session.
+      // `check` refused every meta message but the handshake that had no live session.
       if (session === undefined) return sessionError(message, bayeuxError('unknownClient'), this.options.interval);
       return route.run(call, message, session);
     }

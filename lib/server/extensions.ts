@@ -4,18 +4,10 @@
  * synchronous ones) adds no promise to the message path.
  */
 
+import { isPromise, type MaybePromise } from '../engines/maybe-promise.js';
 import { BayeuxError, type BayeuxErrorName, bayeuxError } from '../protocol/errors.js';
 import type { Message } from '../protocol/message.js';
 import type { Extension, MessageACL, MessageContext, OutgoingContext } from './options/types.js';
-
-type MaybePromise<T> = T | Promise<T>;
-
-/** True for a promise (any thenable) a hook returned. */
-export function isPromise(value: unknown): value is Promise<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') && value !== null && 'then' in value && typeof value.then === 'function'
-  );
-}
 
 function runChain<C>(
   extensions: readonly Extension<never>[],

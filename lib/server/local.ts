@@ -4,10 +4,11 @@
  * they reach every node.
  */
 import type { Logger } from '../engines/logger.js';
+import { isPromise } from '../engines/maybe-promise.js';
 import { isMeta, isService, isValidChannel, isWildcard } from '../protocol/channel.js';
 import type { Message } from '../protocol/message.js';
 import type { ServerContext } from './context.js';
-import { isPromise, runOutgoing } from './extensions.js';
+import { runOutgoing } from './extensions.js';
 import { broadcast } from './publish.js';
 
 /** Receives the messages of a local subscription, with the publisher's clientId. */

@@ -1,5 +1,6 @@
 /** What the core keeps while it processes the messages of one request (or socket frame). */
 import type { Engine } from '../engines/engine.js';
+import { isPromise, type MaybePromise } from '../engines/maybe-promise.js';
 import type { Session } from '../engines/session.js';
 import type { PendingConnect } from './connections.js';
 import type { ConnectionType, RequestContext } from './options/types.js';
@@ -34,12 +35,18 @@ export class RequestState<User = unknown> {
     readonly userKey: string | undefined,
   ) {}
 
-  async session(engine: Engine<User>, clientId: string): Promise<Session<User> | undefined> {
+  /** The session `clientId` names, looked up once per request; at once when the engine answers at once. */
+  session(engine: Engine<User>, clientId: string): MaybePromise<Session<User> | undefined> {
     if (clientId === this.firstId || this.others?.has(clientId) === true) {
       const known = clientId === this.firstId ? this.first : this.others?.get(clientId);
       return known?.alive === true ? known : undefined;
     }
-    const session = await engine.session(clientId);
+    const found = engine.session(clientId);
+    if (isPromise(found)) return found.then((session) => this.remembered(clientId, session));
+    return this.remembered(clientId, found);
+  }
+
+  private remembered(clientId: string, session: Session<User> | undefined): Session<User> | undefined {
     this.remember(clientId, session);
     return session;
   }

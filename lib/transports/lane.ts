@@ -11,8 +11,11 @@
  */
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import { isPromise, type MaybePromise } from '../engines/maybe-promise.js';
+import type { Session } from '../engines/session.js';
 import { type Message, toMessages } from '../protocol/message.js';
 import type { ServerCore } from '../server/core.js';
+import type { OriginRule } from '../server/options/types.js';
 import { browserOf, sameBrowser } from './browser.js';
 import type { HttpEndpoint } from './http.js';
 import { longPolling } from './long-polling.js';
@@ -115,18 +118,43 @@ export class PollLane<User = unknown> {
     // Set only on the polls the lane serves (Express sets it on what it is handed), and after the body is
     // read: the stream's listeners were measurably slower to add on the re-prototyped object.
     Object.setPrototypeOf(req, app.request);
-    this.identify(req, messages).then(
-      (identity) => {
-        if (identity === undefined) {
-          handOver(req, value, pass);
-          return;
-        }
-        this.endpoint.withCors(req, res, () => {
-          serveBatch(this.core, req, res, messages, longPolling, identity).catch((err: unknown) => this.endpoint.fail(res, err));
-        });
-      },
-      (err: unknown) => this.refuse(req, res, err),
-    );
+    let identity: MaybePromise<LaneIdentity<User> | undefined>;
+    try {
+      identity = this.identifyFrom(new Identifying<User>(req, this.core.options.cors?.origin), messages, 0);
+    } catch (err) {
+      this.refuse(req, res, err);
+      return;
+    }
+    if (!isPromise(identity)) this.serveAs(req, res, value, pass, messages, identity);
+    else
+      identity.then(
+        (found) => this.serveAs(req, res, value, pass, messages, found),
+        (err: unknown) => this.refuse(req, res, err),
+      );
+  }
+
+  /** Serves the batch on the lane for `identity`; without one, the host's stack serves it. */
+  private serveAs(
+    req: IncomingMessage,
+    res: ServerResponse,
+    value: unknown,
+    pass: () => void,
+    messages: Message[],
+    identity: LaneIdentity<User> | undefined,
+  ): void {
+    if (identity === undefined) handOver(req, value, pass);
+    else this.endpoint.withCors(req, res, () => this.serveOn(req, res, messages, identity));
+  }
+
+  private serveOn(req: IncomingMessage, res: ServerResponse, messages: Message[], identity: LaneIdentity<User>): void {
+    let served: MaybePromise<void>;
+    try {
+      served = serveBatch(this.core, req, res, messages, longPolling, identity);
+    } catch (err) {
+      this.endpoint.fail(res, err);
+      return;
+    }
+    if (isPromise(served)) served.catch((err: unknown) => this.endpoint.fail(res, err));
   }
 
   /**
@@ -134,22 +162,60 @@ export class PollLane<User = unknown> {
    * from the browser it handshook in; anything else (no cookie, another
    * browser, a cross-site request, sessions of two users) is undefined and
    * goes through the host's stack, where `req.user` is checked as before.
+   * At once when the engine knows the sessions at once.
    */
-  private async identify(req: IncomingMessage, messages: readonly Message[]): Promise<LaneIdentity<User> | undefined> {
-    let userKey: string | undefined;
-    let browser: string | undefined | null = null;
-    let looked: LaneIdentity<User>['looked'];
-    for (const message of messages) {
-      if (typeof message.clientId !== 'string') continue;
-      const session = await this.core.engine.session(message.clientId);
-      // The core looks it up again as the batch is processed: the first one is handed over instead.
-      looked ??= { clientId: message.clientId, session };
-      if (session?.userKey === undefined) continue;
-      if (browser === null) browser = browserOf(req, this.core.options.cors?.origin);
-      if (!sameBrowser(browser, session.browser)) return undefined;
-      if (userKey !== undefined && userKey !== session.userKey) return undefined;
-      userKey = session.userKey;
+  private identifyFrom(
+    identity: Identifying<User>,
+    messages: readonly Message[],
+    from: number,
+  ): MaybePromise<LaneIdentity<User> | undefined> {
+    for (let i = from; i < messages.length; i++) {
+      const clientId = (messages[i] as Message).clientId;
+      if (typeof clientId !== 'string') continue;
+      const session = this.core.engine.session(clientId);
+      if (isPromise(session)) return this.identifyAfter(session, identity, messages, i, clientId);
+      if (!identity.admits(clientId, session)) return undefined;
     }
-    return { userKey, looked };
+    return identity;
+  }
+
+  private async identifyAfter(
+    session: Promise<Session<User> | undefined>,
+    identity: Identifying<User>,
+    messages: readonly Message[],
+    at: number,
+    clientId: string,
+  ): Promise<LaneIdentity<User> | undefined> {
+    if (!identity.admits(clientId, await session)) return undefined;
+    return this.identifyFrom(identity, messages, at + 1);
+  }
+}
+
+/** What `identify` has found so far of the sessions a batch names. */
+class Identifying<User> implements LaneIdentity<User> {
+  userKey: string | undefined = undefined;
+  looked: string | undefined = undefined;
+  session: Session<User> | undefined = undefined;
+  /** The browser cookie, read at the first logged-in session (null until then). */
+  private browser: string | undefined | null = null;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly origins: OriginRule | undefined,
+  ) {}
+
+  /** Takes a session the batch names; false when the batch must go through the host's stack. */
+  admits(clientId: string, session: Session<User> | undefined): boolean {
+    // The core looks it up again as the batch is processed: the first one is handed over instead.
+    if (this.looked === undefined) {
+      this.looked = clientId;
+      this.session = session;
+    }
+    if (session?.userKey === undefined) return true;
+    if (this.browser === null) this.browser = browserOf(this.req, this.origins);
+    if (!sameBrowser(this.browser, session.browser)) return false;
+    if (this.userKey !== undefined && this.userKey !== session.userKey) return false;
+    this.userKey = session.userKey;
+    return true;
   }
 }

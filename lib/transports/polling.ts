@@ -5,10 +5,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import createError from 'http-errors';
+import { isPromise, type MaybePromise } from '../engines/maybe-promise.js';
 import type { Session } from '../engines/session.js';
 import { unavailableAdvice } from '../protocol/advice.js';
 import type { Message } from '../protocol/message.js';
-import type { Connection } from '../server/connections.js';
+import type { Connection, Held } from '../server/connections.js';
 import type { ServerCore } from '../server/core.js';
 import type { BayeuxRequest, ConnectionType } from '../server/options/types.js';
 import { RequestState } from '../server/request.js';
@@ -51,20 +52,22 @@ const OVER_CAP_INTERVAL = 1000;
  * browser cookie that it comes from the browser the session's user handshook in.
  */
 export interface LaneIdentity<User = unknown> {
-  userKey: string | undefined;
-  /** A session the lane already looked up for this batch (its request need not look it up again). */
-  looked?: { clientId: string; session: Session<User> | undefined } | undefined;
+  readonly userKey: string | undefined;
+  /** The clientId of a session the lane already looked up for this batch (its request need not look it up again). */
+  readonly looked: string | undefined;
+  /** That session, undefined when there is none. */
+  readonly session: Session<User> | undefined;
 }
 
-/** Processes a batch and answers it, holding the response for a `/meta/connect`. */
-export async function serveBatch<User>(
+/** Processes a batch and answers it, holding the response for a `/meta/connect`; at once when the core answers at once. */
+export function serveBatch<User>(
   core: ServerCore<User>,
   req: IncomingMessage,
   res: ServerResponse,
   messages: Message[],
   framing: Framing,
   lane?: LaneIdentity<User>,
-): Promise<void> {
+): MaybePromise<void> {
   const ip = clientIp(req);
   const connect = messages.find((m) => m.channel === '/meta/connect');
   if (connect !== undefined) {
@@ -84,16 +87,51 @@ export async function serveBatch<User>(
   const user = lane === undefined ? (requestUser(req, origins) as User | undefined) : undefined;
   const userKey = lane !== undefined ? lane.userKey : user === undefined ? undefined : core.options.identify(user);
   const request = new RequestState<User>({ ip, user, req: req as BayeuxRequest, transport: framing.transport }, userKey);
-  if (lane?.looked !== undefined) request.remember(lane.looked.clientId, lane.looked.session);
+  if (lane?.looked !== undefined) request.remember(lane.looked, lane.session);
   if (lane === undefined && userKey !== undefined) {
     request.browser = browserOf(req, origins);
     request.canSetCookie = true;
   }
-  await core.process(messages, request);
+  const processed = core.process(messages, request);
+  if (isPromise(processed)) return answerAfter(processed, core, req, res, framing, request);
+  answer(core, req, res, framing, request);
+}
+
+async function answerAfter<User>(
+  processed: Promise<void>,
+  core: ServerCore<User>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  framing: Framing,
+  request: RequestState<User>,
+): Promise<void> {
+  await processed;
+  answer(core, req, res, framing, request);
+}
+
+/** A held connect, kept on its response for the one 'close' listener every held response shares. */
+const HELD = Symbol('held');
+type HeldResponse = ServerResponse & { [HELD]?: Held<unknown> };
+
+function abandonOnClose(this: HeldResponse): void {
+  this[HELD]?.abandon();
+}
+
+/** Sends the batch's replies, or holds the response for its connect. */
+function answer<User>(
+  core: ServerCore<User>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  framing: Framing,
+  request: RequestState<User>,
+): void {
   if (request.issuedBrowser !== undefined) setBrowserCookie(req, res, request.issuedBrowser);
-  const held = core.registry.respond(new HttpConnection(ip, res, framing, core), request.replies, request.connect);
+  const held = core.registry.respond(new HttpConnection(request.ctx.ip, res, framing, core), request.replies, request.connect);
   if (held === undefined) return;
   // The client may have gone while the batch was processed; otherwise wait for it to go.
-  if (res.destroyed || req.socket.destroyed) core.registry.abandon(held);
-  else res.once('close', () => core.registry.abandon(held));
+  if (res.destroyed || req.socket.destroyed) held.abandon();
+  else {
+    (res as HeldResponse)[HELD] = held as Held<unknown>;
+    res.on('close', abandonOnClose);
+  }
 }

@@ -4,11 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { isPromise } from '../../lib/engines/maybe-promise.js';
 import type { Message, MessageContext } from '../../lib/index.js';
 import { isMeta, isService, isValidChannel, matches } from '../../lib/protocol/channel.js';
 import { ChannelIndex } from '../../lib/protocol/channel-index.js';
 import { BayeuxError, bayeuxError, parseBayeuxError } from '../../lib/protocol/errors.js';
-import { authorize, isPromise, runIncoming } from '../../lib/server/extensions.js';
+import { authorize, runIncoming } from '../../lib/server/extensions.js';
 
 describe('channel matching edges', () => {
   it('never matches a wildcard against its own prefix', () => {

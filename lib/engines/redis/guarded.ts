@@ -6,6 +6,7 @@
  */
 import type { EngineHealth, EngineHost, Envelope, LocalCounts, PresenceEntry } from '../engine.js';
 import type { ReplayFrom } from '../history/config.js';
+import { isPromise, type MaybePromise } from '../maybe-promise.js';
 import type { DisconnectReason, Session, SessionInit } from '../session.js';
 import type { RateBucket, RateTake } from '../token-bucket.js';
 import type { RedisHealth } from './health.js';
@@ -62,12 +63,14 @@ export class GuardedEngine<User> implements RedisEngine<User> {
     return this.guard(() => this.inner.createSession(init));
   }
 
-  session(clientId: string): Promise<Session<User> | undefined> {
-    return this.guard(() => this.inner.session(clientId));
+  session(clientId: string): MaybePromise<Session<User> | undefined> {
+    this.state.check();
+    return this.rethrown(this.inner.session(clientId));
   }
 
-  claim(session: Session<User>): Promise<Session<User>> {
-    return this.guard(() => this.inner.claim(session));
+  claim(session: Session<User>): MaybePromise<Session<User>> {
+    this.state.check();
+    return this.rethrown(this.inner.claim(session));
   }
 
   confirm(session: Session<User>, positions: ReadonlyMap<string, number>): Promise<void> {
@@ -114,5 +117,14 @@ export class GuardedEngine<User> implements RedisEngine<User> {
   private async guard<T>(call: () => Promise<T>): Promise<T> {
     this.state.check();
     return call().catch(this.rethrow);
+  }
+
+  /**
+   * The rest of `guard`, for a call that answers at once when it needs no
+   * Redis (a session held on this node; its caller checked first, so the
+   * check throws rather than rejects): a value passes through without a promise.
+   */
+  private rethrown<T>(result: MaybePromise<T>): MaybePromise<T> {
+    return isPromise(result) ? result.catch(this.rethrow) : result;
   }
 }

@@ -33,6 +33,7 @@ import type { Message } from '../../protocol/message.js';
 import type { EngineHealth, EngineHost, Envelope, LocalCounts, PresenceEntry } from '../engine.js';
 import type { ReplayFrom } from '../history/config.js';
 import { LocalSessions, sweepEvery } from '../local-sessions.js';
+import type { MaybePromise } from '../maybe-promise.js';
 import type { DisconnectReason, Session, SessionInit } from '../session.js';
 import type { RateBucket, RateTake } from '../token-bucket.js';
 import { type BroadcastFrame, decode, type Frame, positionedHead } from './frames.js';
@@ -136,12 +137,12 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
     return this.records.create(init);
   }
 
-  session(clientId: string): Promise<Session<User> | undefined> {
+  session(clientId: string): MaybePromise<Session<User> | undefined> {
     return this.records.find(clientId);
   }
 
-  claim(session: Session<User>): Promise<Session<User>> {
-    return this.ownership.claim(session);
+  claim(session: Session<User>): MaybePromise<Session<User>> {
+    return this.node.local.get(session.id) ?? this.ownership.claim(session);
   }
 
   watch(pattern: string, wanted: boolean): void {

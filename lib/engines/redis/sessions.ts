@@ -7,6 +7,7 @@
  * and the `disconnect` event fires once in the cluster.
  */
 import { SessionLimitError } from '../engine.js';
+import type { MaybePromise } from '../maybe-promise.js';
 import { type DisconnectReason, Session, type SessionInit } from '../session.js';
 import type { RedisNode } from './node.js';
 import { PresenceStore } from './presence.js';
@@ -79,11 +80,13 @@ export class SessionRecords<User> {
   }
 
   /** The session: the local object when this node owns it, else a view read from Redis. */
-  async find(clientId: string): Promise<Session<User> | undefined> {
+  find(clientId: string): MaybePromise<Session<User> | undefined> {
     const mine = this.node.local.get(clientId);
     if (mine !== undefined) return mine;
-    const values = await this.node.redis().hmget(this.node.key('session', clientId), ...FIELDS);
-    return values[5] === null ? undefined : viewOf(clientId, values);
+    return this.node
+      .redis()
+      .hmget(this.node.key('session', clientId), ...FIELDS)
+      .then((values) => (values[5] === null ? undefined : viewOf(clientId, values)));
   }
 
   /** Ends a session everywhere, once: whichever node's script deletes it reports the end. */

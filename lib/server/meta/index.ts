@@ -3,6 +3,7 @@
  * `_methodFor`). Every handler but the handshake acts on a session the core
  * has already looked up and checked against the request's user.
  */
+import type { MaybePromise } from '../../engines/maybe-promise.js';
 import type { Session } from '../../engines/session.js';
 import type { Message } from '../../protocol/message.js';
 import type { MetaCall } from '../context.js';
@@ -11,7 +12,7 @@ import { disconnect } from './disconnect.js';
 import { handshake } from './handshake.js';
 import { subscribe, unsubscribe } from './subscription.js';
 
-type SessionHandler = <User>(call: MetaCall<User>, message: Message, session: Session<User>) => Promise<Message | undefined>;
+type SessionHandler = <User>(call: MetaCall<User>, message: Message, session: Session<User>) => MaybePromise<Message | undefined>;
 
 /** A meta handler, and whether it needs a checked session. */
 export type MetaRoute =
