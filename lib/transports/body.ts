@@ -58,80 +58,150 @@ function declaredLength(req: IncomingMessage): number | null {
   return Number.isNaN(length) ? null : length;
 }
 
+/** Where a body read ends: the decoded JSON, or an http-errors error (400, 413, 415, 500). */
+export interface BodyReceiver {
+  bodyRead(value: unknown): void;
+  bodyFailed(err: unknown): void;
+}
+
+/** A body read in progress, kept on its request for the listeners every read shares (no closures per request). */
+const READ = Symbol('bodyRead');
+type Reading = IncomingMessage & { [READ]?: TextRead };
+
 /**
- * The body as UTF-8 text (a leading BOM dropped, as raw-body's decoder does),
- * with raw-body's checks and errors: 413 over `limit` (declared or received),
- * 400 when fewer or more bytes came than declared or the client went away,
- * and the stream halted on any of them.
+ * Reads the body as UTF-8 text (a leading BOM dropped, as raw-body's decoder
+ * does), with raw-body's checks and errors: 413 over `limit` (declared or
+ * received), 400 when fewer or more bytes came than declared or the client
+ * went away, and the stream halted on any of them; then decodes it as JSON.
  */
-function readText(req: IncomingMessage, limit: number): Promise<string> {
-  const length = declaredLength(req);
-  return new Promise((resolve, reject) => {
-    let chunks: Buffer[] | undefined;
-    let first: Buffer | undefined;
-    let received = 0;
-    let complete = false;
-    const cleanup = (): void => {
-      req.off('aborted', onAborted);
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onEnd);
-      req.off('close', cleanup);
-    };
-    const fail = (err: unknown): void => {
-      complete = true;
-      cleanup();
-      req.unpipe();
-      req.pause();
-      reject(err);
-    };
-    function onAborted(): void {
-      if (!complete)
-        fail(createError(400, 'request aborted', { code: 'ECONNABORTED', expected: length, length, received, type: 'request.aborted' }));
-    }
-    function onData(chunk: Buffer): void {
-      if (complete) return;
-      received += chunk.length;
-      if (received > limit) fail(createError(413, 'request entity too large', { limit, received, type: 'entity.too.large' }));
-      else if (first === undefined) first = chunk;
-      else if (chunks === undefined) chunks = [first, chunk];
-      else chunks.push(chunk);
-    }
-    function onEnd(err?: unknown): void {
-      if (complete) return;
-      if (err !== undefined && err !== null) {
-        fail(err);
-        return;
-      }
-      if (length !== null && received !== length) {
-        fail(
-          createError(400, 'request size did not match content length', {
-            expected: length,
-            length,
-            received,
-            type: 'request.size.invalid',
-          }),
-        );
-        return;
-      }
-      complete = true;
-      cleanup();
-      const body = chunks !== undefined ? Buffer.concat(chunks) : first;
-      const text = body === undefined ? '' : body.toString('utf8');
-      resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-    }
+class TextRead {
+  private first: Buffer | undefined = undefined;
+  private chunks: Buffer[] | undefined = undefined;
+  private received = 0;
+  private complete = false;
+
+  constructor(
+    private readonly req: Reading,
+    private readonly limit: number,
+    private readonly length: number | null,
+    private readonly receiver: BodyReceiver,
+  ) {}
+
+  start(): void {
+    const { req, length, limit } = this;
     if (length !== null && length > limit) {
-      return fail(createError(413, 'request entity too large', { expected: length, length, limit, type: 'entity.too.large' }));
+      this.fail(createError(413, 'request entity too large', { expected: length, length, limit, type: 'entity.too.large' }));
+      return;
     }
     // Someone set an encoding or already read the stream: a server bug, answered as raw-body does.
-    if (req.readableEncoding !== null) return fail(createError(500, 'stream encoding should not be set', { type: 'stream.encoding.set' }));
-    if (!req.readable) return fail(createError(500, 'stream is not readable', { type: 'stream.not.readable' }));
+    if (req.readableEncoding !== null) {
+      this.fail(createError(500, 'stream encoding should not be set', { type: 'stream.encoding.set' }));
+      return;
+    }
+    if (!req.readable) {
+      this.fail(createError(500, 'stream is not readable', { type: 'stream.not.readable' }));
+      return;
+    }
+    req[READ] = this;
     req.on('aborted', onAborted);
-    req.on('close', cleanup);
+    req.on('close', onClose);
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onEnd);
-  });
+  }
+
+  cleanup(): void {
+    const req = this.req;
+    if (req[READ] !== this) return;
+    req[READ] = undefined;
+    req.off('aborted', onAborted);
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('error', onEnd);
+    req.off('close', onClose);
+  }
+
+  private fail(err: unknown): void {
+    this.complete = true;
+    this.cleanup();
+    this.req.unpipe();
+    this.req.pause();
+    this.receiver.bodyFailed(err);
+  }
+
+  aborted(): void {
+    if (this.complete) return;
+    const { length, received } = this;
+    this.fail(createError(400, 'request aborted', { code: 'ECONNABORTED', expected: length, length, received, type: 'request.aborted' }));
+  }
+
+  data(chunk: Buffer): void {
+    if (this.complete) return;
+    this.received += chunk.length;
+    if (this.received > this.limit) {
+      this.fail(createError(413, 'request entity too large', { limit: this.limit, received: this.received, type: 'entity.too.large' }));
+    } else if (this.first === undefined) this.first = chunk;
+    else if (this.chunks === undefined) this.chunks = [this.first, chunk];
+    else this.chunks.push(chunk);
+  }
+
+  end(err?: unknown): void {
+    if (this.complete) return;
+    if (err !== undefined && err !== null) {
+      this.fail(err);
+      return;
+    }
+    const { length, received } = this;
+    if (length !== null && received !== length) {
+      this.fail(
+        createError(400, 'request size did not match content length', { expected: length, length, received, type: 'request.size.invalid' }),
+      );
+      return;
+    }
+    this.complete = true;
+    this.cleanup();
+    const body = this.chunks !== undefined ? Buffer.concat(this.chunks) : this.first;
+    const text = body === undefined ? '' : body.toString('utf8');
+    let value: unknown;
+    try {
+      value = parseJsonBody(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    } catch (parseError) {
+      this.receiver.bodyFailed(parseError);
+      return;
+    }
+    this.receiver.bodyRead(value);
+  }
+}
+
+function onAborted(this: Reading): void {
+  this[READ]?.aborted();
+}
+function onClose(this: Reading): void {
+  this[READ]?.cleanup();
+}
+function onData(this: Reading, chunk: Buffer): void {
+  this[READ]?.data(chunk);
+}
+function onEnd(this: Reading, err?: unknown): void {
+  this[READ]?.end(err);
+}
+
+/** A JSON body: strict, as body-parser's json(): the top-level value must be an object or an array. */
+function parseJsonBody(text: string): unknown {
+  if (text.length === 0) throw createError(400, 'the request has no body', { type: 'bayeux.messages.missing' });
+  const value = parseJson(text, 'the body');
+  if (typeof value !== 'object' || value === null) {
+    throw createError(400, 'the body must be a JSON object or array', { type: 'entity.parse.failed' });
+  }
+  return value;
+}
+
+/** A receiver settling a promise, for callers that await the body. */
+class Settling implements BodyReceiver {
+  constructor(
+    readonly bodyRead: (value: unknown) => void,
+    readonly bodyFailed: (err: unknown) => void,
+  ) {}
 }
 
 export class BodyReader {
@@ -143,38 +213,53 @@ export class BodyReader {
 
   /** The decoded JSON of the body; rejects with an http-errors error (400, 413, 415). */
   read(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+    return new Promise((resolve, reject) => this.readTo(req, res, new Settling(resolve, reject)));
+  }
+
+  /** Reads the body and hands its decoded JSON (or the error) to `receiver`: no promise on the way. */
+  readTo(req: IncomingMessage, res: ServerResponse, receiver: BodyReceiver): void {
     const carrier = req as IncomingMessage & { body?: unknown; _body?: boolean };
     if (carrier._body === true || (carrier.body !== undefined && req.complete)) {
-      return Promise.resolve().then(() => fromParsed(req, carrier.body));
+      // Another parser read it: decoded on a later tick, as a read of the stream would be.
+      queueMicrotask(() => {
+        let value: unknown;
+        try {
+          value = fromParsed(req, carrier.body);
+        } catch (err) {
+          receiver.bodyFailed(err);
+          return;
+        }
+        receiver.bodyRead(value);
+      });
+      return;
     }
     const type = req.headers['content-type'];
     if (type === undefined) {
-      return Promise.reject(createError(415, 'a Bayeux POST needs a Content-Type: application/json', { type: 'bayeux.content.type' }));
+      receiver.bodyFailed(createError(415, 'a Bayeux POST needs a Content-Type: application/json', { type: 'bayeux.content.type' }));
+      return;
     }
-    if (isForm(req)) return this.readForm(req, res);
+    if (isForm(req)) {
+      this.readForm(req, res).then(
+        (value) => receiver.bodyRead(value),
+        (err: unknown) => receiver.bodyFailed(err),
+      );
+      return;
+    }
     const lower = type.toLowerCase();
     if (!JSON_TYPES.some((t) => lower.startsWith(t)) && !/^application\/[^;]*\+json/.test(lower)) {
-      return Promise.reject(
+      receiver.bodyFailed(
         createError(415, `unsupported Content-Type ${JSON.stringify(type)}; send application/json`, { type: 'bayeux.content.type' }),
       );
+      return;
     }
     const charset = charsetOf(lower);
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
-      return Promise.reject(
-        createError(415, `unsupported charset ${JSON.stringify(charset)}; send UTF-8`, { type: 'charset.unsupported' }),
-      );
+      receiver.bodyFailed(createError(415, `unsupported charset ${JSON.stringify(charset)}; send UTF-8`, { type: 'charset.unsupported' }));
+      return;
     }
     // The hot path of long-polling: read here with raw-body's limits and errors, JSON.parse decodes
     // (body-parser's json() cost about 100 µs more per request; raw-body's decoder and closures, ~2 KB per request).
-    return readText(req, this.limit).then((text) => {
-      if (text.length === 0) throw createError(400, 'the request has no body', { type: 'bayeux.messages.missing' });
-      const value = parseJson(text, 'the body');
-      // Strict, as body-parser's json(): a top-level JSON value must be an object or an array.
-      if (typeof value !== 'object' || value === null) {
-        throw createError(400, 'the body must be a JSON object or array', { type: 'entity.parse.failed' });
-      }
-      return value;
-    });
+    new TextRead(req, this.limit, declaredLength(req), receiver).start();
   }
 
   private readForm(req: IncomingMessage, res: ServerResponse): Promise<unknown> {

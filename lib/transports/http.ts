@@ -28,6 +28,8 @@ export interface HttpEndpoint {
   readonly handle: RequestHandler;
   /** Reads POST bodies under `maxBodySize`. */
   readonly reader: BodyReader;
+  /** True when CORS rules are configured (`withCors` has work to do). */
+  readonly cors: boolean;
   /** Applies the CORS rules (when configured), then runs `then`. */
   withCors(req: IncomingMessage, res: ServerResponse, then: () => void): void;
   /** Answers a failed request as JSON. */
@@ -146,5 +148,5 @@ export function createHttpEndpoint<User>(core: ServerCore<User>): HttpEndpoint {
     }
     withCors(req, res, () => dispatch(req, res));
   };
-  return { handle, reader, withCors, fail };
+  return { handle, reader, cors: corsHandler !== undefined, withCors, fail };
 }

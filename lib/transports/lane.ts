@@ -16,6 +16,7 @@ import type { Session } from '../engines/session.js';
 import { type Message, toMessages } from '../protocol/message.js';
 import type { ServerCore } from '../server/core.js';
 import type { OriginRule } from '../server/options/types.js';
+import type { BodyReceiver } from './body.js';
 import { browserOf, sameBrowser } from './browser.js';
 import type { HttpEndpoint } from './http.js';
 import { longPolling } from './long-polling.js';
@@ -28,11 +29,30 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 const JSON_TYPE = /^(application\/json|text\/plain|application\/[^;]*\+json)/i;
 
 /** Hands a request the lane read to the host's stack: body parsers and our router take `req.body`. */
-function handOver(req: IncomingMessage, value: unknown, pass: () => void): void {
+function handOver(req: IncomingMessage, res: ServerResponse, value: unknown, pass: Listener): void {
   const carrier = req as IncomingMessage & { body?: unknown; _body?: boolean };
   carrier.body = value;
   carrier._body = true;
-  pass();
+  pass(req, res);
+}
+
+/** One request the lane reads: what its body read ends in (one object per poll, no closures). */
+class LaneRequest<User> implements BodyReceiver {
+  constructor(
+    private readonly lane: PollLane<User>,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly app: ExpressLike,
+    readonly pass: Listener,
+  ) {}
+
+  bodyRead(value: unknown): void {
+    this.lane.route(this, value);
+  }
+
+  bodyFailed(err: unknown): void {
+    this.lane.refuse(this.req, this.res, err);
+  }
 }
 
 interface Installed {
@@ -62,7 +82,7 @@ export class PollLane<User = unknown> {
     };
     const dispatch: Listener = (req, res) => {
       if (!this.mayTake(req, mount)) pass(req, res);
-      else this.serve(req, res, app, () => pass(req, res));
+      else this.endpoint.reader.readTo(req, res, new LaneRequest(this, req, res, app, pass));
     };
     server.removeAllListeners('request');
     server.on('request', dispatch);
@@ -86,21 +106,18 @@ export class PollLane<User = unknown> {
     return mount.isEndpoint(req.url);
   }
 
-  private serve(req: IncomingMessage, res: ServerResponse, app: ExpressLike, pass: () => void): void {
-    // Few promises per poll: the body, then (with a clientId) the session lookup; each step a plain method.
-    this.endpoint.reader.read(req, res).then(
-      (value) => this.route(req, res, app, value, pass),
-      (err: unknown) => this.refuse(req, res, err),
-    );
-  }
-
   /** A bad body, or an engine that cannot look the session up: answered as the router would. */
-  private refuse(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  refuse(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     this.endpoint.withCors(req, res, () => this.endpoint.fail(res, err));
   }
 
-  /** Serves a batch of connects on the lane; hands anything else to the host's stack with the body already read. */
-  private route(req: IncomingMessage, res: ServerResponse, app: ExpressLike, value: unknown, pass: () => void): void {
+  /**
+   * Serves a batch of connects on the lane; hands anything else to the host's
+   * stack with the body already read. Once the body is read, nothing awaits
+   * unless the engine has to look a session up elsewhere.
+   */
+  route(read: LaneRequest<User>, value: unknown): void {
+    const { req, res, app, pass } = read;
     let messages: Message[];
     try {
       messages = toMessages(value, this.core.options.maxMessagesPerRequest);
@@ -110,7 +127,7 @@ export class PollLane<User = unknown> {
     }
     for (const message of messages) {
       if (message.channel !== '/meta/connect') {
-        handOver(req, value, pass);
+        handOver(req, res, value, pass);
         return;
       }
     }
@@ -138,11 +155,12 @@ export class PollLane<User = unknown> {
     req: IncomingMessage,
     res: ServerResponse,
     value: unknown,
-    pass: () => void,
+    pass: Listener,
     messages: Message[],
     identity: LaneIdentity<User> | undefined,
   ): void {
-    if (identity === undefined) handOver(req, value, pass);
+    if (identity === undefined) handOver(req, res, value, pass);
+    else if (!this.endpoint.cors) this.serveOn(req, res, messages, identity);
     else this.endpoint.withCors(req, res, () => this.serveOn(req, res, messages, identity));
   }
 

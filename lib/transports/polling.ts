@@ -69,7 +69,13 @@ export function serveBatch<User>(
   lane?: LaneIdentity<User>,
 ): MaybePromise<void> {
   const ip = clientIp(req);
-  const connect = messages.find((m) => m.channel === '/meta/connect');
+  let connect: Message | undefined;
+  for (const m of messages) {
+    if (m.channel === '/meta/connect') {
+      connect = m;
+      break;
+    }
+  }
   if (connect !== undefined) {
     const clientId = typeof connect.clientId === 'string' ? connect.clientId : undefined;
     if (!core.registry.mayHold(ip, clientId)) {
