@@ -28,12 +28,38 @@ function cpuShares(v: Record<string, number>): string {
   return `${fmt(v.serverCpuShare * 100)}% / ${fmt(v.generatorCpuShare * 100)}%`;
 }
 
+/**
+ * Shares of one core at which a process counts as saturated: a Node process
+ * runs its JavaScript on one thread, so near 100 % it cannot go faster. The
+ * generator is the binding side when it is saturated and the server is not;
+ * the server when it is saturated (whatever the generator does); neither
+ * saturated means the offered rate (publish rate, concurrency) set the pace.
+ */
+const SATURATED = { generator: 0.9, server: 0.9 } as const;
+
+/** What bound the cell: 'generator', 'server' or 'rate' ('' for cells measured before the shares were recorded). */
+function bound(v: Record<string, number>): '' | 'generator' | 'server' | 'rate' {
+  const server = v.serverCpuShare;
+  const generator = v.generatorCpuShare;
+  if (server === undefined || generator === undefined) return '';
+  if (server >= SATURATED.server) return 'server';
+  if (generator >= SATURATED.generator) return 'generator';
+  return 'rate';
+}
+
+/** The handshake cells: older ones recorded the generator's share alone. */
+function handshakeShares(v: Record<string, number>): string {
+  if (v.generatorCpuShare === undefined) return '';
+  if (v.serverCpuShare === undefined) return `– / ${fmt(v.generatorCpuShare * 100)}%`;
+  return cpuShares(v);
+}
+
 export function renderMarkdown(meta: Record<string, unknown>, cells: Cell[]): string {
   const lines = [
     `Machine: ${meta.cores} cores, Node ${meta.node}; ${meta.runs} measured run(s) per cell after a discarded warm-up (median); fan-out at ${meta.rate} msg/s for ${meta.seconds} s.`,
     '',
-    '| scenario | transport | size | server | delivered/s | share | p50 ms | p99 ms | max ms | CPU µs/delivery | CPU server / generator | RSS MB | CPU vs ours | p99 vs ours |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| scenario | transport | size | server | delivered/s | share | p50 ms | p99 ms | max ms | CPU µs/delivery | CPU server / generator | bound | RSS MB | CPU vs ours | p99 vs ours |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const c of cells.filter((c) => c.values.deliveredPerSecond !== undefined)) {
     // The app-stack cells compare lane off against lane on.
@@ -41,7 +67,7 @@ export function renderMarkdown(meta: Record<string, unknown>, cells: Cell[]): st
     const ours = cells.find((o) => o.server === base && o.scenario === c.scenario && o.transport === c.transport && o.size === c.size);
     const v = c.values;
     lines.push(
-      `| ${c.scenario} | ${c.transport} | ${c.size} | ${c.server} | ${fmt(v.deliveredPerSecond)} | ${fmt((v.share ?? 0) * 100)}% | ${fmt(v.p50)} | ${fmt(v.p99)} | ${fmt(v.max)} | ${fmt(v.cpuMicrosPerDelivery)} | ${cpuShares(v)} | ${fmt(v.rssMB)} | ${c.server === base ? '' : `ours ${ratio(ours?.values.cpuMicrosPerDelivery, v.cpuMicrosPerDelivery)}`} | ${c.server === base ? '' : `ours ${ratio(ours?.values.p99, v.p99)}`} |`,
+      `| ${c.scenario} | ${c.transport} | ${c.size} | ${c.server} | ${fmt(v.deliveredPerSecond)} | ${fmt((v.share ?? 0) * 100)}% | ${fmt(v.p50)} | ${fmt(v.p99)} | ${fmt(v.max)} | ${fmt(v.cpuMicrosPerDelivery)} | ${cpuShares(v)} | ${bound(v)} | ${fmt(v.rssMB)} | ${c.server === base ? '' : `ours ${ratio(ours?.values.cpuMicrosPerDelivery, v.cpuMicrosPerDelivery)}`} | ${c.server === base ? '' : `ours ${ratio(ours?.values.p99, v.p99)}`} |`,
     );
   }
   lines.push(
@@ -57,15 +83,14 @@ export function renderMarkdown(meta: Record<string, unknown>, cells: Cell[]): st
   }
   lines.push(
     '',
-    '| handshakes | server | per second | server CPU µs per handshake | load generator CPU | CPU vs ours |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| handshakes | server | per second | server CPU µs per handshake | CPU server / generator | bound | CPU vs ours |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const c of cells.filter((c) => c.scenario === 'handshakes')) {
     const ours = cells.find((o) => o.server === OURS && o.scenario === 'handshakes');
     const cpu = c.values.cpuUsPerHandshake;
-    const share = c.values.generatorCpuShare;
     lines.push(
-      `| long-polling, 20 concurrent | ${c.server} | ${fmt(c.values.handshakesPerSecond)} | ${fmt(cpu)} | ${share === undefined ? '' : `${fmt(share * 100)}%`} | ${c.server === OURS || cpu === undefined ? '' : `ours ${ratio(ours?.values.cpuUsPerHandshake, cpu)}`} |`,
+      `| long-polling, 20 concurrent | ${c.server} | ${fmt(c.values.handshakesPerSecond)} | ${fmt(cpu)} | ${handshakeShares(c.values)} | ${bound(c.values)} | ${c.server === OURS || cpu === undefined ? '' : `ours ${ratio(ours?.values.cpuUsPerHandshake, cpu)}`} |`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -22,7 +22,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type BenchClient, failures, LongPollClient, type Msg, openClients, WebSocketClient } from './clients.js';
+import { type BenchClient, closeAgents, failures, LongPollClient, type Msg, openClients, WebSocketClient } from './clients.js';
 import { cpuSeconds } from './cpu.js';
 import { type Cell, renderMarkdown, renderSvg } from './report.js';
 
@@ -226,6 +226,7 @@ async function handshakes(server: Running): Promise<Record<string, number>> {
     while (performance.now() < end) {
       const c = new LongPollClient('127.0.0.1', server.port, server.path);
       await c.handshake();
+      c.close();
       done++;
     }
   };
@@ -240,6 +241,7 @@ async function handshakes(server: Running): Promise<Record<string, number>> {
   return {
     handshakesPerSecond: done / seconds,
     cpuUsPerHandshake: (cpu / done) * 1e6,
+    serverCpuShare: cpu / seconds,
     generatorCpuShare: (own.user + own.system) / 1e6 / seconds,
   };
 }
@@ -390,6 +392,7 @@ async function main(): Promise<void> {
   }
   save(true);
   finished = true;
+  await closeAgents();
   process.exit(0);
 }
 
@@ -398,9 +401,11 @@ process.on('exit', (code) => {
   if (!finished) console.error(`bench: exited (code ${code}) before every cell ran; results hold the cells measured so far`);
 });
 
-// A connection reset while clients are torn down is part of the load, not a failure of the run.
+// A connection reset while clients are torn down is part of the load, not a failure of the run
+// (undici's codes: a socket closed by its server, a connection closed or destroyed under a request).
+const TEARDOWN = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 process.on('uncaughtException', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return;
+  if (err.code !== undefined && TEARDOWN.has(err.code)) return;
   throw err;
 });
 await main();
