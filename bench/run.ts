@@ -57,8 +57,9 @@ interface Running extends ServerInfo {
   profiling?: boolean;
 }
 
+const OURS = 'express-bayeux';
 const SERVERS: { name: string; script: string; fanoutOnly?: boolean }[] = [
-  { name: 'express-bayeux', script: 'ours.ts' },
+  { name: OURS, script: 'ours.ts' },
   { name: 'faye', script: 'faye.ts' },
   { name: 'cometd-nodejs-server', script: 'cometd.ts' },
   // Not a Bayeux server: what node:http and ws cost by themselves (bench/servers/floor.ts), in the fan-out cells only.
@@ -341,7 +342,12 @@ async function main(): Promise<void> {
     record({ scenario: 'app stack', transport: 'long-polling', size: APP_STACK, server: name, values });
     console.log(`app stack long-polling ${APP_STACK} ${name}: ${JSON.stringify(values)}`);
   }
-  for (const s of runs('handshakes') ? SERVERS.filter((s) => !s.fanoutOnly) : []) {
+  // Handshakes on a bare bayeux() (an Express app holding only it), and behind the example's stack
+  // (express-session and passport.session() run on each handshake): what the host's stack costs.
+  const handshakeServers = runs('handshakes') ? SERVERS.filter((s) => !s.fanoutOnly) : [];
+  if (handshakeServers.some((s) => s.name === OURS))
+    handshakeServers.splice(1, 0, { name: `${OURS}, app stack`, script: 'example-stack.ts' });
+  for (const s of handshakeServers) {
     const values = await measureCell(s.script, handshakes);
     record({ scenario: 'handshakes', transport: 'long-polling', size: 20, server: s.name, values });
     console.log(`handshakes ${s.name}: ${JSON.stringify(values)}`);
