@@ -1,14 +1,15 @@
 /**
  * The Redis engine on a Redis Cluster of three primaries started by the test:
- * the engine contract, then what the cluster changes (one slot per namespace,
- * sharded pub/sub: a publish costs one shard) and what it keeps (limits and
- * sessions across nodes).
+ * the engine contract, then what the cluster changes (channels on slots by
+ * their own name, sharded pub/sub, wildcards through the registry, moves cut
+ * by numbers) and what it keeps (limits and sessions across nodes).
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { engineContract } from '../../lib/engine.js';
 import { type RedisEngine, redisEngine } from '../../lib/index.js';
+import type { Message } from '../../lib/protocol/message.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
 import { testNamespace } from '../helpers/redis.js';
 import { binaryMissing, type OwnCluster, startCluster, versionMissing } from '../helpers/redis-server.js';
@@ -100,51 +101,142 @@ if (missing !== undefined) {
       assert.throws(() => redisEngine({ cluster: [] }), /"cluster" must be a non-empty array/);
     });
 
-    it('puts a namespace in one slot and sends a publish to one shard only, delivered on both nodes', async () => {
-      const namespace = testNamespace('shard');
-      const [a, b] = (await nodes(namespace, 2)) as [TestServer, TestServer];
-      const listeners = [new RawClient(a.url), new RawClient(b.url)];
-      for (const listener of listeners) {
-        await listener.handshake();
-        await listener.subscribe('/shard/a');
-        await listener.connect(0);
-      }
-      const publisher = new RawClient(a.url);
-      await publisher.handshake();
+    /** SPUBLISH calls per primary since `before`. */
+    async function spublishedSince(before: { spublish: number }[]): Promise<number[]> {
+      return (await counters(admins)).map((c, i) => c.spublish - (before[i]?.spublish ?? 0));
+    }
+
+    const stats = (server: TestServer) => (server.bayeux.engine as RedisEngine).stats();
+    const syncAll = (servers: TestServer[]) => Promise.all(servers.map((n) => (n.bayeux.engine as RedisEngine).sync()));
+
+    it('places channels on slots by their own name: 1,000 channels load the primaries evenly, a node receives only what it wants', async () => {
+      const namespace = testNamespace('spread');
+      const [a, b, c] = (await nodes(namespace, 3)) as [TestServer, TestServer, TestServer];
       const before = await counters(admins);
-      for (let i = 0; i < 50; i++) assert.equal((await publisher.publish('/shard/a', i)).successful, true);
-      await Promise.all([a, b].map((n) => (n.bayeux.engine as RedisEngine).sync()));
-      const after = await counters(admins);
-      const spublished = after.map((c, i) => c.spublish - (before[i]?.spublish ?? 0));
-      // One SPUBLISH per pattern that can match `/shard/a` (itself, `/shard/*`, `/shard/**`, `/**`) for each
-      // publish, in one script; the two sync markers are SPUBLISHes too.
+      // Nobody wants a wildcard: a publish is one SPUBLISH, on its channel's shard.
+      for (let i = 0; i < 1000; i++) await c.bayeux.publish(`/spread/${i}`, i);
+      const shares = await spublishedSince(before);
+      assert.equal(
+        shares.reduce((x, y) => x + y, 0),
+        1000,
+        `SPUBLISH per primary: ${shares}`,
+      );
+      assert.ok(Math.max(...shares) <= 2 * Math.min(...shares), `SPUBLISH per primary within 2x: ${shares}`);
+      const bus = (await counters(admins)).map((n, i) => n.bus - (before[i]?.bus ?? 0));
+      assert.deepEqual(bus, [0, 0, 0], 'nothing crossed the cluster bus');
+
+      const onA = new RawClient(a.url);
+      const onB = new RawClient(b.url);
+      for (const [client, channel] of [
+        [onA, '/spread/7'],
+        [onB, '/spread/8'],
+      ] as const) {
+        await client.handshake();
+        assert.equal((await client.subscribe(channel)).successful, true);
+        await client.connect(0);
+      }
+      const received = [a, b, c].map((n) => stats(n).broadcasts);
+      for (let i = 0; i < 10; i++) {
+        await c.bayeux.publish('/spread/7', i);
+        await c.bayeux.publish('/spread/8', i);
+      }
+      await syncAll([a, b, c]);
       assert.deepEqual(
-        spublished.filter((n) => n > 0),
-        [50 * 4 + 2],
-        `SPUBLISH per node: ${spublished}`,
+        [a, b, c].map((n, i) => stats(n).broadcasts - (received[i] ?? 0)),
+        [10, 10, 0],
+        'broadcasts received per node: each only its own channel, the publisher none',
       );
       assert.deepEqual(
-        after.map((c, i) => c.publish - (before[i]?.publish ?? 0)),
-        [0, 0, 0],
+        deliveries(await onA.connect(0)).map((m) => [m.channel, m.data]),
+        [...Array(10).keys()].map((i) => ['/spread/7', i]),
       );
       assert.deepEqual(
-        after.map((c, i) => c.bus - (before[i]?.bus ?? 0)),
-        [0, 0, 0],
-        'nothing crossed the cluster bus',
+        deliveries(await onB.connect(0)).map((m) => [m.channel, m.data]),
+        [...Array(10).keys()].map((i) => ['/spread/8', i]),
       );
-      for (const listener of listeners) {
+      // The namespace's own keys (sessions) stay in its slot; channels' keys are spread.
+      const holding = await Promise.all(admins.map(async (admin) => (await admin.keys(`{${namespace}}:*`)).length));
+      assert.equal(holding.filter((n) => n > 0).length, 1, `namespace keys per node: ${holding}`);
+      const sequences = await Promise.all(admins.map(async (admin) => (await admin.keys(`{${namespace}:/spread/*}:n`)).length));
+      assert.ok(
+        sequences.every((n) => n > 0),
+        `channel sequence keys per node: ${sequences}`,
+      );
+    });
+
+    it('routes wildcards across shards: one more SPUBLISH while some node wants one, each message once, in order', async () => {
+      const namespace = testNamespace('wild');
+      const [a, b] = (await nodes(namespace, 2)) as [TestServer, TestServer];
+      const client = new RawClient(a.url);
+      await client.handshake();
+      // Both match /wild/x: the client still gets each message once.
+      assert.equal((await client.subscribe(['/wild/*', '/wild/x'])).successful, true);
+      await client.connect(0);
+      await syncAll([a, b]);
+      let before = await counters(admins);
+      for (let i = 0; i < 20; i++) await b.bayeux.publish('/wild/x', i);
+      for (let i = 0; i < 5; i++) await b.bayeux.publish('/wild/y', i);
+      assert.equal(
+        (await spublishedSince(before)).reduce((x, y) => x + y, 0),
+        20 * 2 + 5 * 2,
+      );
+      await syncAll([a, b]);
+      // Order holds per channel; /wild/x and /wild/y come through different shards, so not between them.
+      const got = deliveries(await client.connect(0));
+      const on = (channel: string) => got.filter((m) => m.channel === channel).map((m) => m.data);
+      assert.equal(got.length, 25);
+      assert.deepEqual(on('/wild/x'), [...Array(20).keys()]);
+      assert.deepEqual(on('/wild/y'), [...Array(5).keys()]);
+      assert.equal((await client.unsubscribe(['/wild/*', '/wild/x'])).successful, true);
+      await syncAll([a, b]);
+      before = await counters(admins);
+      for (let i = 0; i < 10; i++) await b.bayeux.publish('/wild/x', i);
+      assert.equal(
+        (await spublishedSince(before)).reduce((x, y) => x + y, 0),
+        10,
+        'no copy once nobody wants the wildcard',
+      );
+    });
+
+    it('moves a session between nodes on every poll while channels on several shards are published: none lost, none twice, in order', async () => {
+      const namespace = testNamespace('moves');
+      const [a, b, c] = (await nodes(namespace, 3)) as [TestServer, TestServer, TestServer];
+      const channels = [...Array(6).keys()].map((i) => `/moves/${i}`);
+      const onA = new RawClient(a.url);
+      await onA.handshake();
+      assert.equal((await onA.subscribe([...channels, '/moves/*'])).successful, true);
+      const onB = new RawClient(b.url);
+      onB.clientId = onA.clientId;
+      const total = 300;
+      const got: Message[] = [];
+      let publishing = true;
+      const published = (async () => {
+        for (let i = 0; i < total; i++) await c.bayeux.publish(channels[i % channels.length] as string, i);
+        publishing = false;
+      })();
+      // Every connect lands on the other node, so the session moves while messages are in flight on each shard.
+      for (let poll = 0; publishing || got.length < total; poll++) {
+        if (!publishing && poll > 1000) break;
+        const client = poll % 2 === 0 ? onB : onA;
+        got.push(...deliveries(await client.connect(0)));
+        if (!publishing) await syncAll([a, b, c]);
+      }
+      await published;
+      const data = got.map((m) => m.data as number);
+      assert.equal(new Set(data).size, data.length, 'no message twice');
+      assert.deepEqual(
+        [...data].sort((x, y) => x - y),
+        [...Array(total).keys()],
+        'every message once',
+      );
+      for (const channel of channels) {
+        const order = got.filter((m) => m.channel === channel).map((m) => m.data as number);
         assert.deepEqual(
-          deliveries(await listener.connect(0)).map((m) => m.data),
-          [...Array(50).keys()],
+          order,
+          [...order].sort((x, y) => x - y),
+          `order on ${channel}`,
         );
       }
-      // Every key of the namespace lives on the node that owns its slot.
-      const holding = await Promise.all(admins.map(async (admin) => (await admin.keys(`{${namespace}}:*`)).length));
-      assert.equal(holding.filter((n) => n > 0).length, 1, `keys per node: ${holding}`);
-      assert.equal(
-        holding.findIndex((n) => n > 0),
-        spublished.findIndex((n) => n > 0),
-      );
     });
 
     it('keeps sessions and limits cluster-wide: a client moves between nodes, maxSessions counts both', async () => {

@@ -53,11 +53,27 @@ interface HandoverFrame {
   /** The `Handover`, as JSON. */
   json: string;
 }
-/** The session moves to `owner`: the old owner delivers up to here and hands its queue over, the new one starts here. */
+/**
+ * The session moves to `owner`: the old owner delivers up to here and hands
+ * its queue over, the new one starts here. On a Redis Cluster "here" is
+ * `cut`: per pattern of the session, the last number the old owner delivers
+ * (ownership.ts); on one Redis it is the marker's place in the stream.
+ */
 export interface SessionMovedFrame {
   kind: 'session-moved';
   id: string;
   owner: string;
+  /** Pattern and number pairs, as JSON. */
+  cut?: string | undefined;
+}
+/** On a Redis Cluster: `node` wants a wildcard pattern now, or no longer (wildcards.ts); acknowledged to `reply` when `token` is set. */
+export interface WildcardFrame {
+  kind: 'wildcard';
+  pattern: string;
+  node: string;
+  wanted: boolean;
+  reply: string;
+  token: string;
 }
 /** The session ended: its owner drops its local object. */
 export interface SessionEndedFrame {
@@ -89,7 +105,8 @@ export type Frame =
   | SessionMovedFrame
   | SessionEndedFrame
   | EchoFrame
-  | ReplayFrame;
+  | ReplayFrame
+  | WildcardFrame;
 
 /** The wire tag of each kind of frame. */
 const WIRE_TAG = {
@@ -107,6 +124,7 @@ const WIRE_TAG = {
   'session-ended': 'd',
   echo: 'x',
   replay: 'r',
+  wildcard: 'w',
 } as const satisfies Record<Frame['kind'] | 'positioned' | 'forwarded', string>;
 
 /** The start of a positioned broadcast, up to its offset: the history script appends the offset, a newline and the JSON. */
@@ -130,13 +148,15 @@ export function encode(frame: Frame): string {
     case 'handover':
       return `${tag}\n${frame.json}`;
     case 'session-moved':
-      return `${tag}${frame.id}\n${frame.owner}`;
+      return frame.cut === undefined ? `${tag}${frame.id}\n${frame.owner}` : `${tag}${frame.id}\n${frame.owner}\n${frame.cut}`;
     case 'session-ended':
       return `${tag}${frame.id}\n${frame.reason}`;
     case 'echo':
       return `${tag}${frame.node}\n${frame.token}`;
     case 'replay':
       return `${tag}${frame.id}\n${frame.channel}\n${frame.from}`;
+    case 'wildcard':
+      return `${tag}${frame.node}\n${frame.reply}\n${frame.token}\n${frame.wanted ? '+' : '-'}\n${frame.pattern}`;
   }
 }
 
@@ -174,8 +194,10 @@ export function decode(payload: string): Frame | undefined {
       return { kind: 'ack', token: head };
     case WIRE_TAG.handover:
       return { kind: 'handover', json: rest };
-    case WIRE_TAG['session-moved']:
-      return { kind: 'session-moved', id: head, owner: rest };
+    case WIRE_TAG['session-moved']: {
+      const [owner, cut] = fields(rest, 1);
+      return { kind: 'session-moved', id: head, owner, cut };
+    }
     case WIRE_TAG['session-ended']:
       return { kind: 'session-ended', id: head, reason: rest };
     case WIRE_TAG.echo:
@@ -185,9 +207,24 @@ export function decode(payload: string): Frame | undefined {
       if (second === -1) return undefined;
       return { kind: 'replay', id: head, channel: rest.slice(0, second), from: rest.slice(second + 1) };
     }
+    case WIRE_TAG.wildcard: {
+      const [reply, token, sign, pattern] = fields(rest, 3);
+      if (pattern === undefined || (sign !== '+' && sign !== '-')) return undefined;
+      return { kind: 'wildcard', node: head, reply, token: token as string, wanted: sign === '+', pattern };
+    }
     default:
       return undefined;
   }
+}
+
+/** The first character of a numbered broadcast on a Redis Cluster: `#<number>\n<frame>` (scripts.ts `SEQUENCED_FUNCTION`). */
+export const SEQUENCED_TAG = 35;
+
+/** Splits a numbered payload into its number and its frame; undefined when malformed. */
+export function sequenced(payload: string): { seq: number; frame: string } | undefined {
+  const end = payload.indexOf('\n');
+  const seq = end === -1 ? Number.NaN : Number(payload.slice(1, end));
+  return Number.isSafeInteger(seq) ? { seq, frame: payload.slice(end + 1) } : undefined;
 }
 
 /** Splits off the first `count` newline-separated fields; the tail (possibly with newlines) comes last, undefined when missing. */

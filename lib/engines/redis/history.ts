@@ -6,10 +6,14 @@
  * delivery is one, and a publish still costs one Redis call whatever the
  * number of subscribers.
  *
- * Keys, built with the engine's `key()`: `history:<channel>` (the Stream;
+ * Keys, built with the engine's `channelKey()`: `history` (the Stream;
  * entry id `<offset>-0`, fields t = Redis time in ms, m = the message) and
- * `history-meta:<channel>` (hash: epoch, top). A meta hash that is gone (a
- * flush, or idle past its expiry) starts a new epoch at the clock in µs.
+ * `history-meta` (hash: epoch, top) of the channel. A meta hash that is gone
+ * (a flush, or idle past its expiry) starts a new epoch at the clock in µs.
+ * On a Redis Cluster both live in the channel's own slot with its pub/sub
+ * channel: the script publishes the channel's own numbered copy and returns
+ * the frame, which the engine sends on to the wildcard patterns some node
+ * wants (node.ts `spread`).
  *
  * Seamless replay: live messages for a session that is being replayed are
  * held while the Stream is read (the subscription is live before the read
@@ -26,7 +30,7 @@ import type { Session } from '../session.js';
 import type { RedisClient } from './connection.js';
 import type { ReplayFrame } from './frames.js';
 import { savePositions } from './positions.js';
-import { broadcastFunction } from './scripts.js';
+import { broadcastFunction, SEQUENCE_TTL, SEQUENCED_FUNCTION } from './scripts.js';
 
 /** The meta hash outlives the Stream so that offsets go on after a quiet spell: 30 days, or ttl if longer. */
 const META_TTL = 30 * 24 * 60 * 60 * 1000;
@@ -34,11 +38,12 @@ const META_TTL = 30 * 24 * 60 * 60 * 1000;
 const PAGE = 100;
 
 /**
- * KEYS: stream, meta. ARGV: the pub/sub channels' prefix, a newline and the channel (see `broadcastFunction`), candidate epoch, size, ttl, meta ttl,
+ * KEYS: stream, meta (on a cluster also the channel's sequence key). ARGV: on one Redis the pub/sub channels' prefix, a newline and
+ * the channel (see `broadcastFunction`), on a cluster the channel's pub/sub channel; candidate epoch, size, ttl, meta ttl,
  * frame head (the offset, a newline and the message follow it), hole letters ('o' offset, 'e' epoch), then the template's parts.
- * Returns the offset given to the message.
+ * Returns the offset given to the message (on a cluster, the offset and the frame).
  */
-const script = (publish: 'PUBLISH' | 'SPUBLISH'): string => `${broadcastFunction(publish)}
+const script = (sharded: boolean): string => `${sharded ? SEQUENCED_FUNCTION : broadcastFunction('PUBLISH')}
 local t = redis.call('TIME')
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
 local top
@@ -63,13 +68,18 @@ redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], offset .. '-0', 't', now, 'm', js
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 local frame = ARGV[6] .. offset .. '\\n' .. json
-local split = string.find(ARGV[1], '\\n', 1, true)
+${
+  sharded
+    ? `sequenced(KEYS[3], ARGV[1], frame, ${SEQUENCE_TTL})
+return { offset, frame }`
+    : `local split = string.find(ARGV[1], '\\n', 1, true)
 broadcast(string.sub(ARGV[1], 1, split - 1), string.sub(ARGV[1], split + 1), frame)
-return offset
+return offset`
+}
 `;
+const PUBLISH = script(false);
 // On a Redis Cluster the channels are sharded (see connection.ts).
-const PUBLISH = script('PUBLISH');
-const SPUBLISH = script('SPUBLISH');
+const SPUBLISH = script(true);
 
 /** A kept message. */
 export interface Kept {
@@ -82,8 +92,12 @@ export interface HistoryEngine<User> {
   readonly logger: Logger;
   redis(): RedisClient;
   key(...parts: string[]): string;
-  /** True on a Redis Cluster: broadcasts are published with SPUBLISH. */
+  /** A channel's own key or pub/sub channel (node.ts `channelKey`). */
+  channelKey(channel: string, what: 'c' | 'n' | 'history' | 'history-meta'): string;
+  /** True on a Redis Cluster: broadcasts are published with SPUBLISH, numbered. */
   readonly sharded: boolean;
+  /** On a Redis Cluster: sends a broadcast of `channel` on to the wildcard patterns some node wants. */
+  spread(channel: string, payload: string): Promise<unknown>;
   /** Sends a frame to the node that owns the session `id` (none when the session is gone). */
   toOwner(id: string, frame: ReplayFrame): Promise<unknown>;
   /** Queues a kept message of `channel` for a session (unless it was given it already). */
@@ -116,15 +130,17 @@ export class RedisHistory<User> {
   async publish(envelope: Envelope, prefix: string, head: string): Promise<void> {
     const template = envelope.template;
     if (template === undefined) throw new Error('redisEngine: a history publish needs a template');
-    const { key } = this.engine;
-    await this.engine
+    const { channelKey, sharded } = this.engine;
+    const { channel } = envelope;
+    const keys = [channelKey(channel, 'history'), channelKey(channel, 'history-meta')];
+    if (sharded) keys.push(channelKey(channel, 'n'));
+    const result = await this.engine
       .redis()
       .eval(
-        this.engine.sharded ? SPUBLISH : PUBLISH,
-        2,
-        key('history', envelope.channel),
-        key('history-meta', envelope.channel),
-        `${prefix}\n${envelope.channel}`,
+        sharded ? SPUBLISH : PUBLISH,
+        keys.length,
+        ...keys,
+        sharded ? channelKey(channel, 'c') : `${prefix}\n${channel}`,
         randomBytes(6).toString('base64url'),
         this.config.size,
         this.config.ttl,
@@ -133,6 +149,7 @@ export class RedisHistory<User> {
         template.holes.map((h) => (h === 'offset' ? 'o' : 'e')).join(''),
         ...template.parts,
       );
+    if (sharded) await this.engine.spread(channel, (result as [string, string])[1]);
   }
 
   /**
@@ -227,7 +244,7 @@ export class RedisHistory<User> {
 
   /** The newest position of `channel`, or `BEFORE_ANY` when it has had no message (or its history is gone). */
   async top(channel: string): Promise<Position> {
-    const [epoch, top] = await this.engine.redis().hmget(this.engine.key('history-meta', channel), 'epoch', 'top');
+    const [epoch, top] = await this.engine.redis().hmget(this.engine.channelKey(channel, 'history-meta'), 'epoch', 'top');
     return typeof epoch !== 'string' || typeof top !== 'string' ? { ...BEFORE_ANY } : { offset: Number(top), epoch };
   }
 
@@ -279,7 +296,7 @@ export class RedisHistory<User> {
     const since = Date.now() - this.config.ttl;
     if (from.kind === 'all') return this.range(channel, '-', since);
     const { offset, epoch } = from;
-    const [current, top, base] = await this.engine.redis().hmget(this.engine.key('history-meta', channel), 'epoch', 'top', 'base');
+    const [current, top, base] = await this.engine.redis().hmget(this.engine.channelKey(channel, 'history-meta'), 'epoch', 'top', 'base');
     if (epoch === BEFORE_ANY.epoch && offset === BEFORE_ANY.offset) {
       // Subscribed before the channel had a message: everything is missed, if all of it is still kept.
       if (current === null || top === null) return [];
@@ -358,7 +375,7 @@ export class RedisHistory<User> {
   /** XRANGE from `start` in pages, keeping entries not older than `since` (ms). */
   private async range(channel: string, start: string, since: number): Promise<Kept[]> {
     const redis = this.engine.redis();
-    const key = this.engine.key('history', channel);
+    const key = this.engine.channelKey(channel, 'history');
     const kept: Kept[] = [];
     // Bounded: the Stream holds `size` entries, plus what arrives while reading.
     for (let pages = Math.ceil(this.config.size / PAGE) + 2; pages > 0; pages--) {

@@ -29,6 +29,8 @@
  * seen for `maxInterval` with one Lua script each, so the `disconnect` event
  * fires once in the cluster, also for sessions of a node that died.
  */
+
+import { expand } from '../../protocol/channel.js';
 import type { Message } from '../../protocol/message.js';
 import type { EngineHealth, EngineHost, Envelope, LocalCounts, PresenceEntry } from '../engine.js';
 import type { ReplayFrom } from '../history/config.js';
@@ -36,7 +38,7 @@ import { LocalSessions, sweepEvery } from '../local-sessions.js';
 import type { MaybePromise } from '../maybe-promise.js';
 import type { DisconnectReason, Session, SessionInit } from '../session.js';
 import type { RateBucket, RateTake } from '../token-bucket.js';
-import { type BroadcastFrame, decode, type Frame, positionedHead } from './frames.js';
+import { type BroadcastFrame, decode, type Frame, positionedHead, SEQUENCED_TAG, sequenced } from './frames.js';
 import { GuardedEngine } from './guarded.js';
 import { RedisHealth } from './health.js';
 import { RedisHistory } from './history.js';
@@ -84,6 +86,7 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
     this.subscriptions = new Subscriptions<User>(this.node, this.records.presence, this.ownership);
     const { interest } = this.node;
     this.local.onPattern = (pattern, wanted) => (wanted ? interest.add(pattern) : interest.remove(pattern));
+    this.ownership.routeCopy = (session, pattern, seq, frame) => this.deliverCopy(session, pattern, seq, frame);
   }
 
   get nodeId(): string {
@@ -98,7 +101,9 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
         logger: host.logger,
         redis: () => node.redis(),
         key: (...parts) => node.key(...parts),
+        channelKey: (channel, what) => node.channelKey(channel, what),
         sharded: node.sharded,
+        spread: (channel, payload) => node.spread(channel, payload, false),
         toOwner: (id, frame) => this.toOwner(id, frame),
         deliver: (session, kept, channel) => this.local.deliverAt(session, kept.json, channel, kept.offset),
         rewind: (session, channel, offset) => this.local.rewind(session, channel, offset),
@@ -229,14 +234,18 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
   async sync(timeout = 5000): Promise<void> {
     const { node } = this;
     await node.interest.settled(timeout);
-    await node.echo(timeout);
+    await (node.sharded ? node.echoEverywhere(timeout) : node.echo(timeout));
     while (node.inflight.size > 0) await Promise.allSettled([...node.inflight]);
   }
 
   // ---- what Redis sends this node ----
 
-  private received(_channel: string, payload: string): void {
+  private received(channel: string, payload: string): void {
     try {
+      if (payload.charCodeAt(0) === SEQUENCED_TAG) {
+        this.copy(channel, payload);
+        return;
+      }
       const frame = decode(payload);
       if (frame === undefined) throw new Error(`malformed frame ${JSON.stringify(payload.slice(0, 80))}`);
       if (frame.kind === 'broadcast') this.broadcast(frame);
@@ -262,6 +271,52 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
     this.local.host.broadcastArrived(envelopeOf(frame.channel, frame.json, frame.publisher));
   }
 
+  /**
+   * On a Redis Cluster: one numbered copy of a broadcast, on the channel of
+   * `pattern` (its own channel, or a wildcard's). A node receives a copy for
+   * each pattern it wants that matches the channel, from different shards in
+   * no particular order, so each session takes the message from one of them
+   * only: the first of its patterns, in `expand` order, whose messages reach
+   * this node; the node's local subscribers likewise.
+   */
+  private copy(channel: string, payload: string): void {
+    const pattern = this.node.patternOf(channel);
+    const numbered = sequenced(payload);
+    const frame = numbered === undefined ? undefined : decode(numbered.frame);
+    if (pattern === undefined || numbered === undefined || frame?.kind !== 'broadcast') {
+      throw new Error(`malformed numbered frame ${JSON.stringify(payload.slice(0, 80))} on ${channel}`);
+    }
+    const { seq } = numbered;
+    this.node.sequences.seen(pattern, seq);
+    const { interest } = this.node;
+    const earlier = patternsBefore(frame.channel, pattern);
+    if (earlier === undefined) return;
+    for (const session of this.local.subscribersOf(pattern)) this.deliverCopy(session, pattern, seq, frame, earlier);
+    if (this.ownership.claimingAny) this.ownership.offer(pattern, seq, frame);
+    if (earlier.some((q) => interest.receives(q))) {
+      this.traffic.copies++;
+      return;
+    }
+    this.traffic.broadcasts++;
+    this.local.host.broadcastArrived(envelopeOf(frame.channel, frame.json, frame.publisher));
+  }
+
+  /** Delivers a copy that came on `pattern` to a session holding it, unless it takes it from an earlier pattern or another node does. */
+  private deliverCopy(
+    session: Session<User>,
+    pattern: string,
+    seq: number,
+    frame: BroadcastFrame,
+    earlier = patternsBefore(frame.channel, pattern),
+  ): void {
+    if (earlier === undefined) return;
+    const { interest } = this.node;
+    for (const q of earlier) if (session.channels.has(q) && interest.receives(q)) return;
+    if (this.ownership.cutting && !this.ownership.admits(session.id, pattern, seq)) return;
+    if (frame.offset !== undefined) this.deliverKept(session, frame);
+    else this.local.deliver(session, frame.json);
+  }
+
   private control(frame: Exclude<Frame, BroadcastFrame>): void {
     const { node, ownership } = this;
     switch (frame.kind) {
@@ -273,7 +328,7 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
         node.track(ownership.changed(frame));
         return;
       case 'ack':
-        ownership.acknowledged(frame.token);
+        node.acknowledged(frame.token);
         return;
       case 'handover':
         ownership.handedOver(frame.json);
@@ -290,6 +345,9 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
         return;
       case 'echo':
         node.echoed(frame.node, frame.token);
+        return;
+      case 'wildcard':
+        node.wildcards?.announced(frame);
         return;
     }
   }
@@ -343,6 +401,10 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
       if (pairs.length > 0) await redis.zadd(node.key('sessions'), 'XX', ...pairs);
     }
     if ((await redis.set(node.key('sweep'), node.nodeId, 'PX', every, 'NX')) !== 'OK') return;
+    // Wildcards wanted by nodes that died stop costing publishers a copy.
+    for (const other of node.wildcards?.nodes() ?? []) {
+      if (other !== node.nodeId && (await redis.exists(node.key('node', other))) === 0) await node.wildcards?.forgetNode(other);
+    }
     const expired = await redis.zrangebyscore(node.key('sessions'), '-inf', now - local.host.limits.maxInterval, 'LIMIT', 0, 500);
     for (const id of expired) {
       const mine = local.get(id);
@@ -354,6 +416,17 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
       if (!(await this.records.destroy(id, 'credentials-expired'))) await users.remove(id, undefined);
     }
   }
+}
+
+/**
+ * The patterns before `pattern` in `expand(channel)` order (none for the
+ * channel itself); undefined when `pattern` does not match the channel.
+ */
+function patternsBefore(channel: string, pattern: string): string[] | undefined {
+  if (pattern === channel) return [];
+  const patterns = expand(channel);
+  const at = patterns.indexOf(pattern);
+  return at < 0 ? undefined : patterns.slice(0, at);
 }
 
 /** The envelope of a routed broadcast; the message object is parsed only if a local subscriber asks. */

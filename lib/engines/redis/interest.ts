@@ -11,9 +11,21 @@
  * `BATCH` channels. `ready()` resolves once Redis confirmed the subscription:
  * from then on every message published to the pattern reaches this node,
  * which is what a subscribe reply and a session move wait for.
+ *
+ * On a Redis Cluster each pattern's channel lives in its own slot, so each is
+ * subscribed on its own (SSUBSCRIBE takes channels of one slot), and a
+ * wildcard pattern is confirmed once every node knows this node wants it
+ * (wildcards.ts), since publishers send it its copies.
  */
+import { isWildcard } from '../../protocol/channel.js';
 import { EngineUnavailableError } from '../engine.js';
 import type { RedisClient } from './connection.js';
+import type { Sequences } from './sequences.js';
+
+/** Tells every node that this one wants a wildcard pattern, or no longer (wildcards.ts). */
+interface Announcer {
+  announce(pattern: string, wanted: boolean): Promise<void>;
+}
 
 /** Channels per SUBSCRIBE / UNSUBSCRIBE command. */
 const BATCH = 512;
@@ -39,10 +51,23 @@ export class Interest {
   constructor(
     /** The pub/sub channel of a subscription pattern. */
     readonly channelOf: (pattern: string) => string,
-    private readonly sharded: boolean,
+    /** On a Redis Cluster: the registry of wanted wildcards, and the numbers seen per pattern. */
+    private readonly cluster: { wildcards: Announcer; sequences: Sequences } | undefined,
     /** A command that failed (e.g. the connection dropped): reported to the engine's health. */
     private readonly failed: (err: unknown) => void,
   ) {}
+
+  /** True when this node wants `pattern` and Redis confirmed it: its messages reach this node. */
+  receives(pattern: string): boolean {
+    return this.wanted.get(pattern)?.confirmed === true;
+  }
+
+  /** The patterns whose messages reach this node now. */
+  receiving(): string[] {
+    const patterns: string[] = [];
+    for (const [pattern, entry] of this.wanted) if (entry.confirmed) patterns.push(pattern);
+    return patterns;
+  }
 
   /** Patterns wanted now (for metrics and tests). */
   get size(): number {
@@ -83,6 +108,7 @@ export class Interest {
     const entry = this.wanted.get(pattern);
     if (entry === undefined || --entry.holders > 0) return;
     this.wanted.delete(pattern);
+    this.cluster?.sequences.forget(pattern);
     if (!entry.confirmed) this.unconfirmed--;
     for (const waiter of entry.waiters) waiter();
     if (!this.toSubscribe.delete(pattern)) this.toUnsubscribe.add(pattern);
@@ -149,16 +175,30 @@ export class Interest {
     const unsubscribe = [...this.toUnsubscribe];
     this.toSubscribe.clear();
     this.toUnsubscribe.clear();
+    if (this.cluster !== undefined) return this.flushSharded(sub, this.cluster.wildcards, subscribe, unsubscribe);
     const work: Promise<void>[] = [];
     for (let i = 0; i < unsubscribe.length; i += BATCH) {
       const channels = unsubscribe.slice(i, i + BATCH).map(this.channelOf);
-      work.push((this.sharded ? sub.sunsubscribe(...channels) : sub.unsubscribe(...channels)).then(noop, this.failed));
+      work.push(sub.unsubscribe(...channels).then(noop, this.failed));
     }
     for (let i = 0; i < subscribe.length; i += BATCH) {
       const patterns = subscribe.slice(i, i + BATCH);
-      const channels = patterns.map(this.channelOf);
-      const sent = this.sharded ? sub.ssubscribe(...channels) : sub.subscribe(...channels);
-      work.push(sent.then(() => this.confirm(sub, patterns), this.failed));
+      work.push(sub.subscribe(...patterns.map(this.channelOf)).then(() => this.confirm(sub, patterns), this.failed));
+    }
+    await Promise.all(work);
+  }
+
+  /** One command per channel (each in its own slot); a wildcard is announced once subscribed, and then confirmed. */
+  private async flushSharded(sub: RedisClient, wildcards: Announcer, subscribe: string[], unsubscribe: string[]): Promise<void> {
+    const work: Promise<void>[] = [];
+    for (const pattern of unsubscribe) {
+      const sent = sub.sunsubscribe(this.channelOf(pattern));
+      work.push((isWildcard(pattern) ? sent.then(() => wildcards.announce(pattern, false)) : sent).then(noop, this.failed));
+    }
+    for (const pattern of subscribe) {
+      const sent = sub.ssubscribe(this.channelOf(pattern));
+      const known = isWildcard(pattern) ? sent.then(() => wildcards.announce(pattern, true)) : sent;
+      work.push(known.then(() => this.confirm(sub, [pattern]), this.failed));
     }
     await Promise.all(work);
   }

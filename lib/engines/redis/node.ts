@@ -12,8 +12,10 @@ import { type BroadcastFrame, encode, type Frame } from './frames.js';
 import type { RedisHealth } from './health.js';
 import type { RedisHistory } from './history.js';
 import { Interest } from './interest.js';
-import { BROADCAST } from './scripts.js';
+import { BROADCAST, SEQUENCE_TTL, SEQUENCED } from './scripts.js';
+import { Sequences } from './sequences.js';
 import type { RedisEngineOptions } from './types.js';
+import { Wildcards } from './wildcards.js';
 
 export class RedisNode<User> {
   readonly nodeId = randomBytes(9).toString('base64url');
@@ -27,14 +29,21 @@ export class RedisNode<User> {
   readonly inflight = new Set<Promise<unknown>>();
   /** The patterns this node subscribes to in Redis. */
   readonly interest: Interest;
+  /** On a Redis Cluster: the last number seen on each pattern's channel (scripts.ts `SEQUENCED_FUNCTION`). */
+  readonly sequences = new Sequences();
+  /** On a Redis Cluster: the wildcard patterns some node wants, so a publish is sent to them (wildcards.ts). */
+  readonly wildcards: Wildcards | undefined;
   /** Broadcasts published by this node, for their unique ids. */
   private published = 0;
-  /** Key prefix: on a Redis Cluster `{ns}`, a hash tag that puts every key and channel of the namespace in one slot. */
+  /** Key prefix: on a Redis Cluster `{ns}`, a hash tag that puts the namespace's own keys and channels in one slot. */
   private readonly prefix: string;
+  private readonly ns: string;
   private cmd: RedisClient | undefined;
   private sub: RedisClient | undefined;
   /** Echo markers this node waits for, by token. */
   private readonly echoes = new Map<string, () => void>();
+  /** Acknowledgements this node waits for, by token: how many are still missing, and who waits. */
+  private readonly awaited = new Map<string, { received: number; expected: number; done: () => void }>();
   /** Set by `disconnect()`: a connection that ends then stays ended. */
   private closing = false;
   /** Connections given up by ioredis, waiting to be started again. */
@@ -51,17 +60,38 @@ export class RedisNode<User> {
     if (!(this.timeout > 0)) throw new TypeError('redisEngine: option "commandTimeout" must be a positive number of milliseconds');
     checkTopology(options);
     this.sharded = options.cluster !== undefined;
+    this.ns = ns;
     this.prefix = this.sharded ? `{${ns}}` : ns;
+    this.wildcards = this.sharded ? new Wildcards(this) : undefined;
     this.interest = new Interest(
-      (pattern) => this.key('c', pattern),
-      this.sharded,
+      (pattern) => this.channelKey(pattern, 'c'),
+      this.wildcards === undefined ? undefined : { wildcards: this.wildcards, sequences: this.sequences },
       (err) => this.state.failed(err),
     );
   }
 
-  /** Every key and channel name goes through here, so the cluster hash tag applies to all of them. */
+  /** The namespace's own keys and channels go through here (on a Redis Cluster, all in the namespace's slot). */
   key(...parts: string[]): string {
     return [this.prefix, ...parts].join(':');
+  }
+
+  /**
+   * The key or channel `what` of one channel or subscription pattern: its
+   * pub/sub channel `c`, sequence `n`, history Stream and metadata. On a Redis
+   * Cluster each pattern has its own hash tag, so channels spread over the
+   * cluster's slots (channel names hold no braces, so the tag is the whole
+   * `ns:pattern`); on one Redis the names are the namespace's, as before.
+   */
+  channelKey(pattern: string, what: 'c' | 'n' | 'history' | 'history-meta'): string {
+    return this.sharded ? `{${this.ns}:${pattern}}:${what}` : `${this.prefix}:${what}:${pattern}`;
+  }
+
+  /** The pattern whose pub/sub channel (on a Redis Cluster) is `channel`; undefined for any other channel. */
+  patternOf(channel: string): string | undefined {
+    const start = this.ns.length + 2;
+    if (!channel.endsWith('}:c') || channel[0] !== '{' || channel.slice(1, start - 1) !== this.ns || channel[start - 1] !== ':')
+      return undefined;
+    return channel.slice(start, -3);
   }
 
   /** The command connection; throws before `connect()`. */
@@ -98,18 +128,47 @@ export class RedisNode<User> {
     const publish = this.sharded ? 'SPUBLISH' : 'PUBLISH';
     cmd.defineCommand('bayeuxFanout', { numberOfKeys: 1, lua: fanout(publish) });
     cmd.defineCommand('bayeuxBroadcast', { numberOfKeys: 1, lua: BROADCAST(publish) });
+    cmd.defineCommand('bayeuxSequenced', { numberOfKeys: 1, lua: SEQUENCED });
     // Subscribed on every connection (ioredis's resubscription is off, except in a Cluster's
     // shard subscribers): the node serves again only once its own channel and every pattern
     // it wants are confirmed, also on a connection ioredis had given up.
     sub.on('ready', () => {
       const own = this.key('to', this.nodeId);
-      const subscribed = this.sharded ? sub.ssubscribe(own) : sub.subscribe(own);
+      const wildcards = this.wildcards;
+      // On a cluster the node reads the wildcard registry after it listens to its announcements (wildcards.ts).
+      const subscribed =
+        wildcards === undefined
+          ? sub.subscribe(own)
+          : sub
+              .ssubscribe(own, wildcards.channel)
+              .then(() => this.commandsReady())
+              .then(() => wildcards.load());
       this.track(Promise.all([subscribed, this.interest.resubscribe(sub)]).then(() => health.connected('subscriber')));
     });
-    sub.on('close', () => this.interest.lost());
+    sub.on('close', () => {
+      this.interest.lost();
+      this.wildcards?.lost();
+    });
     sub.on(this.sharded ? 'smessage' : 'message', received);
     cmd.connect().catch(() => undefined);
     sub.connect().catch(() => undefined);
+  }
+
+  /** Resolves once the command connection is ready (the subscriber may be ready first); rejects after the command timeout. */
+  private commandsReady(): Promise<void> {
+    const cmd = this.redis();
+    if (cmd.status === 'ready') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cmd.off('ready', ready);
+        reject(new EngineUnavailableError(`redisEngine: the command connection was not ready within ${this.timeout} ms`));
+      }, this.timeout);
+      const ready = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      cmd.once('ready', ready);
+    });
   }
 
   /**
@@ -168,13 +227,35 @@ export class RedisNode<User> {
   }
 
   /**
-   * Publishes a broadcast to the channel of every pattern that can match it,
-   * in one script: Redis sends it only to the nodes subscribed to one of them,
-   * and a node subscribed to several receives the copies one after the other.
+   * Publishes a broadcast to the channel of every pattern that can match it.
+   * On one Redis in one script: Redis sends it only to the nodes subscribed
+   * to one of them, and a node subscribed to several receives the copies one
+   * after the other. On a Redis Cluster: see `spread`.
    */
-  broadcast(frame: BroadcastFrame): Promise<unknown> {
+  async broadcast(frame: BroadcastFrame): Promise<unknown> {
+    if (this.wildcards !== undefined) return this.spread(frame.channel, encode(frame), true);
     const redis = this.redis() as RedisClient & ScriptCommands;
     return redis.bayeuxBroadcast(this.key('fanout'), encode(frame), this.patternPrefix, frame.channel);
+  }
+
+  /**
+   * On a Redis Cluster: publishes a broadcast of `channel`, numbered, on the
+   * channel's own pub/sub channel (unless `own` is false: the history script
+   * did) and on that of each wildcard pattern matching it that some node
+   * wants, each in its own slot. The copies are sent together, so two
+   * publishes from this node keep their order on every pattern's channel.
+   */
+  async spread(channel: string, payload: string, own: boolean): Promise<unknown> {
+    const wildcards = this.wildcards as Wildcards;
+    await wildcards.loaded(this.timeout);
+    const sends: Promise<unknown>[] = own ? [this.sequenced(channel, payload)] : [];
+    for (const pattern of wildcards.matching(channel)) sends.push(this.sequenced(pattern, payload));
+    return Promise.all(sends);
+  }
+
+  private sequenced(pattern: string, payload: string): Promise<unknown> {
+    const redis = this.redis() as RedisClient & ScriptCommands;
+    return redis.bayeuxSequenced(this.channelKey(pattern, 'n'), this.channelKey(pattern, 'c'), payload, SEQUENCE_TTL);
   }
 
   /** Publishes `payload` to several of the namespace's channels in one atomic step: no other message comes between the copies. */
@@ -195,7 +276,7 @@ export class RedisNode<User> {
   }
 
   /** Sends a marker to this node's own channel and resolves when it comes back (everything sent before it came too). */
-  async echo(timeout: number): Promise<void> {
+  async echo(timeout: number, channel = this.key('to', this.nodeId)): Promise<void> {
     const token = randomBytes(6).toString('hex');
     let timer: NodeJS.Timeout | undefined;
     const seen = new Promise<void>((resolve, reject) => {
@@ -207,11 +288,54 @@ export class RedisNode<User> {
       }, timeout);
     });
     try {
-      await this.sendTo(this.nodeId, { kind: 'echo', node: this.nodeId, token });
+      await this.send(channel, encode({ kind: 'echo', node: this.nodeId, token }));
       await seen;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * On a Redis Cluster: an echo on this node's own channel and on each
+   * pattern's channel it receives, each on its shard: resolves once every
+   * broadcast published before reached this node.
+   */
+  async echoEverywhere(timeout: number): Promise<void> {
+    await this.echo(timeout);
+    const channels = this.interest.receiving().map((pattern) => this.channelKey(pattern, 'c'));
+    await Promise.all(channels.map((channel) => this.echo(timeout, channel)));
+  }
+
+  /**
+   * Starts waiting for acknowledgements carrying `token` (frames.ts `ack`):
+   * `expect(count)` says how many (they may come before it is known);
+   * `settled` resolves true once they all came, false after `timeout` ms.
+   */
+  awaitAcks(token: string, timeout: number): { expect(count: number): void; settled: Promise<boolean> } {
+    let finish: (all: boolean) => void = () => undefined;
+    const settled = new Promise<boolean>((resolve) => {
+      finish = resolve;
+    });
+    const waiting = { received: 0, expected: Number.POSITIVE_INFINITY, done: () => finish(true) };
+    const timer = setTimeout(() => finish(false), timeout);
+    this.awaited.set(token, waiting);
+    void settled.then(() => {
+      clearTimeout(timer);
+      this.awaited.delete(token);
+    });
+    return {
+      expect: (count) => {
+        waiting.expected = count;
+        if (waiting.received >= count) waiting.done();
+      },
+      settled,
+    };
+  }
+
+  /** An acknowledgement came. */
+  acknowledged(token: string): void {
+    const waiting = this.awaited.get(token);
+    if (waiting !== undefined && ++waiting.received >= waiting.expected) waiting.done();
   }
 
   /** An echo marker came back. */
@@ -236,4 +360,5 @@ return 0
 interface ScriptCommands {
   bayeuxFanout(key: string, payload: string, ...channels: string[]): Promise<number>;
   bayeuxBroadcast(key: string, payload: string, prefix: string, channel: string): Promise<number>;
+  bayeuxSequenced(key: string, channel: string, payload: string, ttl: number): Promise<number>;
 }

@@ -18,8 +18,22 @@
  * On one Redis all pub/sub messages a connection receives come in the order
  * Redis executed the publishes, so A and B see each broadcast on the same
  * side of the marker: A delivers what came before and hands its queue over,
- * B what came after (on a Redis Cluster all of a namespace's channels share
- * one slot, hence one shard and the same argument).
+ * B what came after.
+ *
+ * On a Redis Cluster the session's patterns live on different shards, and no
+ * order holds between them, so step 3 is a cut per pattern instead: each
+ * pattern's messages are numbered in its slot (scripts.ts) and reach every
+ * node in that order. After step 2, B reads each pattern's current number
+ * n0: everything numbered above n0 was published after B's subscription was
+ * confirmed, so it reaches B. B sends n0 to A in the marker, and keeps what
+ * it receives for the session. A, on the marker, has delivered up to the
+ * last number it received, `last`; it cuts at max(last, n0): where last is
+ * below n0 it goes on delivering until it received n0 (published before B
+ * read it, so on its way to A, subscribed throughout; bounded by half the
+ * handover timeout), and nothing above. It hands its queue over with the
+ * cut. B delivers what it kept and what comes numbered above the cut. Every
+ * message of a pattern is on exactly one side of the cut, A's side before
+ * B's: none is lost or doubled.
  *
  * A node that died hands nothing over: history re-sends what its client had
  * not confirmed (positions.ts), or by time where no position was kept.
@@ -33,7 +47,14 @@ import { keepsHistory } from '../history/config.js';
 import type { DeliveredState } from '../history/delivered.js';
 import { type SubscriptionChange, sweepEvery } from '../local-sessions.js';
 import { type DisconnectReason, Session } from '../session.js';
-import { encode, type SessionEndedFrame, type SessionMessageFrame, type SessionMovedFrame, type SubscriptionsFrame } from './frames.js';
+import {
+  type BroadcastFrame,
+  encode,
+  type SessionEndedFrame,
+  type SessionMessageFrame,
+  type SessionMovedFrame,
+  type SubscriptionsFrame,
+} from './frames.js';
 import { delay, type RedisNode } from './node.js';
 import { loadPositions } from './positions.js';
 import { CLAIM } from './scripts.js';
@@ -49,6 +70,8 @@ interface Handover {
   delivered?: DeliveredState;
   /** Set when no old owner answered (it died): its queue is lost, history re-sends what it can. */
   lost?: boolean;
+  /** On a Redis Cluster: per pattern, the last number the old owner delivered (see the top). */
+  cut?: [string, number][];
 }
 
 function noHandover(id: string, lost = false): Handover {
@@ -63,6 +86,15 @@ interface Claiming<User> {
   activated(): void;
   /** Resolves when the claim is over, taken or failed: from then on this node delivers to the session (or nobody does). */
   settled: Promise<void>;
+  /** On a Redis Cluster: the copies received for the session's patterns until the cut is known. */
+  copies: { pattern: string; seq: number; frame: BroadcastFrame }[];
+}
+
+/** On a Redis Cluster, a session moving: the last number the old owner delivers per pattern (see the top). */
+interface Cut {
+  /** True on the old owner (it delivers up to the cut), false on the new one (after it). */
+  leaving: boolean;
+  at: Map<string, number>;
 }
 
 /** The local object of a session moving to this node: same identity, its own (empty) queue. */
@@ -85,13 +117,43 @@ function movingHere<User>(session: Session<User>): Session<User> {
 export class Ownership<User> {
   private readonly claiming = new Map<string, Claiming<User>>();
   private readonly handovers = new Map<string, (handover: Handover) => void>();
-  /** Subscriptions frames sent to an owner, waiting for its acknowledgement, by token. */
-  private readonly acks = new Map<string, () => void>();
+  /** On a Redis Cluster: the cuts of sessions moving to or from this node. */
+  private readonly cuts = new Map<string, Cut>();
+  /** Delivers a copy of a broadcast to a session (index.ts `deliverCopy`). */
+  routeCopy: (session: Session<User>, pattern: string, seq: number, frame: BroadcastFrame) => void = () => undefined;
 
   constructor(
     private readonly node: RedisNode<User>,
     private readonly handoverTimeout: number,
   ) {}
+
+  /** True while some claim is in progress on this node. */
+  get claimingAny(): boolean {
+    return this.claiming.size > 0;
+  }
+
+  /** True while a session moves to or from this node on a Redis Cluster. */
+  get cutting(): boolean {
+    return this.cuts.size > 0;
+  }
+
+  /** Whether the copy numbered `seq` of `pattern` is this node's to deliver to session `id` (see the top). */
+  admits(id: string, pattern: string, seq: number): boolean {
+    const cut = this.cuts.get(id);
+    const at = cut?.at.get(pattern);
+    if (cut === undefined || at === undefined) return true;
+    if (cut.leaving) return seq <= at;
+    if (seq <= at) return false;
+    // Numbers come in order: nothing at or below the cut follows.
+    cut.at.delete(pattern);
+    if (cut.at.size === 0) this.cuts.delete(id);
+    return true;
+  }
+
+  /** A copy of a broadcast came while sessions are being claimed: those holding its pattern keep it until their cut is known. */
+  offer(pattern: string, seq: number, frame: BroadcastFrame): void {
+    for (const claiming of this.claiming.values()) if (claiming.channels.has(pattern)) claiming.copies.push({ pattern, seq, frame });
+  }
 
   /** True while this node is taking the session over (the sweeper leaves it alone). */
   isClaiming(id: string): boolean {
@@ -120,7 +182,7 @@ export class Ownership<User> {
     const settled = new Promise<void>((resolve) => {
       settle = resolve;
     });
-    const claiming: Claiming<User> = { session: local, channels: new Set(), activated: activate, settled };
+    const claiming: Claiming<User> = { session: local, channels: new Set(), activated: activate, settled, copies: [] };
     this.claiming.set(session.id, claiming);
     let resume: string[] = [];
     let handed: Promise<Handover> = Promise.resolve(noHandover(session.id));
@@ -150,14 +212,8 @@ export class Ownership<User> {
       // Counted as connected while the old owner hands over, so the sweeper leaves it alone.
       local.connections++;
       await node.interest.ready(claiming.channels, node.timeout);
-      const marker = encode({ kind: 'session-moved', id: session.id, owner: node.nodeId });
-      const to = [node.key('to', node.nodeId)];
-      if (oldAlive) to.push(node.key('to', previous));
-      await node.fanout(marker, to);
-      // Our own marker comes back unless the subscriber is cut off: bounded by the command timeout.
-      if (!(await Promise.race([activated.then(() => true), delay(node.timeout).then(() => false)]))) {
-        throw new EngineUnavailableError('redisEngine: a session move was not echoed in time');
-      }
+      if (node.sharded) await this.cutOver(claiming, oldAlive ? previous : undefined, handed);
+      else await this.marker(claiming, activated, oldAlive ? previous : undefined);
     } catch (err) {
       for (const channel of resume) history?.abort(local, channel, false);
       throw err;
@@ -173,6 +229,56 @@ export class Ownership<User> {
     });
     await this.takeOver(local, handover, resume, Number(seen));
     return local;
+  }
+
+  /**
+   * On one Redis: one `session-moved` marker to the old owner and to this
+   * node in one script; this node starts delivering when its copy comes back.
+   */
+  private async marker(claiming: Claiming<User>, activated: Promise<void>, previous: string | undefined): Promise<void> {
+    const { node } = this;
+    const marker = encode({ kind: 'session-moved', id: claiming.session.id, owner: node.nodeId });
+    const to = [node.key('to', node.nodeId)];
+    if (previous !== undefined) to.push(node.key('to', previous));
+    await node.fanout(marker, to);
+    // Our own marker comes back unless the subscriber is cut off: bounded by the command timeout.
+    if (!(await Promise.race([activated.then(() => true), delay(node.timeout).then(() => false)]))) {
+      throw new EngineUnavailableError('redisEngine: a session move was not echoed in time');
+    }
+  }
+
+  /**
+   * On a Redis Cluster: reads where its subscriptions start, tells the old
+   * owner, and starts delivering after the cut the handover brings (see the
+   * top). Without a live old owner there is no cut: this node delivers every
+   * copy it received.
+   */
+  private async cutOver(claiming: Claiming<User>, previous: string | undefined, handed: Promise<Handover>): Promise<void> {
+    const { node } = this;
+    const { session } = claiming;
+    let at = new Map<string, number>();
+    if (previous !== undefined) {
+      const patterns = [...claiming.channels];
+      const numbers = await Promise.all(patterns.map((pattern) => node.redis().get(node.channelKey(pattern, 'n'))));
+      const start: [string, number][] = patterns.map((pattern, i) => [pattern, Number(numbers[i] ?? 0)]);
+      await node.sendTo(previous, { kind: 'session-moved', id: session.id, owner: node.nodeId, cut: JSON.stringify(start) });
+      // An old owner that does not answer died: what it had not delivered is lost, as with a dead node.
+      at = new Map((await handed).cut ?? start);
+    }
+    if (!this.claiming.has(session.id)) return; // ended meanwhile
+    this.claiming.delete(session.id);
+    if (at.size > 0) this.cuts.set(session.id, { leaving: false, at });
+    node.local.add(session);
+    node.local.change(session, [...claiming.channels], 'subscribe');
+    for (const copy of claiming.copies) this.routeCopy(session, copy.pattern, copy.seq, copy.frame);
+    claiming.activated();
+    // The cut matters only until this node received it on each pattern: nothing at or below it comes later.
+    if (at.size > 0) node.track(this.joined(session.id, at));
+  }
+
+  private async joined(id: string, at: Map<string, number>): Promise<void> {
+    await Promise.all([...at].map(([pattern, seq]) => this.node.sequences.reached(pattern, seq, this.handoverTimeout)));
+    if (this.cuts.get(id)?.at === at) this.cuts.delete(id);
   }
 
   /** Goes on where the old owner left off: its queue and ack state, or, when it died, what history kept since `seen`. */
@@ -207,16 +313,8 @@ export class Ownership<User> {
     const { node } = this;
     const session = node.local.get(frame.id);
     if (session !== undefined && frame.owner !== node.nodeId) {
-      node.local.release(session, undefined);
-      const handover: Handover = {
-        id: frame.id,
-        queue: session.take(),
-        unacked: session.ack?.unacked ?? [],
-        batch: session.ack?.batch ?? 0,
-      };
-      if (session.delivered !== undefined) handover.delivered = session.delivered.state();
-      node.track(node.sendTo(frame.owner, { kind: 'handover', json: JSON.stringify(handover) }));
-      node.local.host.sessionMovedAway(session);
+      if (frame.cut === undefined) this.handOver(session, frame.owner);
+      else node.track(this.leave(session, frame.owner, frame.cut));
     }
     const claiming = this.claiming.get(frame.id);
     if (claiming !== undefined && frame.owner === node.nodeId) {
@@ -225,6 +323,52 @@ export class Ownership<User> {
       node.local.change(claiming.session, [...claiming.channels], 'subscribe');
       claiming.activated();
     }
+  }
+
+  /** On a Redis Cluster: cuts each pattern at max(last received, where the new owner starts), delivers up to it, hands over (see the top). */
+  private async leave(session: Session<User>, owner: string, starts: string): Promise<void> {
+    const { node } = this;
+    const at = new Map<string, number>();
+    const waits: Promise<boolean>[] = [];
+    for (const [pattern, start] of JSON.parse(starts) as [string, number][]) {
+      const last = node.sequences.lastOf(pattern);
+      if (last !== undefined && last >= start) at.set(pattern, last);
+      else {
+        at.set(pattern, start);
+        if (session.channels.has(pattern) && node.interest.receives(pattern)) {
+          waits.push(node.sequences.reached(pattern, start, this.handoverTimeout / 2));
+        }
+      }
+    }
+    const cut: Cut = { leaving: true, at };
+    this.cuts.set(session.id, cut);
+    try {
+      if ((await Promise.all(waits)).includes(false)) {
+        node.local.host.logger.warn(
+          { engine: 'redis', clientId: session.id },
+          'express-bayeux: messages published before a session moved did not all reach its old node in time; some may be missing',
+        );
+      }
+    } finally {
+      if (this.cuts.get(session.id) === cut) this.cuts.delete(session.id);
+    }
+    if (node.local.get(session.id) === session) this.handOver(session, owner, [...at]);
+  }
+
+  /** The old owner's part of a move: releases the session and sends its queue and state to the new owner. */
+  private handOver(session: Session<User>, owner: string, cut?: [string, number][]): void {
+    const { node } = this;
+    node.local.release(session, undefined);
+    const handover: Handover = {
+      id: session.id,
+      queue: session.take(),
+      unacked: session.ack?.unacked ?? [],
+      batch: session.ack?.batch ?? 0,
+    };
+    if (session.delivered !== undefined) handover.delivered = session.delivered.state();
+    if (cut !== undefined) handover.cut = cut;
+    node.track(node.sendTo(owner, { kind: 'handover', json: JSON.stringify(handover) }));
+    node.local.host.sessionMovedAway(session);
   }
 
   /**
@@ -272,29 +416,15 @@ export class Ownership<User> {
     const { node } = this;
     if (owner === node.nodeId) return this.apply(id, channels, change);
     const token = randomBytes(8).toString('base64url');
-    let timer: NodeJS.Timeout | undefined;
-    const acked = new Promise<void>((resolve) => {
-      this.acks.set(token, resolve);
-      timer = setTimeout(() => {
-        node.local.host.logger.warn(
-          { engine: 'redis', clientId: id, owner },
-          'express-bayeux: the owner did not acknowledge a subscription change',
-        );
-        resolve();
-      }, this.handoverTimeout);
-    });
-    try {
-      await node.sendTo(owner, { kind: change, id, reply: node.nodeId, token, channels: [...channels] });
-      await acked;
-    } finally {
-      clearTimeout(timer);
-      this.acks.delete(token);
+    const acked = node.awaitAcks(token, this.handoverTimeout);
+    acked.expect(1);
+    await node.sendTo(owner, { kind: change, id, reply: node.nodeId, token, channels: [...channels] });
+    if (!(await acked.settled)) {
+      node.local.host.logger.warn(
+        { engine: 'redis', clientId: id, owner },
+        'express-bayeux: the owner did not acknowledge a subscription change',
+      );
     }
-  }
-
-  /** An owner acknowledged a subscription change. */
-  acknowledged(token: string): void {
-    this.acks.get(token)?.();
   }
 
   /**
