@@ -19,11 +19,14 @@
  * goes to every node. Moving a session: ownership.ts.
  *
  * Keys: the sessions' (sessions.ts), `<ns>:node:<id>` (heartbeat with
- * expiry), `<ns>:sweep` (expiry lock). Channels: `<ns>:c:<pattern>`
- * (broadcasts) and `<ns>:to:<node>` (frames: frames.ts). On a Redis Cluster
- * `<ns>` is written `{<ns>}`, so all of them share one slot (the move's
- * ordering argument needs one shard), and the channels are sharded
- * (SSUBSCRIBE/SPUBLISH). Outages: see health.ts.
+ * expiry), `<ns>:sweep` (expiry lock). Channels: the pattern channels
+ * (node.ts `channelKey`) and `<ns>:to:<node>` (frames: frames.ts). On a
+ * Redis Cluster the namespace's own keys are written `{<ns>}` (one slot,
+ * so limits stay atomic), while each pattern's channel, sequence and history
+ * have their own slot, `{<ns>:<pattern>}`: a namespace's publishes spread
+ * over the shards (SPUBLISH/SSUBSCRIBE), wildcards go through a registry
+ * (wildcards.ts) and a move is cut by per-pattern numbers (ownership.ts).
+ * Outages: see health.ts.
  *
  * Expiry: a sweeper on every node takes a short lock and ends sessions not
  * seen for `maxInterval` with one Lua script each, so the `disconnect` event
