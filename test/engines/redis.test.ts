@@ -1,7 +1,7 @@
 import { after } from 'node:test';
 import { engineContract } from '../../lib/engine.js';
-import { type RedisEngine, redisEngine } from '../../lib/index.js';
-import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
+import type { RedisEngine } from '../../lib/index.js';
+import { dropNamespace, redisMissing, testEngine, testNamespace } from '../helpers/redis.js';
 
 const missing = await redisMissing();
 if (missing !== undefined) {
@@ -15,7 +15,7 @@ if (missing !== undefined) {
     () => {
       const namespace = testNamespace('contract');
       namespaces.push(namespace);
-      const engine = redisEngine({ url: REDIS_URL, namespace });
+      const engine = testEngine(namespace);
       engines.push(engine);
       return engine;
     },

@@ -6,10 +6,10 @@
  * how memory and sockets behaved during the fault.
  */
 import { Redis } from 'ioredis';
-import { redisEngine } from '../../lib/index.js';
+import { type RedisEngine, redisEngine } from '../../lib/index.js';
 import { PublishLoad, Subscriber } from './load.js';
 import { startNodeProcess } from './node-process.js';
-import { startRedis } from './redis-server.js';
+import { clusterFormed, startCluster, startRedis } from './redis-server.js';
 import { startServer, type TestServer } from './server.js';
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -155,15 +155,73 @@ function countSockets(servers: TestServer[]): () => Promise<number> {
   };
 }
 
-/** Two in-process nodes on a Redis of our own, which is killed and then restarted empty. */
-export async function redisRestart(options: ChaosOptions): Promise<ChaosResult> {
-  const redis = await startRedis();
+/** Where a scenario's Redis is: a Redis of its own, or a Redis Cluster of three primaries of its own. */
+export type ChaosTopology = 'redis' | 'cluster';
+
+/** The scenario's Redis (or cluster), with the faults it can suffer. */
+interface ChaosRedis {
+  engine(): RedisEngine;
+  /** Environment of a node process on it (test/fixtures/redis-node.ts). */
+  env: Record<string, string>;
+  /** Every Redis server killed. */
+  kill(): Promise<void>;
+  /** Started again, empty (a cluster's nodes keep their slots, not their data). */
+  restart(): Promise<void>;
+  /** Every Redis server frozen with CLIENT PAUSE for `ms`. */
+  pause(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function chaosRedis(topology: ChaosTopology): Promise<ChaosRedis> {
+  const namespace = 'chaos';
+  if (topology === 'redis') {
+    const redis = await startRedis();
+    const admin = new Redis(redis.url);
+    return {
+      engine: () => redisEngine({ url: redis.url, namespace }),
+      env: { REDIS_URL: redis.url, NAMESPACE: namespace },
+      kill: () => redis.kill(),
+      restart: () => redis.restart(),
+      pause: async (ms) => {
+        await admin.client('PAUSE', ms, 'ALL');
+      },
+      close: async () => {
+        admin.disconnect();
+        await redis.kill();
+      },
+    };
+  }
+  const cluster = await startCluster(3);
+  const admins = cluster.nodes.map((n) => new Redis(n.url));
+  return {
+    engine: () => redisEngine({ cluster: cluster.addresses, namespace }),
+    env: { REDIS_CLUSTER: cluster.addresses.map((a) => `${a.host}:${a.port}`).join(','), NAMESPACE: namespace },
+    kill: async () => {
+      await Promise.all(cluster.nodes.map((n) => n.kill()));
+    },
+    restart: async () => {
+      await Promise.all(cluster.nodes.map((n) => n.restart()));
+      for (const node of cluster.nodes) await clusterFormed(node.port);
+    },
+    pause: async (ms) => {
+      await Promise.all(admins.map((admin) => admin.client('PAUSE', ms, 'ALL')));
+    },
+    close: async () => {
+      for (const admin of admins) admin.disconnect();
+      await cluster.kill();
+    },
+  };
+}
+
+/** Two in-process nodes on a Redis (or cluster) of our own, which is killed and then restarted empty. */
+export async function redisRestart(options: ChaosOptions, topology: ChaosTopology = 'redis'): Promise<ChaosResult> {
+  const redis = await chaosRedis(topology);
   const nodes = [
-    await startServer({ timeout: 5000, engine: redisEngine({ url: redis.url, namespace: 'chaos' }) }),
-    await startServer({ timeout: 5000, engine: redisEngine({ url: redis.url, namespace: 'chaos' }) }),
+    await startServer({ timeout: 5000, engine: redis.engine() }),
+    await startServer({ timeout: 5000, engine: redis.engine() }),
   ];
   return run(
-    'redis-restart',
+    `${topology}-restart`,
     {
       urlsFor: (i) => [(nodes[i % 2] as TestServer).url],
       publishUrl: (nodes[0] as TestServer).url,
@@ -172,35 +230,31 @@ export async function redisRestart(options: ChaosOptions): Promise<ChaosResult> 
       sockets: countSockets(nodes),
       close: async () => {
         for (const node of nodes) await node.close();
-        await redis.kill();
+        await redis.close();
       },
     },
     options,
   );
 }
 
-/** Two in-process nodes; their Redis is frozen with CLIENT PAUSE for the fault's length. */
-export async function redisPause(options: ChaosOptions): Promise<ChaosResult> {
-  const redis = await startRedis();
-  const admin = new Redis(redis.url);
+/** Two in-process nodes; their Redis (every primary of a cluster) is frozen with CLIENT PAUSE for the fault's length. */
+export async function redisPause(options: ChaosOptions, topology: ChaosTopology = 'redis'): Promise<ChaosResult> {
+  const redis = await chaosRedis(topology);
   const nodes = [
-    await startServer({ timeout: 5000, engine: redisEngine({ url: redis.url, namespace: 'chaos' }) }),
-    await startServer({ timeout: 5000, engine: redisEngine({ url: redis.url, namespace: 'chaos' }) }),
+    await startServer({ timeout: 5000, engine: redis.engine() }),
+    await startServer({ timeout: 5000, engine: redis.engine() }),
   ];
   return run(
-    'redis-pause',
+    `${topology}-pause`,
     {
       urlsFor: (i) => [(nodes[i % 2] as TestServer).url],
       publishUrl: (nodes[0] as TestServer).url,
-      fault: async () => {
-        await admin.client('PAUSE', options.faultMs, 'ALL');
-      },
+      fault: () => redis.pause(options.faultMs),
       heal: async () => {},
       sockets: countSockets(nodes),
       close: async () => {
         for (const node of nodes) await node.close();
-        admin.disconnect();
-        await redis.kill();
+        await redis.close();
       },
     },
     options,
@@ -208,13 +262,12 @@ export async function redisPause(options: ChaosOptions): Promise<ChaosResult> {
 }
 
 /** Two node processes; the one half of the subscribers poll is killed (SIGKILL): they carry on at the other. */
-export async function nodeKill(options: ChaosOptions): Promise<ChaosResult> {
-  const redis = await startRedis();
-  const env = { REDIS_URL: redis.url, NAMESPACE: 'chaos' };
-  const victim = await startNodeProcess(env);
-  const survivor = await startNodeProcess(env);
+export async function nodeKill(options: ChaosOptions, topology: ChaosTopology = 'redis'): Promise<ChaosResult> {
+  const redis = await chaosRedis(topology);
+  const victim = await startNodeProcess(redis.env);
+  const survivor = await startNodeProcess(redis.env);
   return run(
-    'node-kill',
+    topology === 'redis' ? 'node-kill' : 'cluster-node-kill',
     {
       urlsFor: (i) => (i % 2 === 0 ? [victim.url, survivor.url] : [survivor.url, victim.url]),
       publishUrl: survivor.url,
@@ -224,7 +277,7 @@ export async function nodeKill(options: ChaosOptions): Promise<ChaosResult> {
       close: async () => {
         await victim.kill('SIGKILL');
         await survivor.kill('SIGKILL');
-        await redis.kill();
+        await redis.close();
       },
     },
     options,

@@ -1,6 +1,6 @@
-/** Several Redis-engine nodes in this process, on one namespace of the test Redis. */
-import { type BayeuxOptions, type RedisEngine, redisEngine } from '../../lib/index.js';
-import { REDIS_URL } from './redis.js';
+/** Several Redis-engine nodes in this process, on one namespace of the test Redis (or cluster). */
+import type { BayeuxOptions, RedisEngine } from '../../lib/index.js';
+import { testEngine } from './redis.js';
 import { startServer, type TestServer } from './server.js';
 
 /** Starts `count` nodes; if one fails to start, closes the others before throwing (nothing is left listening). */
@@ -15,7 +15,7 @@ export async function cluster(
       startServer({
         timeout: 2000,
         ...options,
-        engine: redisEngine({ url: REDIS_URL, namespace, ...(connectionName ? { redis: { connectionName } } : {}) }),
+        engine: testEngine(namespace, connectionName ? { redis: { connectionName } } : {}),
       }),
     ),
   );

@@ -208,9 +208,21 @@ export async function startCluster(primaries = 3): Promise<OwnCluster> {
     const [code] = (await once(create, 'exit')) as [number | null];
     if (code !== 0 || !/All 16384 slots covered/.test(output))
       throw new Error(`redis-cli --cluster create failed (${code}): ${output.slice(-500)}`);
+    for (const node of nodes) await clusterFormed(node.port);
   } catch (err) {
     await kill();
     throw err;
   }
   return { nodes, addresses: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), kill };
+}
+
+/** Resolves once the node at `port` reports `cluster_state:ok` (every node agreed on the slots); throws after 30 s. */
+export async function clusterFormed(port: number): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const info = spawnSync('redis-cli', ['-p', String(port), 'CLUSTER', 'INFO'], { encoding: 'utf8' });
+    if (/cluster_state:ok/.test(info.stdout ?? '')) return;
+    if (Date.now() > until) throw new Error(`the cluster did not form: node ${port} says ${info.stdout ?? info.error?.message}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -11,9 +11,8 @@ import { AckExtension, CometD, type Message as CometDMessage, type Extension } f
 import { adapt } from 'cometd-nodejs-client';
 import faye from 'faye';
 import { StreamingExtension } from 'jsforce/api/streaming';
-import { redisEngine } from '../../lib/index.js';
 import { type NodeProcess, startNodeProcess } from '../helpers/node-process.js';
-import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
+import { dropNamespace, nodeEnv, redisMissing, testEngine, testNamespace } from '../helpers/redis.js';
 import { callback, startServer, type TestServer, until } from '../helpers/server.js';
 
 adapt();
@@ -46,12 +45,12 @@ async function killedWhileWaiting(subscribe: (url: string) => Promise<Subscriber
   const ns = testNamespace('once');
   namespaces.push(ns);
   const history = { channels: ['/event/**'], salesforce: true };
-  const env = { REDIS_URL, NAMESPACE: ns, HISTORY: JSON.stringify(history), ACK: ack ? '1' : '0' };
+  const env = { ...nodeEnv(ns), HISTORY: JSON.stringify(history), ACK: ack ? '1' : '0' };
   let a: NodeProcess = await startNodeProcess(env);
   let b: TestServer | undefined;
   let client: Subscriber | undefined;
   try {
-    b = await startServer({ engine: redisEngine({ url: REDIS_URL, namespace: ns }), history, ack });
+    b = await startServer({ engine: testEngine(ns), history, ack });
     client = await subscribe(a.url);
     const got = client.received;
     await b.bayeux.publish(CHANNEL, { payload: { n: 0 } });

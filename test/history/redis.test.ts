@@ -1,12 +1,21 @@
 /** History in Redis Streams: replay across nodes, node death, a flush, bounds and the cost of a publish. */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
 import { type HistoryOptions, type Message, type RedisEngine, redisEngine } from '../../lib/index.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 import { startOwnRedis } from '../helpers/own-redis.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
-import { addSubscribers, dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
+import {
+  addSubscribers,
+  adminRedis,
+  channelKey,
+  dropNamespace,
+  nodeEnv,
+  oneRedisOnly,
+  redisMissing,
+  testEngine,
+  testNamespace,
+} from '../helpers/redis.js';
 import { startServer, type TestServer, until } from '../helpers/server.js';
 import { collect, replayBehaviour } from './behaviour.js';
 
@@ -28,10 +37,12 @@ interface Position {
 const positionOf = (m: Message) => (m.ext as { position: Position }).position;
 const numbers = (messages: Message[]) => messages.map((m) => (m.data as { n: number }).n);
 
-if (missing === undefined) replayBehaviour('redis', () => redisEngine({ url: REDIS_URL, namespace: namespace('replay') }));
+if (missing === undefined) replayBehaviour('redis', () => testEngine(namespace('replay')));
 
-async function node(ns: string, history: HistoryOptions, url = REDIS_URL, maxInterval?: number): Promise<TestServer> {
-  return startServer({ timeout: 2000, engine: redisEngine({ url, namespace: ns }), history, ...(maxInterval ? { maxInterval } : {}) });
+/** A node on the test Redis (or cluster), or on the Redis at `url`. */
+async function node(ns: string, history: HistoryOptions, url?: string, maxInterval?: number): Promise<TestServer> {
+  const engine = url === undefined ? testEngine(ns) : redisEngine({ url, namespace: ns });
+  return startServer({ timeout: 2000, engine, history, ...(maxInterval ? { maxInterval } : {}) });
 }
 
 describe('history in Redis Streams', { skip: missing }, () => {
@@ -78,10 +89,10 @@ describe('history in Redis Streams', { skip: missing }, () => {
     const ns = namespace('kill');
     const history = { channels: ['/kill/**'] };
     const maxInterval = 5000;
-    const child = await startNodeProcess({ REDIS_URL, NAMESPACE: ns, MAX_INTERVAL: String(maxInterval), HISTORY: JSON.stringify(history) });
+    const child = await startNodeProcess({ ...nodeEnv(ns), MAX_INTERVAL: String(maxInterval), HISTORY: JSON.stringify(history) });
     let survivor: TestServer | undefined;
     try {
-      survivor = await node(ns, history, REDIS_URL, maxInterval);
+      survivor = await node(ns, history, undefined, maxInterval);
       const client = new RawClient(child.url);
       await client.handshake();
       await client.subscribe('/kill/a');
@@ -107,8 +118,7 @@ describe('history in Redis Streams', { skip: missing }, () => {
     const history = { channels: ['/ack/*'] };
     const maxInterval = 5000;
     const child = await startNodeProcess({
-      REDIS_URL,
-      NAMESPACE: ns,
+      ...nodeEnv(ns),
       MAX_INTERVAL: String(maxInterval),
       HISTORY: JSON.stringify(history),
       ACK: '1',
@@ -120,7 +130,7 @@ describe('history in Redis Streams', { skip: missing }, () => {
         maxInterval,
         ack: true,
         history,
-        engine: redisEngine({ url: REDIS_URL, namespace: ns }),
+        engine: testEngine(ns),
       });
       const client = new RawClient(child.url);
       assert.deepEqual((await client.handshake({ ext: { ack: true } })).ext, { ack: true, replay: true });
@@ -160,15 +170,15 @@ describe('history in Redis Streams', { skip: missing }, () => {
   it('stays bounded under a soak of 2,000 publishes over 20 channels: size entries each, expiring with ttl', async () => {
     const ns = namespace('bounds');
     const server = await node(ns, { channels: ['/b/*'], size: 5, ttl: 60_000 });
-    const redis = new Redis(REDIS_URL);
+    const redis = adminRedis();
     try {
       // One publish per channel at a time: a soak, not a burst past the command timeout.
       for (let round = 0; round < 100; round++) {
         await Promise.all(Array.from({ length: 20 }, (_, c) => server.bayeux.publish(`/b/${c}`, { n: round })));
       }
       for (let c = 0; c < 20; c++) {
-        assert.equal(await redis.xlen(`${ns}:history:/b/${c}`), 5);
-        const ttl = await redis.pttl(`${ns}:history:/b/${c}`);
+        assert.equal(await redis.xlen(channelKey(ns, `/b/${c}`, 'history')), 5);
+        const ttl = await redis.pttl(channelKey(ns, `/b/${c}`, 'history'));
         assert.ok(ttl > 0 && ttl <= 60_000, `stream expiry ${ttl}`);
       }
     } finally {
@@ -180,7 +190,7 @@ describe('history in Redis Streams', { skip: missing }, () => {
   it('serves nothing older than ttl, and refuses a resume into what expired', async () => {
     const ns = namespace('ttl');
     const server = await node(ns, { channels: ['/t/*'], ttl: 1000 });
-    const redis = new Redis(REDIS_URL);
+    const redis = adminRedis();
     try {
       const seen: Position[] = [];
       const stop = server.bayeux.subscribe('/t/a', (m) => {
@@ -191,7 +201,7 @@ describe('history in Redis Streams', { skip: missing }, () => {
       await (server.bayeux.engine as RedisEngine).sync();
       stop();
       // The Stream expires ttl after its last publish (an event Redis reports, not a sleep).
-      await until(async () => (await redis.exists(`${ns}:history:/t/a`)) === 0, 'the stream to expire', 15_000);
+      await until(async () => (await redis.exists(channelKey(ns, '/t/a', 'history'))) === 0, 'the stream to expire', 15_000);
       const client = new RawClient(server.url);
       await client.handshake();
       const all = await client.request({
@@ -220,7 +230,7 @@ describe('history in Redis Streams', { skip: missing }, () => {
   });
 });
 
-describe('history on a Redis of its own', { skip: missing }, () => {
+describe('history on a Redis of its own', { skip: missing ?? oneRedisOnly('starts a Redis of its own') }, () => {
   it('changes epoch after a flush, and refuses positions of the lost history', async () => {
     const own = await startOwnRedis();
     const server = await node('bayeux-own', { channels: ['/e/*'] }, own.url);

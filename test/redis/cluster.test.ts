@@ -1,4 +1,4 @@
-/** Several server nodes on one Redis act as one Bayeux server. */
+/** Several server nodes on one Redis (or a Redis Cluster, REDIS_CLUSTER) act as one Bayeux server. */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
@@ -6,7 +6,17 @@ import { Redis } from 'ioredis';
 import type { DisconnectEvent, Message, RedisEngine } from '../../lib/index.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
-import { addSubscribers, dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
+import {
+  addSubscribers,
+  adminRedis,
+  dropNamespace,
+  nodeEnv,
+  oneRedisOnly,
+  primaries,
+  REDIS_URL,
+  redisMissing,
+  testNamespace,
+} from '../helpers/redis.js';
 import { cluster, syncAll } from '../helpers/redis-nodes.js';
 import { type TestServer, until } from '../helpers/server.js';
 
@@ -185,7 +195,7 @@ async function commandCounter(connectionName: string) {
   };
 }
 
-describe('the cost of a publish on Redis', { skip: missing }, () => {
+describe('the cost of a publish on Redis', { skip: missing ?? oneRedisOnly('counts commands with MONITOR') }, () => {
   it('is the same number of Redis commands for 1 and for 1000 subscribers', async () => {
     const namespace = testNamespace('cost');
     const connectionName = `bayeux-cost-${namespace.slice(-8)}`;
@@ -226,7 +236,7 @@ describe('faults', { skip: missing }, () => {
     const namespace = testNamespace('kill');
     // maxInterval must cover handshake, SIGKILL and the move on a loaded machine: this test is about faults, not time.
     const maxInterval = 3000;
-    const child = await startNodeProcess({ REDIS_URL, NAMESPACE: namespace, MAX_INTERVAL: String(maxInterval) });
+    const child = await startNodeProcess({ ...nodeEnv(namespace), MAX_INTERVAL: String(maxInterval) });
     let node: TestServer | undefined;
     try {
       [node] = await cluster(namespace, 1, { maxInterval });
@@ -266,19 +276,23 @@ describe('faults', { skip: missing }, () => {
     const connectionName = `bayeux-cut-${namespace.slice(-8)}`;
     const [node] = await cluster(namespace, 1, {}, connectionName);
     const server = node as TestServer;
-    const admin = new Redis(REDIS_URL);
+    const admin = adminRedis();
     try {
       const client = new RawClient(server.url);
       await client.handshake();
       await client.subscribe('/cut/a');
-      const list = await admin.client('LIST');
-      const ids = String(list)
-        .split('\n')
-        .filter((line) => line.includes(`name=${connectionName}`))
-        .map((line) => /id=(\d+)/.exec(line)?.[1])
-        .filter((id): id is string => id !== undefined);
-      assert.equal(ids.length, 2, 'the command and subscriber connections');
-      for (const id of ids) await admin.client('KILL', 'ID', id);
+      // Every connection of the node, on one Redis or on each primary of a cluster.
+      let cut = 0;
+      for (const redis of await primaries(admin)) {
+        const ids = String(await redis.client('LIST'))
+          .split('\n')
+          .filter((line) => line.includes(`name=${connectionName}`))
+          .map((line) => /id=(\d+)/.exec(line)?.[1])
+          .filter((id): id is string => id !== undefined);
+        for (const id of ids) await redis.client('KILL', 'ID', id);
+        cut += ids.length;
+      }
+      assert.ok(cut >= 2, `${cut} connections cut: the command and subscriber connections at least`);
       await until(
         async () => {
           try {

@@ -8,7 +8,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { Message, RedisEngine, RedisEngineStats } from '../../lib/index.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
-import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
+import { dropNamespace, oneRedisOnly, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
 import { cluster, syncAll } from '../helpers/redis-nodes.js';
 import type { TestServer } from '../helpers/server.js';
 
@@ -37,7 +37,7 @@ async function collect(client: RawClient, count: number): Promise<Message[]> {
   return got;
 }
 
-describe('routing by interest on one Redis', { skip: missing }, () => {
+describe('routing by interest on one Redis', { skip: missing ?? oneRedisOnly('reads PUBSUB NUMSUB of one Redis') }, () => {
   const namespace = testNamespace('interest');
   let nodes: TestServer[] = [];
   const admin = new Redis(REDIS_URL, { lazyConnect: true });

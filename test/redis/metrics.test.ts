@@ -1,10 +1,9 @@
 /** Metrics of the Redis engine: stream lag and session hand-overs. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { redisEngine } from '../../lib/index.js';
 import { parsePrometheus } from '../helpers/prometheus.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
+import { dropNamespace, redisMissing, testEngine, testNamespace } from '../helpers/redis.js';
 import { startServer, type TestServer, until } from '../helpers/server.js';
 
 const missing = await redisMissing();
@@ -13,7 +12,7 @@ describe('metrics with the Redis engine', { skip: missing }, () => {
   const namespace = testNamespace('metrics');
   let nodes: TestServer[] = [];
   before(async () => {
-    nodes = await Promise.all([0, 1].map(() => startServer({ engine: redisEngine({ url: REDIS_URL, namespace }) })));
+    nodes = await Promise.all([0, 1].map(() => startServer({ engine: testEngine(namespace) })));
   });
   after(async () => {
     await Promise.all(nodes.map((n) => n.close()));

@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BayeuxClient } from '../../lib/client/index.js';
-import { type PresenceEvent, redisEngine } from '../../lib/index.js';
+import type { PresenceEvent } from '../../lib/index.js';
 import { headerLogin, type TestUser } from '../helpers/login.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
+import { dropNamespace, nodeEnv, redisMissing, testEngine, testNamespace } from '../helpers/redis.js';
 import { startServer, type TestServer, until } from '../helpers/server.js';
 
 const missing = await redisMissing();
@@ -16,14 +16,14 @@ describe('presence with the Redis engine', { skip: missing }, () => {
     const namespace = testNamespace('presence');
     // maxInterval must cover handshake, SIGKILL and the checks on a loaded machine: the test is about faults, not time.
     const maxInterval = 3000;
-    const child = await startNodeProcess({ REDIS_URL, NAMESPACE: namespace, MAX_INTERVAL: String(maxInterval) });
+    const child = await startNodeProcess({ ...nodeEnv(namespace), MAX_INTERVAL: String(maxInterval) });
     const nodes: TestServer<TestUser>[] = [];
     let keeper: BayeuxClient | undefined;
     try {
       for (let i = 0; i < 2; i++) {
         nodes.push(
           await startServer<TestUser>(
-            { timeout: 1000, maxInterval, engine: redisEngine({ url: REDIS_URL, namespace }) },
+            { timeout: 1000, maxInterval, engine: testEngine(namespace) },
             { before: (app) => app.use(headerLogin(new Set())) },
           ),
         );

@@ -8,7 +8,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { type BayeuxOptions, type Message, type RedisEngine, redisEngine, SessionLimitError } from '../../lib/index.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
-import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
+import { dropNamespace, nodeEnv, REDIS_URL, redisMissing, testEngine, testNamespace } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const missing = await redisMissing();
@@ -89,7 +89,7 @@ describe('README: Redis scale-out', { skip: missing }, () => {
 
   it('stops waiting for an old owner that does not answer after handoverTimeout, and serves the client', async (t) => {
     const namespace = testNamespace('handover');
-    const child = await startNodeProcess({ REDIS_URL, NAMESPACE: namespace });
+    const child = await startNodeProcess({ ...nodeEnv(namespace) });
     let node: TestServer | undefined;
     t.after(async () => {
       child.child.kill('SIGCONT');
@@ -97,7 +97,7 @@ describe('README: Redis scale-out', { skip: missing }, () => {
       await node?.close();
       await dropNamespace(namespace);
     });
-    node = await startServer({ timeout: 60_000, engine: redisEngine({ url: REDIS_URL, namespace, handoverTimeout: 500 }) });
+    node = await startServer({ timeout: 60_000, engine: testEngine(namespace, { handoverTimeout: 500 }) });
     const client = new RawClient(child.url);
     await client.handshake();
     await client.subscribe('/handover/a');
@@ -160,7 +160,7 @@ describe('README: Redis losing keys', { skip: missing }, () => {
       await dropNamespace(namespace);
     });
     for (let i = 0; i < 2; i++) {
-      started.push(await startServer({ timeout: 60_000, engine: redisEngine({ url: REDIS_URL, namespace }) }));
+      started.push(await startServer({ timeout: 60_000, engine: testEngine(namespace) }));
     }
     const [a, b] = started as [TestServer, TestServer];
     const client = new RawClient(a.url);

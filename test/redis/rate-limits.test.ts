@@ -1,9 +1,9 @@
 /** With the Redis engine a rate-limit bucket is shared by every node. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { parseBayeuxError, redisEngine } from '../../lib/index.js';
+import { parseBayeuxError } from '../../lib/index.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
+import { dropNamespace, redisMissing, testEngine, testNamespace } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const missing = await redisMissing();
@@ -17,7 +17,7 @@ describe('rate limits with the Redis engine', { skip: missing }, () => {
         startServer(
           // One token per 1000 s: no refill while the test runs.
           {
-            engine: redisEngine({ url: REDIS_URL, namespace }),
+            engine: testEngine(namespace),
             rateLimit: { session: { rate: 0.001, burst: 6 }, ip: { rate: 0.001, burst: 10 } },
           },
           { before: (app) => app.set('trust proxy', true) },

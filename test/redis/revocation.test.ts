@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BayeuxClient } from '../../lib/client/index.js';
-import { type DisconnectEvent, parseBayeuxError, redisEngine } from '../../lib/index.js';
+import { type DisconnectEvent, parseBayeuxError } from '../../lib/index.js';
 import { headerLogin, nextEvent, type TestUser } from '../helpers/login.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
+import { dropNamespace, redisMissing, testEngine, testNamespace } from '../helpers/redis.js';
 import { startServer, type TestServer, until } from '../helpers/server.js';
 
 const missing = await redisMissing();
@@ -20,7 +20,7 @@ describe('server.disconnectUser() with the Redis engine', { skip: missing }, () 
       [0, 1].map(() =>
         startServer<TestUser>(
           {
-            engine: redisEngine({ url: REDIS_URL, namespace }),
+            engine: testEngine(namespace),
             // Anonymous clients may handshake, but not read /private.
             messageACL: (_client, message, ctx) =>
               message.channel !== '/meta/subscribe' || message.subscription !== '/private' || ctx.user !== undefined || 'Log in first',

@@ -9,9 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { BayeuxClient } from '../../lib/client/index.js';
-import { redisEngine } from '../../lib/index.js';
 import { healthBalancer } from '../helpers/balancer.js';
-import { dropNamespace, REDIS_URL, redisMissing, testNamespace } from '../helpers/redis.js';
+import { dropNamespace, redisMissing, testEngine, testNamespace } from '../helpers/redis.js';
 import { startServer, type TestServer, until } from '../helpers/server.js';
 
 const missing = await redisMissing();
@@ -26,7 +25,7 @@ describe('a rolling restart behind a balancer (Redis engine)', { skip: missing }
     namespaces.push(ns);
     const nodes: TestServer[] = [];
     for (let i = 0; i < 3; i++) {
-      nodes.push(await startServer({ engine: redisEngine({ url: REDIS_URL, namespace: ns }), timeout: 5000 }, { websocket: true }));
+      nodes.push(await startServer({ engine: testEngine(ns), timeout: 5000 }, { websocket: true }));
     }
     const [a, b, c] = nodes as [TestServer, TestServer, TestServer];
     const lb = await healthBalancer(() => nodes);
