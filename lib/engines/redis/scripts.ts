@@ -80,30 +80,30 @@ return 0
 /**
  * On a Redis Cluster: a Lua function publishing `payload` on one pattern's
  * pub/sub channel, numbered. KEYS-side `seq` is the pattern's sequence key,
- * in the channel's slot. The first number of a sequence (and of one that
- * expired after `ttl` ms idle) is Redis's clock in µs, so a sequence that
- * starts again still goes up: a node compares numbers of one channel only.
+ * in the channel's slot. The first number of a sequence is Redis's clock in
+ * µs, and the key lives `ttl` ms from then (not refreshed on each publish: one
+ * INCR per message is all a publish adds). A sequence that expired starts
+ * again at the clock, which is above any number it reached: that would take
+ * more than one INCR per µs since it started. So numbers of one channel only
+ * go up, and a node compares numbers of one channel only.
  * The frame goes out as `#<number>\n<frame>` (frames.ts `sequenced`).
  */
 export const SEQUENCED_FUNCTION = `
 local function sequenced(seq, channel, payload, ttl)
-  local n
-  if redis.call('EXISTS', seq) == 0 then
+  local n = redis.call('INCR', seq)
+  if n == 1 then
     local t = redis.call('TIME')
-    n = string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2]))
-    redis.call('SET', seq, n, 'PX', ttl)
-  else
-    n = string.format('%.0f', redis.call('INCR', seq))
-    redis.call('PEXPIRE', seq, ttl)
+    n = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    redis.call('SET', seq, string.format('%.0f', n), 'PX', ttl)
   end
-  redis.call('SPUBLISH', channel, '#' .. n .. '\\n' .. payload)
+  redis.call('SPUBLISH', channel, '#' .. string.format('%.0f', n) .. '\\n' .. payload)
 end
 `;
 
-/** How long a pattern's sequence key outlives its last message (ms). */
+/** How long a pattern's sequence key lives from its first message (ms); it starts again above where it was. */
 export const SEQUENCE_TTL = 24 * 60 * 60 * 1000;
 
-/** KEYS: the pattern's sequence key. ARGV: its pub/sub channel, the frame, the sequence's idle expiry (ms). */
+/** KEYS: the pattern's sequence key. ARGV: its pub/sub channel, the frame, the sequence's lifetime (ms). */
 export const SEQUENCED = `${SEQUENCED_FUNCTION}
 sequenced(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 return 0
