@@ -8,8 +8,12 @@
  * Per node: CPU per local delivery and pub/sub messages received per publish;
  * per publish: Redis commands and bytes Redis sent. Then the Redis commands
  * and pub/sub messages of a long-poll /meta/connect sent round-robin to 3 nodes.
+ * Every cell runs twice: on one Redis and on a Redis Cluster of three primaries
+ * (both of the bench's own); on the cluster it also reports how evenly the
+ * primaries shared the commands (busiest over quietest).
  * Writes bench/results/scale-out.{json,md,svg}. BENCH_NODES, BENCH_SESSIONS,
- * BENCH_PUBLISHES, BENCH_POLLS change the load; BENCH_PROFILE=<dir> profiles the nodes.
+ * BENCH_PUBLISHES, BENCH_POLLS change the load; BENCH_REDIS=one|cluster runs one
+ * topology only; BENCH_PROFILE=<dir> profiles the nodes.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { Redis } from 'ioredis';
-import { startRedis } from '../test/helpers/redis-server.js';
+import { startCluster, startRedis } from '../test/helpers/redis-server.js';
 import { scaleOutChart } from './scale-out/chart.js';
 
 /** The last commit of the one-stream design. */
@@ -35,11 +39,49 @@ interface Node {
   ask(command: Record<string, unknown>): Promise<Record<string, number>>;
 }
 
-async function startNode(lib: string, redisUrl: string, namespace: string): Promise<Node> {
+/** Where the nodes find Redis, and the servers whose counters are read. */
+interface Target {
+  redis: 'one Redis' | '3-primary cluster';
+  /** REDIS_URL or REDIS_CLUSTER for bench/scale-out/node.ts. */
+  env: Record<string, string>;
+  /** One connection to each Redis server (each primary of the cluster). */
+  admins: Redis[];
+  close(): Promise<void>;
+}
+
+async function oneRedis(): Promise<Target> {
+  const redis = await startRedis();
+  const admin = new Redis(redis.url);
+  return {
+    redis: 'one Redis',
+    env: { REDIS_URL: redis.url },
+    admins: [admin],
+    async close() {
+      admin.disconnect();
+      await redis.kill();
+    },
+  };
+}
+
+async function threePrimaries(): Promise<Target> {
+  const cluster = await startCluster(3);
+  const admins = cluster.nodes.map((n) => new Redis(n.url));
+  return {
+    redis: '3-primary cluster',
+    env: { REDIS_CLUSTER: cluster.addresses.map((a) => `${a.host}:${a.port}`).join(',') },
+    admins,
+    async close() {
+      for (const admin of admins) admin.disconnect();
+      await cluster.kill();
+    },
+  };
+}
+
+async function startNode(lib: string, target: Target, namespace: string): Promise<Node> {
   // BENCH_PROFILE=<dir>: a CPU profile of every node process there.
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(import.meta.dirname, 'scale-out', 'node.ts')], {
-    env: { ...process.env, LIB: lib, REDIS_URL: redisUrl, NAMESPACE: namespace },
+    env: { ...process.env, LIB: lib, ...target.env, NAMESPACE: namespace },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines: Interface = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -65,13 +107,37 @@ async function startNode(lib: string, redisUrl: string, namespace: string): Prom
   };
 }
 
-/** Total commands Redis executed and bytes it sent, so far. */
-async function redisCounters(admin: Redis): Promise<{ commands: number; bytesOut: number }> {
-  const commandstats = await admin.info('commandstats');
-  let commands = 0;
-  for (const match of commandstats.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) if (match[1] !== 'info') commands += Number(match[2]);
-  const stats = await admin.info('stats');
-  return { commands, bytesOut: Number(/total_net_output_bytes:(\d+)/.exec(stats)?.[1] ?? 0) };
+interface Counters {
+  /** Commands executed (INFO aside), summed over the servers. */
+  commands: number;
+  /** Bytes sent to clients, summed over the servers. */
+  bytesOut: number;
+  /** Commands executed, per server. */
+  perServer: number[];
+}
+
+/** What the target's Redis servers executed and sent, so far. */
+async function redisCounters(target: Target): Promise<Counters> {
+  const each = await Promise.all(
+    target.admins.map(async (admin) => {
+      const commandstats = await admin.info('commandstats');
+      let commands = 0;
+      for (const match of commandstats.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) if (match[1] !== 'info') commands += Number(match[2]);
+      const stats = await admin.info('stats');
+      return { commands, bytesOut: Number(/total_net_output_bytes:(\d+)/.exec(stats)?.[1] ?? 0) };
+    }),
+  );
+  return {
+    commands: each.reduce((sum, e) => sum + e.commands, 0),
+    bytesOut: each.reduce((sum, e) => sum + e.bytesOut, 0),
+    perServer: each.map((e) => e.commands),
+  };
+}
+
+/** Busiest over quietest server's commands between two readings (1 on one Redis). */
+function spread(before: Counters, after: Counters): number {
+  const deltas = after.perServer.map((n, i) => n - (before.perServer[i] ?? 0));
+  return Math.max(...deltas) / Math.max(1, Math.min(...deltas));
 }
 
 function median(values: number[]): number {
@@ -82,6 +148,7 @@ function median(values: number[]): number {
 
 export interface FanOutCell {
   design: 'one stream' | 'by interest';
+  redis: Target['redis'];
   nodes: number;
   /** Median over nodes of CPU µs per delivery to a local session. */
   cpuPerDelivery: number;
@@ -92,32 +159,36 @@ export interface FanOutCell {
   /** Per publish made in the cluster. */
   redisCommandsPerPublish: number;
   redisBytesPerPublish: number;
+  /** Commands of the busiest Redis server over the quietest's (1 on one Redis). */
+  serverSpread: number;
   delivered: number;
 }
 
-async function fanOut(design: FanOutCell['design'], lib: string, redisUrl: string, admin: Redis, count: number): Promise<FanOutCell> {
+async function fanOut(design: FanOutCell['design'], lib: string, target: Target, count: number): Promise<FanOutCell> {
   const namespace = `scale-${randomBytes(4).toString('hex')}`;
-  const nodes = await Promise.all(Array.from({ length: count }, () => startNode(lib, redisUrl, namespace)));
+  const nodes = await Promise.all(Array.from({ length: count }, () => startNode(lib, target, namespace)));
   try {
     await Promise.all(nodes.map((n, i) => n.ask({ op: 'load', node: i, sessions: SESSIONS })));
     // Warm-up (script loads, JIT), then the measured run.
     await Promise.all(nodes.map((n, i) => n.ask({ op: 'publish', count: 200, users: SESSIONS, nodes: count, seed: 7 + i })));
     await Promise.all(nodes.map((n) => n.ask({ op: 'read' })));
     await Promise.all(nodes.map((n) => n.ask({ op: 'mark' })));
-    const before = await redisCounters(admin);
+    const before = await redisCounters(target);
     await Promise.all(nodes.map((n, i) => n.ask({ op: 'publish', count: PUBLISHES, users: SESSIONS, nodes: count, seed: 1000 + i })));
     const reads = await Promise.all(nodes.map((n) => n.ask({ op: 'read' })));
-    const after = await redisCounters(admin);
+    const after = await redisCounters(target);
     const published = PUBLISHES * count;
     // Each node's sync marker counts as one command and a few bytes: negligible, left in.
     return {
       design,
+      redis: target.redis,
       nodes: count,
       cpuPerDelivery: median(reads.map((r) => (r.cpuUs as number) / Math.max(1, r.delivered as number))),
       receivedPerPublish: median(reads.map((r) => (r.received as number) / published)),
       receivedPerDelivery: median(reads.map((r) => (r.received as number) / Math.max(1, r.delivered as number))),
       redisCommandsPerPublish: (after.commands - before.commands) / published,
       redisBytesPerPublish: (after.bytesOut - before.bytesOut) / published,
+      serverSpread: spread(before, after),
       delivered: reads.reduce((sum, r) => sum + (r.delivered as number), 0),
     };
   } finally {
@@ -127,6 +198,7 @@ async function fanOut(design: FanOutCell['design'], lib: string, redisUrl: strin
 
 export interface PollCell {
   design: FanOutCell['design'];
+  redis: Target['redis'];
   redisCommandsPerPoll: number;
   /** Pub/sub messages Redis sent all three nodes, per poll. */
   messagesPerPoll: number;
@@ -141,9 +213,9 @@ async function post(port: number, message: Record<string, unknown>): Promise<Rec
   return (await res.json()) as Record<string, unknown>[];
 }
 
-async function polls(design: PollCell['design'], lib: string, redisUrl: string, admin: Redis): Promise<PollCell> {
+async function polls(design: PollCell['design'], lib: string, target: Target): Promise<PollCell> {
   const namespace = `polls-${randomBytes(4).toString('hex')}`;
-  const nodes = await Promise.all(Array.from({ length: 3 }, () => startNode(lib, redisUrl, namespace)));
+  const nodes = await Promise.all(Array.from({ length: 3 }, () => startNode(lib, target, namespace)));
   try {
     const [hello] = await post(nodes[0]?.port as number, {
       channel: '/meta/handshake',
@@ -157,12 +229,13 @@ async function polls(design: PollCell['design'], lib: string, redisUrl: string, 
     for (let i = 0; i < 6; i++) await connect(i);
     await Promise.all(nodes.map((n) => n.ask({ op: 'read' })));
     await Promise.all(nodes.map((n) => n.ask({ op: 'mark' })));
-    const before = await redisCounters(admin);
+    const before = await redisCounters(target);
     for (let i = 0; i < POLLS; i++) await connect(i);
     const reads = await Promise.all(nodes.map((n) => n.ask({ op: 'read' })));
-    const after = await redisCounters(admin);
+    const after = await redisCounters(target);
     return {
       design,
+      redis: target.redis,
       redisCommandsPerPoll: (after.commands - before.commands - 3) / POLLS,
       messagesPerPoll: (reads.reduce((sum, r) => sum + (r.received as number), 0) - 3) / POLLS,
     };
@@ -179,31 +252,40 @@ function baselineLib(): { lib: string; cleanup(): void } {
   return { lib: join(dir, 'lib', 'index.ts'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-const redis = await startRedis();
-const admin = new Redis(redis.url);
 const baseline = baselineLib();
 const designs: [FanOutCell['design'], string][] = [
   ['one stream', baseline.lib],
   ['by interest', join(root, 'lib', 'index.ts')],
 ];
+const topologies: [Target['redis'], () => Promise<Target>][] = [
+  ['one Redis', oneRedis],
+  ['3-primary cluster', threePrimaries],
+];
+const only = process.env.BENCH_REDIS;
 const cells: FanOutCell[] = [];
 const pollCells: PollCell[] = [];
 try {
-  for (const count of NODE_COUNTS) {
-    for (const [design, lib] of designs) {
-      const cell = await fanOut(design, lib, redis.url, admin, count);
-      cells.push(cell);
-      console.log(JSON.stringify(cell));
+  for (const [name, start] of topologies) {
+    if ((only === 'one' && name !== 'one Redis') || (only === 'cluster' && name === 'one Redis')) continue;
+    const target = await start();
+    try {
+      for (const count of NODE_COUNTS) {
+        for (const [design, lib] of designs) {
+          const cell = await fanOut(design, lib, target, count);
+          cells.push(cell);
+          console.log(JSON.stringify(cell));
+        }
+      }
+      for (const [design, lib] of designs) {
+        const cell = await polls(design, lib, target);
+        pollCells.push(cell);
+        console.log(JSON.stringify(cell));
+      }
+    } finally {
+      await target.close();
     }
   }
-  for (const [design, lib] of designs) {
-    const cell = await polls(design, lib, redis.url, admin);
-    pollCells.push(cell);
-    console.log(JSON.stringify(cell));
-  }
 } finally {
-  admin.disconnect();
-  await redis.kill();
   baseline.cleanup();
 }
 
@@ -216,22 +298,24 @@ writeFileSync(
 );
 const rows = cells.map(
   (c) =>
-    `| ${c.design} | ${c.nodes} | ${c.cpuPerDelivery.toFixed(1)} | ${c.receivedPerPublish.toFixed(2)} | ${c.receivedPerDelivery.toFixed(2)} | ${c.redisCommandsPerPublish.toFixed(2)} | ${Math.round(c.redisBytesPerPublish)} | ${c.delivered} |`,
+    `| ${c.redis} | ${c.design} | ${c.nodes} | ${c.cpuPerDelivery.toFixed(1)} | ${c.receivedPerPublish.toFixed(2)} | ${c.receivedPerDelivery.toFixed(2)} | ${c.redisCommandsPerPublish.toFixed(2)} | ${Math.round(c.redisBytesPerPublish)} | ${c.redis === 'one Redis' ? '' : `${c.serverSpread.toFixed(2)}×`} | ${c.delivered} |`,
 );
-const pollRows = pollCells.map((p) => `| ${p.design} | ${p.redisCommandsPerPoll.toFixed(1)} | ${p.messagesPerPoll.toFixed(1)} |`);
+const pollRows = pollCells.map(
+  (p) => `| ${p.redis} | ${p.design} | ${p.redisCommandsPerPoll.toFixed(1)} | ${p.messagesPerPoll.toFixed(1)} |`,
+);
 writeFileSync(
   join(results, 'scale-out.md'),
   [
     `Scale-out run of ${when} (baseline ${BASELINE}): per node ${SESSIONS} sessions on /user/<node>-<i> and one on /shared, ${PUBLISHES} publishes per node.`,
     '',
-    '| design | nodes | CPU µs per local delivery (median node) | pub/sub messages received per cluster publish (median node) | received per local delivery | Redis commands per publish | bytes Redis sent per publish | delivered |',
-    '|---|---|---|---|---|---|---|---|',
+    '| Redis | design | nodes | CPU µs per local delivery (median node) | pub/sub messages received per cluster publish (median node) | received per local delivery | Redis commands per publish | bytes Redis sent per publish | busiest primary / quietest (commands) | delivered |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `Long-poll /meta/connect, round-robin over 3 nodes, ${POLLS} polls:`,
     '',
-    '| design | Redis commands per poll | pub/sub messages to the nodes per poll |',
-    '|---|---|---|',
+    '| Redis | design | Redis commands per poll | pub/sub messages to the nodes per poll |',
+    '|---|---|---|---|',
     ...pollRows,
     '',
   ].join('\n'),

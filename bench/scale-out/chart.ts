@@ -1,9 +1,9 @@
-/** An SVG line chart of the scale-out run: CPU per local delivery against the number of nodes, one line per design. */
+/** An SVG line chart of the scale-out run: CPU per local delivery against the number of nodes, one line per design and Redis (dashed: the cluster). */
 import type { FanOutCell } from '../scale-out.js';
 
 const W = 640;
 const H = 360;
-const PAD = { left: 70, right: 160, top: 40, bottom: 50 };
+const PAD = { left: 70, right: 230, top: 40, bottom: 50 };
 const COLORS: Record<FanOutCell['design'], string> = { 'one stream': '#c0392b', 'by interest': '#2471a3' };
 
 export function scaleOutChart(cells: readonly FanOutCell[]): string {
@@ -31,19 +31,22 @@ export function scaleOutChart(cells: readonly FanOutCell[]): string {
     );
   }
   let legend = PAD.top;
-  for (const design of Object.keys(COLORS) as FanOutCell['design'][]) {
-    const line = cells.filter((c) => c.design === design).sort((a, b) => a.nodes - b.nodes);
-    if (line.length === 0) continue;
-    const color = COLORS[design];
-    parts.push(
-      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${line.map((c) => `${x(c.nodes)},${y(c.cpuPerDelivery)}`).join(' ')}"/>`,
-    );
-    for (const c of line) parts.push(`<circle cx="${x(c.nodes)}" cy="${y(c.cpuPerDelivery)}" r="3" fill="${color}"/>`);
-    parts.push(
-      `<line x1="${W - PAD.right + 15}" y1="${legend}" x2="${W - PAD.right + 35}" y2="${legend}" stroke="${color}" stroke-width="2"/>`,
-      `<text x="${W - PAD.right + 40}" y="${legend + 4}">${design}</text>`,
-    );
-    legend += 20;
+  for (const redis of ['one Redis', '3-primary cluster'] as const) {
+    for (const design of Object.keys(COLORS) as FanOutCell['design'][]) {
+      const line = cells.filter((c) => c.design === design && c.redis === redis).sort((a, b) => a.nodes - b.nodes);
+      if (line.length === 0) continue;
+      const color = COLORS[design];
+      const dash = redis === 'one Redis' ? '' : ' stroke-dasharray="6 4"';
+      parts.push(
+        `<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${line.map((c) => `${x(c.nodes)},${y(c.cpuPerDelivery)}`).join(' ')}"/>`,
+      );
+      for (const c of line) parts.push(`<circle cx="${x(c.nodes)}" cy="${y(c.cpuPerDelivery)}" r="3" fill="${color}"/>`);
+      parts.push(
+        `<line x1="${W - PAD.right + 15}" y1="${legend}" x2="${W - PAD.right + 35}" y2="${legend}" stroke="${color}" stroke-width="2"${dash}/>`,
+        `<text x="${W - PAD.right + 40}" y="${legend + 4}">${design}, ${redis}</text>`,
+      );
+      legend += 20;
+    }
   }
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
