@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Cluster, Redis } from 'ioredis';
 import type { Engine } from '../../lib/engines/engine.js';
+import { seenBucket, seenBucketKeys } from '../../lib/engines/redis/last-seen.js';
 import { type RedisEngine, type RedisEngineOptions, redisEngine } from '../../lib/index.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -50,9 +51,9 @@ export async function primaries(redis: Redis | Cluster): Promise<Redis[]> {
   return redis.nodes('master');
 }
 
-/** The name of one of a namespace's own keys (`sessions`, `session:<id>`, ...), as the engine names it here. */
-export function namespaceKey(namespace: string, ...parts: string[]): string {
-  return [REDIS_CLUSTER === undefined ? namespace : `{${namespace}}`, ...parts].join(':');
+/** The sorted set holding a session's last seen, as the engine names it here (lib/engines/redis/last-seen.ts). */
+export function lastSeenKey(namespace: string, clientId: string): string {
+  return REDIS_CLUSTER === undefined ? `${namespace}:sessions` : (seenBucketKeys(namespace)[seenBucket(clientId)] as string);
 }
 
 /** The name of a channel's key (`history`, `history-meta`, `n`), as the engine names it here. */

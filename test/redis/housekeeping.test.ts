@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RedisEngine } from '../../lib/index.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { addSubscribers, adminRedis, dropNamespace, namespaceKey, redisMissing, testEngine, testNamespace } from '../helpers/redis.js';
+import { addSubscribers, adminRedis, dropNamespace, lastSeenKey, redisMissing, testEngine, testNamespace } from '../helpers/redis.js';
 import { startServer, until } from '../helpers/server.js';
 
 const missing = await redisMissing();
@@ -25,7 +25,7 @@ describe('Redis housekeeping', { skip: missing }, () => {
       // Three refreshes of the connected session's score: at least two housekeeping ticks went by.
       const scores = new Set<string>();
       await until(async () => {
-        scores.add(String(await redis.zscore(namespaceKey(namespace, 'sessions'), client.clientId)));
+        scores.add(String(await redis.zscore(lastSeenKey(namespace, client.clientId), client.clientId)));
         return scores.size >= 3;
       }, 'the connected session to be refreshed twice');
       const written = engine.stats().housekeepingWrites - start;
@@ -33,7 +33,7 @@ describe('Redis housekeeping', { skip: missing }, () => {
       assert.ok(written <= 6, `${written} last-seen writes for 1 connected and 200 idle sessions over two ticks or more`);
       // The idle ones still expire on time.
       await until(async () => (await engine.countSessions()) <= 1, 'the idle sessions to expire', 10_000);
-      assert.equal(await redis.zscore(namespaceKey(namespace, 'sessions'), '/idle-0'), null);
+      assert.equal(await redis.zscore(lastSeenKey(namespace, '/idle-0'), '/idle-0'), null);
       await server.close();
       await held.catch(() => undefined);
     } finally {

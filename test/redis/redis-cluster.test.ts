@@ -18,6 +18,18 @@ import { replayBehaviour } from '../history/behaviour.js';
 
 const missing = binaryMissing('redis-server', 'redis-cli') ?? versionMissing(7);
 
+/** Every key of one Redis server that SCAN finds matching `match`. */
+async function keysMatching(admin: Redis, match: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
+}
+
 /** Per node: SPUBLISH and PUBLISH calls, and publishes received over the cluster bus. */
 async function counters(admins: Redis[]): Promise<{ spublish: number; publish: number; bus: number }[]> {
   return Promise.all(
@@ -224,6 +236,45 @@ if (missing !== undefined) {
           `order on ${channel}`,
         );
       }
+    });
+
+    it("spreads the sessions' last seen over the primaries: housekeeping writes do not all land on the namespace's slot", async (t) => {
+      const namespace = testNamespace('seen');
+      const [node] = (await nodes(namespace, 1)) as [TestServer];
+      const engine = node.bayeux.engine as RedisEngine;
+      for (let i = 0; i < 300; i++) {
+        await engine.createSession({
+          id: `seen-${i}`,
+          user: undefined,
+          userKey: undefined,
+          ip: `10.8.${i >> 8}.${i & 255}`,
+          transport: 'long-polling',
+          data: {},
+        });
+      }
+      // The last-seen sets on each primary (each set is one key: its slot's primary holds it).
+      const seenSets = (admin: Redis) => keysMatching(admin, `{${namespace}:#*}:seen`);
+      const held = await Promise.all(
+        admins.map(async (admin) => {
+          let entries = 0;
+          for (const key of await seenSets(admin)) entries += await admin.zcard(key);
+          return entries;
+        }),
+      );
+      t.diagnostic(`last-seen entries of 300 sessions per primary: ${held.join(' / ')}`);
+      assert.equal(
+        held.reduce((sum, n) => sum + n, 0),
+        300,
+        `every session has one last-seen entry: ${held.join(' / ')}`,
+      );
+      assert.ok(Math.max(...held) <= 2 * Math.min(...held), `last-seen entries per primary within 2x: ${held.join(' / ')}`);
+      assert.equal(await engine.countSessions(), 300);
+      for (let i = 0; i < 300; i++) await engine.destroySession(`seen-${i}`, 'client');
+      assert.deepEqual(
+        await Promise.all(admins.map(async (admin) => (await seenSets(admin)).length)),
+        [0, 0, 0],
+        'an ended session leaves no last-seen entry',
+      );
     });
 
     it('keeps sessions and limits cluster-wide: a client moves between nodes, maxSessions counts both', async () => {

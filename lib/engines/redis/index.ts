@@ -30,7 +30,10 @@
  *
  * Expiry: a sweeper on every node takes a short lock and ends sessions not
  * seen for `maxInterval` with one Lua script each, so the `disconnect` event
- * fires once in the cluster, also for sessions of a node that died.
+ * fires once in the cluster, also for sessions of a node that died. Last
+ * seen is written by the owner only when it matters (`housekeep`), into one
+ * sorted set on one Redis and into buckets spread over the slots on a
+ * cluster (last-seen.ts).
  */
 
 import { expand } from '../../protocol/channel.js';
@@ -387,7 +390,9 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
       // expires on time), a connected one every `STORED_LAG` of maxInterval (it cannot expire while connected: its
       // stored score is never older than that plus a tick), so a node of idle WebSocket clients writes little.
       const lag = local.host.limits.maxInterval * STORED_LAG;
-      const pairs: (string | number)[] = [];
+      // By last-seen set (one on one Redis; on a cluster a few, each on its own slot: last-seen.ts).
+      const writes = new Map<string, (string | number)[]>();
+      let written = 0;
       for (const session of local.sessions()) {
         let seen: number;
         if (session.connections > 0) {
@@ -398,21 +403,28 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
           seen = session.lastSeen;
         }
         session.storedSeen = seen;
-        pairs.push(seen, session.id);
+        const key = node.seenKey(session.id);
+        const pairs = writes.get(key);
+        if (pairs === undefined) writes.set(key, [seen, session.id]);
+        else pairs.push(seen, session.id);
+        written++;
       }
-      this.housekeepingWrites += pairs.length / 2;
-      if (pairs.length > 0) await redis.zadd(node.key('sessions'), 'XX', ...pairs);
+      this.housekeepingWrites += written;
+      await Promise.all([...writes].map(([key, pairs]) => redis.zadd(key, 'XX', ...pairs)));
     }
     if ((await redis.set(node.key('sweep'), node.nodeId, 'PX', every, 'NX')) !== 'OK') return;
     // Wildcards wanted by nodes that died stop costing publishers a copy.
     for (const other of node.wildcards?.nodes() ?? []) {
       if (other !== node.nodeId && (await redis.exists(node.key('node', other))) === 0) await node.wildcards?.forgetNode(other);
     }
-    const expired = await redis.zrangebyscore(node.key('sessions'), '-inf', now - local.host.limits.maxInterval, 'LIMIT', 0, 500);
-    for (const id of expired) {
-      const mine = local.get(id);
-      if ((mine !== undefined && mine.connections > 0) || this.ownership.isClaiming(id)) continue;
-      await this.records.destroy(id, 'expired');
+    for (const key of node.seenKeys()) {
+      const expired = await redis.zrangebyscore(key, '-inf', now - local.host.limits.maxInterval, 'LIMIT', 0, 500);
+      for (const id of expired) {
+        const mine = local.get(id);
+        if ((mine !== undefined && mine.connections > 0) || this.ownership.isClaiming(id)) continue;
+        // On a cluster a last-seen entry can outlive its record (sessions.ts): nothing to end, drop it.
+        if (!(await this.records.destroy(id, 'expired')) && key !== node.key('sessions')) await redis.zrem(key, id);
+      }
     }
     const { users } = this.records;
     for (const id of await users.expired(now)) {

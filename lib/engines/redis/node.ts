@@ -12,6 +12,7 @@ import { type BroadcastFrame, encode, type Frame } from './frames.js';
 import type { RedisHealth } from './health.js';
 import type { RedisHistory } from './history.js';
 import { Interest } from './interest.js';
+import { seenBucket, seenBucketKeys } from './last-seen.js';
 import { BROADCAST, SEQUENCE_TTL, SEQUENCED } from './scripts.js';
 import { Sequences } from './sequences.js';
 import type { RedisEngineOptions } from './types.js';
@@ -38,6 +39,8 @@ export class RedisNode<User> {
   /** Key prefix: on a Redis Cluster `{ns}`, a hash tag that puts the namespace's own keys and channels in one slot. */
   private readonly prefix: string;
   private readonly ns: string;
+  /** The sorted sets of last seen (last-seen.ts): one on one Redis, one per bucket on a cluster. */
+  private readonly seen: readonly string[];
   private cmd: RedisClient | undefined;
   private sub: RedisClient | undefined;
   /** Echo markers this node waits for, by token. */
@@ -62,6 +65,7 @@ export class RedisNode<User> {
     this.sharded = options.cluster !== undefined;
     this.ns = ns;
     this.prefix = this.sharded ? `{${ns}}` : ns;
+    this.seen = this.sharded ? seenBucketKeys(ns) : [this.key('sessions')];
     this.wildcards = this.sharded ? new Wildcards(this) : undefined;
     this.interest = new Interest(
       (pattern) => this.channelKey(pattern, 'c'),
@@ -84,6 +88,16 @@ export class RedisNode<User> {
    */
   channelKey(pattern: string, what: 'c' | 'n' | 'history' | 'history-meta'): string {
     return this.sharded ? `{${this.ns}:${pattern}}:${what}` : `${this.prefix}:${what}:${pattern}`;
+  }
+
+  /** The sorted set holding `clientId`'s last seen (last-seen.ts): on a Redis Cluster one of several, spread over slots. */
+  seenKey(clientId: string): string {
+    return this.seen.length === 1 ? (this.seen[0] as string) : (this.seen[seenBucket(clientId)] as string);
+  }
+
+  /** Every sorted set `seenKey` returns. */
+  seenKeys(): readonly string[] {
+    return this.seen;
   }
 
   /** The pattern whose pub/sub channel (on a Redis Cluster) is `channel`; undefined for any other channel. */

@@ -169,9 +169,9 @@ export class Ownership<User> {
     const host = node.local.host;
     const local = movingHere(session);
     // When it was last seen, in case its node died: history re-sends what came after.
-    const seen = node.history === undefined ? null : await redis.zscore(node.key('sessions'), session.id);
+    const seen = node.history === undefined ? null : await redis.zscore(node.seenKey(session.id), session.id);
     // Seen now: the sweeper must not expire a session while it moves (the old owner may be dead).
-    await redis.zadd(node.key('sessions'), 'XX', Date.now(), session.id);
+    await redis.zadd(node.seenKey(session.id), 'XX', Date.now(), session.id);
     let activate: () => void = () => undefined;
     const activated = new Promise<void>((resolve) => {
       activate = resolve;

@@ -5,6 +5,13 @@
  * last seen), `<ns>:ips` (hash: sessions per IP) and `<ns>:subs:<id>` (set).
  * Creating and ending are one Lua script each, so limits hold across nodes
  * and the `disconnect` event fires once in the cluster.
+ *
+ * On a Redis Cluster `<ns>:sessions` only counts the sessions (score = when
+ * created) and the last seen lives in a bucket of its own slot (last-seen.ts),
+ * written apart from the script: the bucket entry is added before the record
+ * and removed after it, so a session always has one; an entry whose record is
+ * gone (a node died in between, or the record's script failed) is removed by
+ * the sweeper when it finds nothing to end.
  */
 import { SessionLimitError } from '../engine.js';
 import type { MaybePromise } from '../maybe-promise.js';
@@ -54,6 +61,9 @@ export class SessionRecords<User> {
       init.browser ?? '',
     ];
     await this.users.add(init);
+    const seen = node.seenKey(init.id);
+    const apart = seen !== node.key('sessions');
+    if (apart) await node.redis().zadd(seen, now, init.id);
     const result = await node
       .redis()
       .eval(
@@ -69,7 +79,10 @@ export class SessionRecords<User> {
         init.ip,
         ...fields,
       );
-    if (result !== 'ok') await this.users.remove(init.id, init.userKey);
+    if (result !== 'ok') {
+      await this.users.remove(init.id, init.userKey);
+      if (apart) await node.redis().zrem(seen, init.id);
+    }
     if (result === 'max') throw new SessionLimitError(`the cluster holds ${limits.maxSessions} sessions, its limit`);
     if (result === 'ip') throw new SessionLimitError(`${init.ip} holds ${limits.maxSessionsPerIp} sessions, the limit per IP`);
     const session = new Session(init, now);
@@ -100,6 +113,8 @@ export class SessionRecords<User> {
       | string[]
       | null;
     if (fields === null) return false;
+    const seen = node.seenKey(clientId);
+    if (seen !== node.key('sessions')) await node.redis().zrem(seen, clientId);
     const record: Record<string, string> = {};
     for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
     const cleanup = node.redis().pipeline();
