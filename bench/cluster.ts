@@ -30,11 +30,6 @@ const ON_CLUSTER = process.env.BENCH_REDIS_CLUSTER === '1';
 const cluster = ON_CLUSTER ? await startCluster(3) : undefined;
 // One admin connection per Redis: the shared one, or each primary of the cluster.
 const admins = cluster ? cluster.nodes.map((n) => new Redis(n.port, '127.0.0.1')) : [new Redis(REDIS_URL)];
-if (cluster) {
-  for (const admin of admins) {
-    while (!/cluster_state:ok/.test(String(await admin.call('CLUSTER', 'INFO')))) await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 type ServerName = 'express-bayeux' | 'faye';
 const SCRIPTS: Record<ServerName, string> = { 'express-bayeux': 'ours.ts', faye: 'faye.ts' };

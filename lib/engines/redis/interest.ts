@@ -47,6 +47,8 @@ export class Interest {
   private unconfirmed = 0;
   /** The subscriber connection while it is ready; changes made without one wait for `resubscribe`. */
   private sub: RedisClient | undefined;
+  /** On a cluster: unsubscribes (and wildcards' announcements that they are given up) still on their way. */
+  private readonly releasing = new Set<Promise<void>>();
 
   constructor(
     /** The pub/sub channel of a subscription pattern. */
@@ -83,9 +85,14 @@ export class Interest {
     return this.unconfirmed;
   }
 
-  /** Resolves once every pattern wanted now is confirmed (see `ready`). */
-  settled(timeout: number): Promise<void> {
-    return this.ready(this.wanted.keys(), timeout);
+  /**
+   * Resolves once every pattern wanted now is confirmed (see `ready`) and, on a
+   * cluster, every wildcard given up was announced as such (each announcement is
+   * Redis commands bounded by the command timeout; a failure goes to `failed`).
+   */
+  async settled(timeout: number): Promise<void> {
+    await this.ready(this.wanted.keys(), timeout);
+    await Promise.all(this.releasing);
   }
 
   /** One more holder wants `pattern`. */
@@ -193,7 +200,10 @@ export class Interest {
     const work: Promise<void>[] = [];
     for (const pattern of unsubscribe) {
       const sent = sub.sunsubscribe(this.channelOf(pattern));
-      work.push((isWildcard(pattern) ? sent.then(() => wildcards.announce(pattern, false)) : sent).then(noop, this.failed));
+      const done = (isWildcard(pattern) ? sent.then(() => wildcards.announce(pattern, false)) : sent).then(noop, this.failed);
+      this.releasing.add(done);
+      void done.finally(() => this.releasing.delete(done));
+      work.push(done);
     }
     for (const pattern of subscribe) {
       const sent = sub.ssubscribe(this.channelOf(pattern));
