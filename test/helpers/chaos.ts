@@ -177,6 +177,8 @@ async function chaosRedis(topology: ChaosTopology): Promise<ChaosRedis> {
   if (topology === 'redis') {
     const redis = await startRedis();
     const admin = new Redis(redis.url);
+    // The fault's own connection: while Redis is down it reconnects quietly.
+    admin.on('error', () => {});
     return {
       engine: () => redisEngine({ url: redis.url, namespace }),
       env: { REDIS_URL: redis.url, NAMESPACE: namespace },
@@ -192,7 +194,7 @@ async function chaosRedis(topology: ChaosTopology): Promise<ChaosRedis> {
     };
   }
   const cluster = await startCluster(3);
-  const admins = cluster.nodes.map((n) => new Redis(n.url));
+  const admins = cluster.nodes.map((n) => new Redis(n.url).on('error', () => {}));
   return {
     engine: () => redisEngine({ cluster: cluster.addresses, namespace }),
     env: { REDIS_CLUSTER: cluster.addresses.map((a) => `${a.host}:${a.port}`).join(','), NAMESPACE: namespace },
