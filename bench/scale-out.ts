@@ -71,7 +71,7 @@ async function threePrimaries(): Promise<Target> {
   const admins = cluster.nodes.map((n) => new Redis(n.url));
   return {
     redis: '3-primary cluster',
-    env: { REDIS_CLUSTER: cluster.addresses.map((a) => `${a.host}:${a.port}`).join(',') },
+    env: { REDIS_CLUSTER: cluster.seeds },
     admins,
     async close() {
       for (const admin of admins) admin.disconnect();

@@ -197,7 +197,7 @@ async function chaosRedis(topology: ChaosTopology): Promise<ChaosRedis> {
   const admins = cluster.nodes.map((n) => new Redis(n.url).on('error', () => {}));
   return {
     engine: () => redisEngine({ cluster: cluster.addresses, namespace }),
-    env: { REDIS_CLUSTER: cluster.addresses.map((a) => `${a.host}:${a.port}`).join(','), NAMESPACE: namespace },
+    env: { REDIS_CLUSTER: cluster.seeds, NAMESPACE: namespace },
     kill: async () => {
       await Promise.all(cluster.nodes.map((n) => n.kill()));
     },

@@ -159,6 +159,8 @@ export interface OwnCluster {
   nodes: OwnRedis[];
   /** Seed addresses, for `redisEngine({ cluster })`. */
   addresses: { host: string; port: number }[];
+  /** The same as `host:port,host:port`, for REDIS_CLUSTER (test/helpers/redis.ts, bench/scale-out/node.ts). */
+  seeds: string;
   kill(): Promise<void>;
 }
 
@@ -213,7 +215,8 @@ export async function startCluster(primaries = 3): Promise<OwnCluster> {
     await kill();
     throw err;
   }
-  return { nodes, addresses: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), kill };
+  const addresses = nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
+  return { nodes, addresses, seeds: addresses.map((a) => `${a.host}:${a.port}`).join(','), kill };
 }
 
 /** Resolves once the node at `port` reports `cluster_state:ok` (every node agreed on the slots); throws after 30 s. */

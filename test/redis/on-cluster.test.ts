@@ -37,7 +37,7 @@ const missing = binaryMissing('redis-server', 'redis-cli') ?? versionMissing(7);
 async function runOn(cluster: OwnCluster, file: string): Promise<{ code: number | null; output: string }> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    REDIS_CLUSTER: cluster.addresses.map((a) => `${a.host}:${a.port}`).join(','),
+    REDIS_CLUSTER: cluster.seeds,
     BAYEUX_REQUIRE_REDIS: '1',
   };
   // Set by the runner around this file: a nested run would report to it instead of printing.

@@ -423,7 +423,7 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
         const mine = local.get(id);
         if ((mine !== undefined && mine.connections > 0) || this.ownership.isClaiming(id)) continue;
         // On a cluster a last-seen entry can outlive its record (sessions.ts): nothing to end, drop it.
-        if (!(await this.records.destroy(id, 'expired')) && key !== node.key('sessions')) await redis.zrem(key, id);
+        if (!(await this.records.destroy(id, 'expired')) && node.sharded) await redis.zrem(key, id);
       }
     }
     const { users } = this.records;

@@ -61,9 +61,9 @@ export class SessionRecords<User> {
       init.browser ?? '',
     ];
     await this.users.add(init);
+    // On a cluster last seen is kept apart from the record (last-seen.ts): its entry first.
     const seen = node.seenKey(init.id);
-    const apart = seen !== node.key('sessions');
-    if (apart) await node.redis().zadd(seen, now, init.id);
+    if (node.sharded) await node.redis().zadd(seen, now, init.id);
     const result = await node
       .redis()
       .eval(
@@ -81,7 +81,7 @@ export class SessionRecords<User> {
       );
     if (result !== 'ok') {
       await this.users.remove(init.id, init.userKey);
-      if (apart) await node.redis().zrem(seen, init.id);
+      if (node.sharded) await node.redis().zrem(seen, init.id);
     }
     if (result === 'max') throw new SessionLimitError(`the cluster holds ${limits.maxSessions} sessions, its limit`);
     if (result === 'ip') throw new SessionLimitError(`${init.ip} holds ${limits.maxSessionsPerIp} sessions, the limit per IP`);
@@ -113,8 +113,7 @@ export class SessionRecords<User> {
       | string[]
       | null;
     if (fields === null) return false;
-    const seen = node.seenKey(clientId);
-    if (seen !== node.key('sessions')) await node.redis().zrem(seen, clientId);
+    if (node.sharded) await node.redis().zrem(node.seenKey(clientId), clientId);
     const record: Record<string, string> = {};
     for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
     const cleanup = node.redis().pipeline();
