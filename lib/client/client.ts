@@ -314,10 +314,7 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     }
     this.emit('error', error);
     this.setState('reconnecting');
-    // The first retry follows the advice at once; repeated failures back off so a confused server is not hammered.
-    const repeated = this.backoff.failures > 0;
-    const wait = this.backoff.next();
-    const delay = repeated ? Math.max(this.advice.interval, wait) : this.advice.interval;
+    const delay = this.retryDelay();
     if (reconnect === 'handshake') {
       this.resetSession();
       this.later(() => this.handshake(), delay);
@@ -345,10 +342,6 @@ export class BayeuxClient extends Emitter<ClientEvents> {
 
   private replied(reply: Message): void {
     const pending = this.outbox.awaiting(reply.id);
-    if (reply.successful === false && (reply.error ?? '').startsWith(`${BAYEUX_ERRORS.unknownClient.code}:`)) {
-      // The server forgot the session: start over (the request itself fails).
-      this.advice.take(reply.advice ?? { reconnect: 'handshake' });
-    }
     if (reply.channel === '/meta/subscribe' && reply.successful === true) this.positions.started(reply);
     const gap = reply.channel === '/meta/subscribe' && reply.successful === false ? gapOf(reply) : undefined;
     if (gap !== undefined) {
@@ -360,6 +353,37 @@ export class BayeuxClient extends Emitter<ClientEvents> {
       }
     }
     this.outbox.settle(reply);
+    if (reply.successful !== false) return;
+    const error = BayeuxClientError.fromReply(reply);
+    const restart = this.restartAdvised(reply, error);
+    // Also a restore nobody awaits: the application hears that this subscription is not back (it stays, for the next session).
+    if (restart || (pending?.restore === true && gap === undefined)) this.emit('error', error);
+    if (!restart) return;
+    this.setState('reconnecting');
+    this.resetSession();
+    this.later(() => this.handshake(), this.retryDelay());
+  }
+
+  /**
+   * True when a refusal of this session's request says the session is over:
+   * the server forgot it (402), or advises a new handshake (e.g. the session
+   * belongs to a user this request is no longer logged in as). Waiting for the
+   * held connect to say so would leave the client without its subscriptions
+   * for up to a whole poll.
+   */
+  private restartAdvised(reply: Message, error: BayeuxClientError): boolean {
+    if (this.leaving || this.state === 'disconnected' || this.clientId === undefined) return false;
+    // A reply to an earlier session's request (answered after this client started over) is only that request's.
+    if (reply.clientId !== undefined && reply.clientId !== this.clientId) return false;
+    const reconnect = reply.advice?.reconnect ?? (error.code === BAYEUX_ERRORS.unknownClient.code ? 'handshake' : undefined);
+    return reconnect === 'handshake';
+  }
+
+  /** The first retry follows the advice at once; repeated failures back off so a confused server is not hammered. */
+  private retryDelay(): number {
+    const repeated = this.backoff.failures > 0;
+    const wait = this.backoff.next();
+    return repeated ? Math.max(this.advice.interval, wait) : this.advice.interval;
   }
 
   private deliver(message: Message): void {

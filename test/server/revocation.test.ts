@@ -1,7 +1,7 @@
 /** server.disconnectUser(): signing a user out ends their Bayeux sessions everywhere. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BayeuxClient } from '../../lib/client/index.js';
+import { BayeuxClient, type BayeuxClientError } from '../../lib/client/index.js';
 import { type DisconnectEvent, parseBayeuxError } from '../../lib/index.js';
 import { headerLogin, nextEvent, type TestUser } from '../helpers/login.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -66,6 +66,49 @@ describe('server.disconnectUser()', () => {
           const [error] = await revoked;
           assert.equal(error.code, 401);
           await until(() => client.state === 'connected' && client.clientId !== first, 'the new handshake');
+        } finally {
+          await client.disconnect();
+        }
+      },
+      { before: (app) => app.use(headerLogin(signedOut)) },
+    );
+  });
+
+  it('tells our client at its next request when its login ended without a revocation; it handshakes again at once', async () => {
+    const signedOut = new Set<string>();
+    await withServer<TestUser>(
+      {
+        // Held far longer than the test waits: the new handshake cannot come from the poll's end.
+        timeout: 120_000,
+        messageACL: (_client, message, ctx) =>
+          message.channel !== '/meta/subscribe' || message.subscription !== '/private' || ctx.user !== undefined || 'Log in first',
+      },
+      async (server) => {
+        const client = new BayeuxClient(server.url, { transports: ['long-polling'], headers: { 'x-user': 'erin' } });
+        const errors: BayeuxClientError[] = [];
+        client.on('error', (e) => errors.push(e));
+        try {
+          await client.connect();
+          await client.subscribe('/private', () => {});
+          await client.subscribe('/public', () => {});
+          const first = client.clientId;
+          await until(async () => (await server.bayeux.stats()).held === 1, 'the connect to be held');
+          // Logged out by the host, e.g. while the client handshook again after a revocation: the session is erin's.
+          signedOut.add('erin');
+          await assert.rejects(
+            client.subscribe('/later', () => {}),
+            (e: BayeuxClientError) => e.code === 403,
+          );
+          await until(() => client.state === 'connected' && client.clientId !== first, 'the new handshake');
+          await until(
+            async () => (await server.bayeux.presence('/public')).some((e) => e.clientId === client.clientId),
+            '/public restored',
+          );
+          // /private is not restored for an anonymous session, and the client says so. (The abandoned session
+          // is still there until it expires: nothing the client sends for it is taken any more.)
+          await until(() => errors.some((e) => e.code === 403 && e.message === 'Log in first'), 'the refused restore reported');
+          const onPrivate = (await server.bayeux.presence('/private')).map((e) => e.clientId);
+          assert.deepEqual(onPrivate, [first]);
         } finally {
           await client.disconnect();
         }
