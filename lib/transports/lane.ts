@@ -8,6 +8,11 @@
  * cap (`req.ip` with the app's `trust proxy`), CORS and cross-site rules, and
  * the hijack refusal, which for a logged-in session needs the browser cookie
  * set at its handshake; a poll that cannot show it goes through Express.
+ *
+ * On a bare mount (no layer of the host's runs on the endpoint path before
+ * the server, see mount.ts) there is nothing of the host's to skip, and the
+ * lane serves every POST: handshakes, subscribes and publishes too, exactly
+ * as the router would, with `req.user` undefined as it would be there.
  */
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
@@ -44,6 +49,8 @@ class LaneRequest<User> implements BodyReceiver {
     readonly res: ServerResponse,
     readonly app: ExpressLike,
     readonly pass: Listener,
+    /** The mount is bare: the lane serves what it would otherwise hand to the host's stack. */
+    readonly bare: boolean,
   ) {}
 
   bodyRead(value: unknown): void {
@@ -81,8 +88,9 @@ export class PollLane<User = unknown> {
       for (const listener of listeners) listener.call(server, req, res);
     };
     const dispatch: Listener = (req, res) => {
-      if (!this.mayTake(req, mount)) pass(req, res);
-      else this.endpoint.reader.readTo(req, res, new LaneRequest(this, req, res, app, pass));
+      const at = this.mayTake(req, mount);
+      if (at === undefined) pass(req, res);
+      else this.endpoint.reader.readTo(req, res, new LaneRequest(this, req, res, app, pass, at.bare));
     };
     server.removeAllListeners('request');
     server.on('request', dispatch);
@@ -98,12 +106,12 @@ export class PollLane<User = unknown> {
     this.installed.length = 0;
   }
 
-  /** A POST of JSON to the endpoint, while the server runs: the only requests the lane reads. */
-  private mayTake(req: IncomingMessage, mount: MountPoint): boolean {
-    if (req.method !== 'POST' || this.core.closed || this.core.draining || !this.core.opened) return false;
+  /** A POST of JSON to the endpoint, while the server runs: the only requests the lane reads (with whether the mount is bare). */
+  private mayTake(req: IncomingMessage, mount: MountPoint): { bare: boolean } | undefined {
+    if (req.method !== 'POST' || this.core.closed || this.core.draining || !this.core.opened) return undefined;
     const type = req.headers['content-type'];
-    if (type === undefined || !JSON_TYPE.test(type) || req.headers.upgrade !== undefined) return false;
-    return mount.isEndpoint(req.url);
+    if (type === undefined || !JSON_TYPE.test(type) || req.headers.upgrade !== undefined) return undefined;
+    return mount.endpoint(req.url);
   }
 
   /** A bad body, or an engine that cannot look the session up: answered as the router would. */
@@ -117,7 +125,7 @@ export class PollLane<User = unknown> {
    * unless the engine has to look a session up elsewhere.
    */
   route(read: LaneRequest<User>, value: unknown): void {
-    const { req, res, app, pass } = read;
+    const { req, res, app } = read;
     let messages: Message[];
     try {
       messages = toMessages(value, this.core.options.maxMessagesPerRequest);
@@ -125,16 +133,25 @@ export class PollLane<User = unknown> {
       this.refuse(req, res, err);
       return;
     }
+    let polls = true;
     for (const message of messages) {
       if (message.channel !== '/meta/connect') {
-        handOver(req, res, value, pass);
-        return;
+        polls = false;
+        break;
       }
     }
+    if (!polls && !read.bare) {
+      handOver(req, res, value, read.pass);
+      return;
+    }
     // The app's request prototype gives `req.ip`, `req.secure` and `req.host` with its `trust proxy` setting.
-    // Set only on the polls the lane serves (Express sets it on what it is handed), and after the body is
+    // Set only on the requests the lane serves (Express sets it on what it is handed), and after the body is
     // read: the stream's listeners were measurably slower to add on the re-prototyped object.
     Object.setPrototypeOf(req, app.request);
+    if (!polls) {
+      this.serveAs(read, value, messages, undefined);
+      return;
+    }
     let identity: MaybePromise<LaneIdentity<User> | undefined>;
     try {
       identity = this.identifyFrom(new Identifying<User>(req, this.core.options.cors?.origin), messages, 0);
@@ -142,29 +159,26 @@ export class PollLane<User = unknown> {
       this.refuse(req, res, err);
       return;
     }
-    if (!isPromise(identity)) this.serveAs(req, res, value, pass, messages, identity);
+    if (!isPromise(identity)) this.serveAs(read, value, messages, identity);
     else
       identity.then(
-        (found) => this.serveAs(req, res, value, pass, messages, found),
+        (found) => this.serveAs(read, value, messages, found),
         (err: unknown) => this.refuse(req, res, err),
       );
   }
 
-  /** Serves the batch on the lane for `identity`; without one, the host's stack serves it. */
-  private serveAs(
-    req: IncomingMessage,
-    res: ServerResponse,
-    value: unknown,
-    pass: Listener,
-    messages: Message[],
-    identity: LaneIdentity<User> | undefined,
-  ): void {
-    if (identity === undefined) handOver(req, res, value, pass);
+  /**
+   * Serves the batch on the lane for `identity`. Without one the host's stack
+   * serves it, or on a bare mount the lane does, as the router would (no identity).
+   */
+  private serveAs(read: LaneRequest<User>, value: unknown, messages: Message[], identity: LaneIdentity<User> | undefined): void {
+    const { req, res } = read;
+    if (identity === undefined && !read.bare) handOver(req, res, value, read.pass);
     else if (!this.endpoint.cors) this.serveOn(req, res, messages, identity);
     else this.endpoint.withCors(req, res, () => this.serveOn(req, res, messages, identity));
   }
 
-  private serveOn(req: IncomingMessage, res: ServerResponse, messages: Message[], identity: LaneIdentity<User>): void {
+  private serveOn(req: IncomingMessage, res: ServerResponse, messages: Message[], identity: LaneIdentity<User> | undefined): void {
     let served: MaybePromise<void>;
     try {
       served = serveBatch(this.core, req, res, messages, longPolling, identity);

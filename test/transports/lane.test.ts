@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, describe, it } from 'node:test';
-import express, { type Express } from 'express';
+import express, { type Express, type Request } from 'express';
 import { type BayeuxOptions, type BayeuxServer, bayeux, type Message } from '../../lib/index.js';
 import { deliveries, type RawResponse, rawPost } from '../helpers/raw-client.js';
 import { until } from '../helpers/server.js';
@@ -27,12 +27,19 @@ interface Host {
 /** An Express app whose middleware logs users in from `x-user` and counts what it sees. */
 async function host(
   options: BayeuxOptions<{ id: string }> = {},
-  attach: { lane?: boolean; mount?: string; attach?: boolean; setup?: (app: Express) => void } = {},
+  attach: {
+    lane?: boolean;
+    mount?: string;
+    attach?: boolean;
+    setup?: (app: Express) => void;
+    /** Where the counting middleware is mounted (default every path); elsewhere than the mount, the mount is bare. */
+    hostPath?: string;
+  } = {},
 ): Promise<Host> {
   const app = express();
   const state = { seen: 0 };
   attach.setup?.(app);
-  app.use((req, _res, next) => {
+  app.use(attach.hostPath ?? '/', (req, _res, next) => {
     state.seen++;
     const name = req.headers['x-user'];
     if (typeof name === 'string') (req as { user?: unknown }).user = { id: name };
@@ -250,6 +257,65 @@ describe('the poll lane', () => {
     assert.equal(res.messages.find((m) => m.channel === '/meta/subscribe')?.successful, true, res.text);
     assert.equal(connectReply(res).successful, true);
     assert.equal(server.seen, seen + 1);
+  });
+
+  it('serves every POST on a bare mount (no host middleware on its path): handshakes, subscribes and publishes too', async () => {
+    const seenBy: string[] = [];
+    server = await host(
+      {
+        // What a hook reads from the request on the lane: the app's request prototype (req.ip, req.get).
+        messageACL: (_client, message, ctx) => {
+          const req = ctx.req as Request | undefined;
+          seenBy.push(`${message.channel} ${req?.ip} ${req?.get('content-type')}`);
+          return true;
+        },
+      },
+      { hostPath: '/api' },
+    );
+    const { clientId, res } = await handshake(server.url);
+    // Express marks what it serves (X-Powered-By); the lane does not.
+    assert.equal(res.headers.get('x-powered-by'), null);
+    const sub = await rawPost(server.url, [{ channel: '/meta/subscribe', clientId, subscription: '/bare/a' }]);
+    assert.equal(sub.messages[0]?.successful, true);
+    assert.equal(sub.headers.get('x-powered-by'), null);
+    const held = poll(server.url, clientId, {}, 10_000);
+    const s = server;
+    await until(async () => (await s.bayeux.stats()).held === 1, 'the held poll');
+    const pub = await rawPost(server.url, [{ channel: '/bare/a', clientId, data: { n: 1 } }]);
+    assert.equal(pub.messages[0]?.successful, true);
+    assert.deepEqual(
+      deliveries((await held).messages).map((m) => m.data),
+      [{ n: 1 }],
+    );
+    assert.equal(server.seen, 0, 'the middleware on /api saw none of it');
+    assert.ok(seenBy.includes('/meta/handshake 127.0.0.1 application/json'), seenBy.join('; '));
+    // Anything else on the path still goes through Express (here: a GET without a JSONP callback).
+    const get = await fetch(server.url);
+    assert.equal(get.status, 400);
+    assert.equal(get.headers.get('x-powered-by'), 'Express');
+  });
+
+  it('is not bare once a router runs on the path before the server, even one that leads elsewhere', async () => {
+    let routed = 0;
+    server = await host(
+      {},
+      {
+        hostPath: '/api',
+        setup: (app) => {
+          const before = express.Router();
+          before.use((_req, _res, next) => {
+            routed++;
+            next();
+          });
+          app.use('/cometd', before);
+        },
+      },
+    );
+    const { clientId, res } = await handshake(server.url);
+    assert.equal(res.headers.get('x-powered-by'), 'Express');
+    assert.equal(routed, 1);
+    assert.equal(connectReply(await poll(server.url, clientId)).successful, true);
+    assert.equal(routed, 1, 'polls still take the lane');
   });
 
   it('is off with attach(http, { lane: false }): every poll goes through Express', async () => {
