@@ -359,6 +359,8 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     // Also a restore nobody awaits: the application hears that this subscription is not back (it stays, for the next session).
     if (restart || (pending?.restore === true && gap === undefined)) this.emit('error', error);
     if (!restart) return;
+    // The pause the server advises applies; its `reconnect` is for this session only, which ends here.
+    if (typeof reply.advice?.interval === 'number') this.advice.take({ interval: reply.advice.interval });
     this.setState('reconnecting');
     this.resetSession();
     this.later(() => this.handshake(), this.retryDelay());
