@@ -56,7 +56,7 @@ function handshakeShares(v: Record<string, number>): string {
 
 export function renderMarkdown(meta: Record<string, unknown>, cells: Cell[]): string {
   const lines = [
-    `Machine: ${meta.cores} cores, Node ${meta.node}; ${meta.runs} measured run(s) per cell after a discarded warm-up (median); fan-out at ${meta.rate} msg/s for ${meta.seconds} s.`,
+    `Machine: ${meta.cores} cores, Node ${meta.node}; ${meta.runs} measured run(s) per cell after a discarded warm-up (median), each in a fresh server process${meta.warmup === undefined ? '' : ` warmed up with ${meta.warmup} s of the same load`}; fan-out at ${meta.rate} msg/s for ${meta.seconds} s.`,
     '',
     '| scenario | transport | size | server | delivered/s | share | p50 ms | p99 ms | max ms | CPU µs/delivery | CPU server / generator | bound | RSS MB | CPU vs ours | p99 vs ours |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -7,6 +7,8 @@
  *   BENCH_RUNS=N    measured runs per cell (default 3; the median is reported)
  *   BENCH_RATE=N    messages per second in fan-out scenarios (default 20)
  *   BENCH_SECONDS=N publishing time per fan-out run (default 4)
+ *   BENCH_WARMUP=N  seconds of the same load each fresh server process takes, unmeasured, before its
+ *                   measured window (default 5; JIT compilation is a one-off per process, not per delivery)
  *   BENCH_ONLY=a,b  only these scenarios (fan-out, history, many, idle, handshakes, app-stack);
  *                   results are then printed, not written
  *   BENCH_SERVERS=a,b / BENCH_TRANSPORTS=a,b / BENCH_SCALE=n,m  narrow the cells the same way
@@ -30,6 +32,7 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
 const RATE = Number(process.env.BENCH_RATE ?? 20);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 4));
+const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 1 : 5));
 const SCALE = process.env.BENCH_SCALE?.split(',').map(Number) ?? (QUICK ? [100, 500] : [100, 1000, 5000]);
 const IDLE = QUICK ? { websocket: 1000, 'long-polling': 500 } : { websocket: 10_000, 'long-polling': 2000 };
 const MANY = QUICK ? 200 : 1000;
@@ -162,23 +165,33 @@ async function fanout(
   const channels = [...new Set(clients.map((_, i) => channelOf(i)))];
   const perChannel = new Map<string, number>();
   for (let i = 0; i < subscribers; i++) perChannel.set(channelOf(i), (perChannel.get(channelOf(i)) ?? 0) + 1);
-  // Let every connect reach the server before measuring.
+  let seq = 0;
+  /** Publishes at RATE for `seconds`, round robin over the channels; resolves with the deliveries that makes. */
+  const publishFor = async (seconds: number): Promise<number> => {
+    const from = performance.now();
+    let expected = 0;
+    const total = Math.round(RATE * seconds);
+    for (let n = 0; n < total; n++) {
+      const due = from + (n * 1000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const channel = channels[n % channels.length] as string;
+      void publisher.publish(channel, { t: performance.now(), seq: seq++ });
+      expected += (perChannel.get(channel) ?? 0) + (listener ? 1 : 0);
+    }
+    return expected;
+  };
+  // Let every connect reach the server, then warm it up with the same load: what it compiles once is not per delivery.
   await new Promise((r) => setTimeout(r, 300));
+  const warm = await publishFor(WARMUP);
+  await waitFor(() => delivered >= warm, 10_000);
+  delivered = 0;
+  latencies.length = 0;
   await toggleProfile(server);
   const cpu0 = cpuSeconds(server.pid);
   const own0 = process.cpuUsage();
   const start = performance.now();
-  let expected = 0;
-  let seq = 0;
-  const total = Math.round(RATE * SECONDS);
-  for (let n = 0; n < total; n++) {
-    const due = start + (n * 1000) / RATE;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const channel = channels[n % channels.length] as string;
-    void publisher.publish(channel, { t: performance.now(), seq: seq++ });
-    expected += (perChannel.get(channel) ?? 0) + (listener ? 1 : 0);
-  }
+  const expected = await publishFor(SECONDS);
   await waitFor(() => delivered >= expected, 10_000);
   if (process.env.BENCH_DEBUG === '1') console.log(`  ${failures.polls} polls for ${delivered} deliveries`);
   failures.polls = 0;
@@ -215,26 +228,34 @@ async function idle(server: Running, transport: Transport, count: number): Promi
 }
 
 /**
- * Handshakes (each with its first connect) from 20 concurrent clients. Besides
+ * Handshakes (each with its first connect) from 20 concurrent clients, after
+ * WARMUP seconds of the same unmeasured. Besides
  * the rate, the server's CPU per handshake, and the load generator's own CPU
  * share: near 100 % (one core), the generator sets the rate, not the server.
  */
 async function handshakes(server: Running): Promise<Record<string, number>> {
-  await toggleProfile(server);
-  const end = performance.now() + SECONDS * 1000;
   let done = 0;
-  const worker = async () => {
-    while (performance.now() < end) {
-      const c = new LongPollClient('127.0.0.1', server.port, server.path);
-      await c.handshake();
-      c.close();
-      done++;
-    }
+  /** 20 concurrent clients handshaking (each with its first connect) for `seconds`. */
+  const handshakeFor = (seconds: number): Promise<unknown> => {
+    const end = performance.now() + seconds * 1000;
+    const worker = async () => {
+      while (performance.now() < end) {
+        const c = new LongPollClient('127.0.0.1', server.port, server.path);
+        await c.handshake();
+        c.close();
+        done++;
+      }
+    };
+    return Promise.all(Array.from({ length: 20 }, worker));
   };
+  // The same warm-up as the fan-out cells: what the fresh process compiles once is not per handshake.
+  await handshakeFor(WARMUP);
+  done = 0;
+  await toggleProfile(server);
   const cpu0 = cpuSeconds(server.pid);
   const own0 = process.cpuUsage();
   const start = performance.now();
-  await Promise.all(Array.from({ length: 20 }, worker));
+  await handshakeFor(SECONDS);
   const seconds = (performance.now() - start) / 1000;
   const own = process.cpuUsage(own0);
   const cpu = cpuSeconds(server.pid) - cpu0;
@@ -311,6 +332,7 @@ function save(final: boolean): void {
     runs: RUNS,
     rate: RATE,
     seconds: SECONDS,
+    warmup: WARMUP,
     quick: QUICK,
     date: new Date().toISOString(),
     complete: final,
