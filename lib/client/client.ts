@@ -315,12 +315,8 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     this.emit('error', error);
     this.setState('reconnecting');
     const delay = this.retryDelay();
-    if (reconnect === 'handshake') {
-      this.resetSession();
-      this.later(() => this.handshake(), delay);
-      return;
-    }
-    this.later(() => this.sendConnect(), delay);
+    if (reconnect === 'handshake') this.startOver(delay);
+    else this.later(() => this.sendConnect(), delay);
   }
 
   // ---- receiving ----
@@ -362,8 +358,13 @@ export class BayeuxClient extends Emitter<ClientEvents> {
     // The pause the server advises applies; its `reconnect` is for this session only, which ends here.
     if (typeof reply.advice?.interval === 'number') this.advice.take({ interval: reply.advice.interval });
     this.setState('reconnecting');
+    this.startOver(this.retryDelay());
+  }
+
+  /** Ends the session on the client's side and handshakes again after `delay`. */
+  private startOver(delay: number): void {
     this.resetSession();
-    this.later(() => this.handshake(), this.retryDelay());
+    this.later(() => this.handshake(), delay);
   }
 
   /**

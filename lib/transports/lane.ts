@@ -33,6 +33,10 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 /** What a lane poll needs to find out before it may skip the host's stack. */
 const JSON_TYPE = /^(application\/json|text\/plain|application\/[^;]*\+json)/i;
 
+function isConnect(message: Message): boolean {
+  return message.channel === '/meta/connect';
+}
+
 /** Hands a request the lane read to the host's stack: body parsers and our router take `req.body`. */
 function handOver(req: IncomingMessage, res: ServerResponse, value: unknown, pass: Listener): void {
   const carrier = req as IncomingMessage & { body?: unknown; _body?: boolean };
@@ -133,13 +137,7 @@ export class PollLane<User = unknown> {
       this.refuse(req, res, err);
       return;
     }
-    let polls = true;
-    for (const message of messages) {
-      if (message.channel !== '/meta/connect') {
-        polls = false;
-        break;
-      }
-    }
+    const polls = messages.every(isConnect);
     if (!polls && !read.bare) {
       handOver(req, res, value, read.pass);
       return;

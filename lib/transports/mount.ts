@@ -23,6 +23,8 @@ interface LayerLike {
   /** Express 4 and router 2.0 return a boolean and set `path`; router 2.2 returns `{ path }`. */
   match(path: string): unknown;
   path?: string;
+  /** The handle's function name (both Express versions set it). */
+  name?: string;
 }
 
 /** True for an Express app (`app.listen()` makes it the server's request listener). */
@@ -81,7 +83,7 @@ function routeIn(
     const inner = handle === target ? undefined : stackOf(handle);
     if (handle !== target && (inner === undefined || depth > 8)) {
       // A layer of the host's that runs on this path before the server: the mount is not bare.
-      if (bare && !BUILT_IN.has((layer as { name?: string }).name ?? '') && matches(layer, path) !== undefined) bare = false;
+      if (bare && !BUILT_IN.has(layer.name ?? '') && matches(layer, path) !== undefined) bare = false;
       continue;
     }
     const result = matches(layer, path);
