@@ -208,6 +208,8 @@ export interface PollCell {
   redisCommandsPerPoll: number;
   /** Pub/sub messages Redis sent all three nodes, per poll. */
   messagesPerPoll: number;
+  /** Median time from sending a poll to its answer (each lands on another node than the last, so each moves the session). */
+  msPerPoll: number;
 }
 
 async function post(port: number, message: Record<string, unknown>): Promise<Record<string, unknown>[]> {
@@ -236,7 +238,12 @@ async function polls(design: PollCell['design'], lib: string, target: Target): P
     await Promise.all(nodes.map((n) => n.ask({ op: 'read' })));
     await Promise.all(nodes.map((n) => n.ask({ op: 'mark' })));
     const before = await redisCounters(target);
-    for (let i = 0; i < POLLS; i++) await connect(i);
+    const took: number[] = [];
+    for (let i = 0; i < POLLS; i++) {
+      const start = performance.now();
+      await connect(i);
+      took.push(performance.now() - start);
+    }
     const reads = await Promise.all(nodes.map((n) => n.ask({ op: 'read' })));
     const after = await redisCounters(target);
     return {
@@ -244,6 +251,7 @@ async function polls(design: PollCell['design'], lib: string, target: Target): P
       redis: target.redis,
       redisCommandsPerPoll: (after.commands - before.commands - 3) / POLLS,
       messagesPerPoll: (reads.reduce((sum, r) => sum + (r.received as number), 0) - 3) / POLLS,
+      msPerPoll: took.sort((a, b) => a - b)[took.length >> 1] as number,
     };
   } finally {
     await Promise.allSettled(nodes.map((n) => n.ask({ op: 'close' })));
@@ -311,7 +319,8 @@ const rows = cells.map(
     `| ${c.redis} | ${c.design} | ${c.nodes} | ${c.cpuPerDelivery.toFixed(1)} | ${c.receivedPerPublish.toFixed(2)} | ${c.receivedPerDelivery.toFixed(2)} | ${c.redisCommandsPerPublish.toFixed(2)} | ${Math.round(c.redisBytesPerPublish)} | ${c.redis === 'one Redis' ? '' : `${Math.round(100 * c.busiestShare)} %`} | ${c.delivered} |`,
 );
 const pollRows = pollCells.map(
-  (p) => `| ${p.redis} | ${p.design} | ${p.redisCommandsPerPoll.toFixed(1)} | ${p.messagesPerPoll.toFixed(1)} |`,
+  (p) =>
+    `| ${p.redis} | ${p.design} | ${p.redisCommandsPerPoll.toFixed(1)} | ${p.messagesPerPoll.toFixed(1)} | ${p.msPerPoll.toFixed(2)} |`,
 );
 writeFileSync(
   join(results, 'scale-out.md'),
@@ -324,8 +333,8 @@ writeFileSync(
     '',
     `Long-poll /meta/connect, round-robin over 3 nodes, ${POLLS} polls:`,
     '',
-    '| Redis | design | Redis commands per poll | pub/sub messages to the nodes per poll |',
-    '|---|---|---|---|',
+    '| Redis | design | Redis commands per poll | pub/sub messages to the nodes per poll | ms per poll (median) |',
+    '|---|---|---|---|---|',
     ...pollRows,
     '',
   ].join('\n'),

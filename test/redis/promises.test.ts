@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { type BayeuxOptions, type Message, type RedisEngine, redisEngine, SessionLimitError } from '../../lib/index.js';
+import { type BayeuxOptions, type Message, type RedisEngine, SessionLimitError } from '../../lib/index.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
-import { dropNamespace, nodeEnv, REDIS_URL, redisMissing, testEngine, testNamespace } from '../helpers/redis.js';
+import { dropNamespace, nodeEnv, redisMissing, testEngine, testNamespace } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const missing = await redisMissing();
@@ -25,7 +25,7 @@ async function nodes(t: TestContext, count: number, options: BayeuxOptions = {},
       await startServer({
         timeout: 60_000,
         ...options,
-        engine: redisEngine({ url: REDIS_URL, namespace, ...(handoverTimeout === undefined ? {} : { handoverTimeout }) }),
+        engine: testEngine(namespace, handoverTimeout === undefined ? {} : { handoverTimeout }),
       }),
     );
   }
@@ -85,6 +85,35 @@ describe('README: Redis scale-out', { skip: missing }, () => {
     await Promise.all([a, b].map((n) => (n.bayeux.engine as RedisEngine).sync()));
     got.push(...deliveries(await current.connect(0)).map((m) => m.data as number));
     assert.deepEqual(got, [...Array(200).keys()]);
+  });
+
+  it('answers at once a poll that moves the session, on a channel nobody published to', { timeout: 120_000 }, async (t) => {
+    // Half the handover timeout is what an old owner may wait for a message: 30 s, far above any move's time.
+    const servers = await nodes(t, 3, {}, 60_000);
+    const first = servers[0] as TestServer;
+    const client = new RawClient(first.url);
+    await client.handshake();
+    await client.subscribe('/move/quiet');
+    await client.connect(0);
+    let at = 0;
+    for (let i = 1; i <= 6; i++) {
+      at = i % 3;
+      const moved = new RawClient((servers[at] as TestServer).url);
+      moved.clientId = client.clientId;
+      const started = performance.now();
+      const reply = (await moved.connect(0)).find((m) => m.channel === '/meta/connect');
+      const waited = performance.now() - started;
+      assert.equal(reply?.successful, true);
+      assert.ok(waited < 15_000, `the move to node ${at} took ${waited.toFixed(0)} ms: its old owner waited for a message that never came`);
+    }
+    await first.bayeux.publish('/move/quiet', 'still here');
+    await Promise.all(servers.map((n) => (n.bayeux.engine as RedisEngine).sync()));
+    const last = new RawClient((servers[at] as TestServer).url);
+    last.clientId = client.clientId;
+    assert.deepEqual(
+      deliveries(await last.connect(0)).map((m) => m.data),
+      ['still here'],
+    );
   });
 
   it('stops waiting for an old owner that does not answer after handoverTimeout, and serves the client', async (t) => {

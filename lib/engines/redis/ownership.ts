@@ -335,9 +335,7 @@ export class Ownership<User> {
       if (last !== undefined && last >= start) at.set(pattern, last);
       else {
         at.set(pattern, start);
-        if (session.channels.has(pattern) && node.interest.receives(pattern)) {
-          waits.push(node.sequences.reached(pattern, start, this.handoverTimeout / 2));
-        }
+        if (session.channels.has(pattern) && node.interest.receives(pattern)) waits.push(this.receivedUpTo(pattern, start, last));
       }
     }
     const cut: Cut = { leaving: true, at };
@@ -353,6 +351,27 @@ export class Ownership<User> {
       if (this.cuts.get(session.id) === cut) this.cuts.delete(session.id);
     }
     if (node.local.get(session.id) === session) this.handOver(session, owner, [...at]);
+  }
+
+  /**
+   * Resolves true once this node received every message numbered up to
+   * `start` on `pattern` that can reach it (false after half the handover
+   * timeout). Once a message came on the channel, every later one was
+   * published after this node subscribed and is on its way: it waits for the
+   * number. Before any came, the channel may have been quiet since this node
+   * subscribed, and `start` may number a message published before that, which
+   * never comes: an echo on the pattern's channel answers instead, in one round
+   * trip. The messages up to `start` were published before the new owner read
+   * it, so before the echo, and each that can reach this node comes before it.
+   */
+  private receivedUpTo(pattern: string, start: number, last: number | undefined): Promise<boolean> {
+    const { node } = this;
+    const timeout = this.handoverTimeout / 2;
+    if (last !== undefined) return node.sequences.reached(pattern, start, timeout);
+    return node.echo(timeout, node.channelKey(pattern, 'c')).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** The old owner's part of a move: releases the session and sends its queue and state to the new owner. */
