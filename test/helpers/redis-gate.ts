@@ -15,6 +15,11 @@ export interface RedisGate {
   url: string;
   /** Holds the connection whose next command matches `pattern` (that command and everything after it); resolves once held. */
   holdAt(pattern: RegExp): Promise<void>;
+  /**
+   * Lets the command matching `pattern` run, and holds that connection's replies
+   * from then on, its reply included (until `release()`); resolves once the command went to Redis.
+   */
+  holdReplyTo(pattern: RegExp): Promise<void>;
   /** Lets the held connection go on. */
   release(): void;
   /** Resolves when a command matching `pattern` goes to Redis on any connection. */
@@ -26,6 +31,9 @@ export async function redisGate(target: URL): Promise<RedisGate> {
   const sockets = new Set<Socket>();
   let hold: Watch | undefined;
   let held: { upstream: Socket; chunks: Buffer[] } | undefined;
+  let holdReply: Watch | undefined;
+  /** The connection whose replies are held, and the replies kept. */
+  let heldReplies: { client: Socket; chunks: Buffer[] } | undefined;
   const watches: Watch[] = [];
   const server = createServer((client) => {
     const upstream = connect(Number(target.port || 6379), target.hostname);
@@ -36,7 +44,11 @@ export async function redisGate(target: URL): Promise<RedisGate> {
       s.on('close', () => (s === client ? upstream : client).destroy());
       s.on('error', () => s.destroy());
     }
-    upstream.pipe(client);
+    let replies: { client: Socket; chunks: Buffer[] } | undefined;
+    upstream.on('data', (chunk: Buffer) => {
+      if (replies !== undefined && heldReplies === replies) replies.chunks.push(chunk);
+      else client.write(chunk);
+    });
     client.on('data', (chunk: Buffer) => {
       // RESP commands are plain text apart from their payloads: a chunk's text finds the command names and keys.
       const text = chunk.toString('latin1');
@@ -50,6 +62,13 @@ export async function redisGate(target: URL): Promise<RedisGate> {
         hold.seen();
         hold = undefined;
       }
+      // From here on the connection's replies wait (any to earlier commands still on their way too).
+      if (replies === undefined && holdReply !== undefined && holdReply.pattern.test(text)) {
+        replies = { client, chunks: [] };
+        heldReplies = replies;
+        holdReply.seen();
+        holdReply = undefined;
+      }
       if (mine !== undefined && held === mine) mine.chunks.push(chunk);
       else upstream.write(chunk);
     });
@@ -62,10 +81,18 @@ export async function redisGate(target: URL): Promise<RedisGate> {
         hold = { pattern, seen: resolve };
       });
     },
+    holdReplyTo(pattern) {
+      return new Promise((resolve) => {
+        holdReply = { pattern, seen: resolve };
+      });
+    },
     release() {
       const was = held;
       held = undefined;
       if (was !== undefined) for (const chunk of was.chunks.splice(0)) was.upstream.write(chunk);
+      const replies = heldReplies;
+      heldReplies = undefined;
+      if (replies !== undefined) for (const chunk of replies.chunks.splice(0)) replies.client.write(chunk);
     },
     sees(pattern) {
       return new Promise((resolve) => watches.push({ pattern, seen: resolve }));

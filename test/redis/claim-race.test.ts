@@ -3,9 +3,9 @@
  * session over: the old owner writes it to Redis, reads the new owner and
  * tells it; the new owner must keep it even though its claim has already read
  * the session's subscriptions from Redis. Made deterministic by holding the
- * new owner's Redis connection right after that read (at the liveness check
- * of the old owner, the claim's next command) until it has taken the
- * subscription. bench:storm found 339 of 5,000 sessions missing one
+ * reply of the new owner's claim (the script that makes it the owner and reads
+ * the subscriptions) until it has taken the subscription: the old owner's frame
+ * comes before the claim's reply. bench:storm found 339 of 5,000 sessions missing one
  * subscription this way before the fix (ownership.ts, `claim`).
  */
 import assert from 'node:assert/strict';
@@ -39,12 +39,12 @@ describe('a session moving while it subscribes (Redis engine)', { skip: missing 
       assert.equal((await onA.handshake()).successful, true);
       await onA.connect(0);
       assert.equal((await onA.subscribe('/race/one')).successful, true);
-      // The same session's next poll lands on B, which claims it; hold B's Redis at the claim's EXISTS of A's heartbeat.
+      // The same session's next poll lands on B, which claims it; the claim runs in Redis, its reply is held.
       const onB = new RawClient(b.url);
       onB.clientId = onA.clientId;
-      const claimHeld = gate.holdAt(new RegExp(`exists\\r\\n\\$\\d+\\r\\n${literal(ns)}:node:`, 'i'));
+      const claimHeld = gate.holdReplyTo(/redis\.call\('SMEMBERS', KEYS\[2\]\)/);
       const held = onB.connect();
-      await bounded(claimHeld, "B's claim to read the subscriptions and check A");
+      await bounded(claimHeld, "B's claim to read the subscriptions");
       // A subscribes now: B is the owner in Redis, so A tells B, which must take /race/two into its claim.
       const takes = gate.sees(new RegExp(`subscribe\\r\\n\\$\\d+\\r\\n${literal(ns)}:c:/race/two\\r\\n`, 'i'));
       const subscribed = onA.subscribe('/race/two');

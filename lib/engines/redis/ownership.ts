@@ -165,13 +165,8 @@ export class Ownership<User> {
     const { node } = this;
     const mine = node.local.get(session.id);
     if (mine !== undefined) return mine;
-    const redis = node.redis();
     const host = node.local.host;
     const local = movingHere(session);
-    // When it was last seen, in case its node died: history re-sends what came after.
-    const seen = node.history === undefined ? null : await redis.zscore(node.seenKey(session.id), session.id);
-    // Seen now: the sweeper must not expire a session while it moves (the old owner may be dead).
-    await redis.zadd(node.seenKey(session.id), 'XX', Date.now(), session.id);
     let activate: () => void = () => undefined;
     const activated = new Promise<void>((resolve) => {
       activate = resolve;
@@ -187,22 +182,25 @@ export class Ownership<User> {
     let resume: string[] = [];
     let handed: Promise<Handover> = Promise.resolve(noHandover(session.id));
     let oldAlive = false;
+    let seen: string | null = null;
     const history = node.history;
     try {
-      const previous = (await redis.eval(CLAIM, 1, node.key('session', session.id), node.nodeId)) as string | null;
-      if (previous === null) {
+      const record = await this.claimRecord(session.id);
+      seen = record.seen;
+      if (record.claimed === null) {
         local.alive = false;
         return local;
       }
+      const [previous, alive, subscribed] = record.claimed;
       // Read after the claim: see the comment at the top.
-      for (const channel of await redis.smembers(node.key('subs', session.id))) {
+      for (const channel of subscribed) {
         if (claiming.channels.has(channel)) continue;
         claiming.channels.add(channel);
         node.interest.add(channel);
       }
       const channels = [...claiming.channels];
       const moved = previous !== node.nodeId;
-      oldAlive = moved && (await redis.exists(node.key('node', previous))) === 1;
+      oldAlive = alive === 1;
       handed = oldAlive ? this.awaitHandover(session.id) : Promise.resolve(noHandover(session.id, moved));
       if (moved && !oldAlive) host.observer?.handover('owner-gone');
       resume =
@@ -229,6 +227,35 @@ export class Ownership<User> {
     });
     await this.takeOver(local, handover, resume, Number(seen));
     return local;
+  }
+
+  /**
+   * Reads when the session was last seen (with history: what to re-send from,
+   * should its node have died), marks it seen now so that the sweeper leaves a
+   * moving session alone even when its old owner is dead, then claims it
+   * (scripts.ts `CLAIM`). One pipeline on one Redis, where the commands run in
+   * that order; on a cluster last seen lives in another slot, so two round trips.
+   */
+  private async claimRecord(id: string): Promise<{ seen: string | null; claimed: [string, number, string[]] | null }> {
+    const { node } = this;
+    const redis = node.redis();
+    const seenKey = node.seenKey(id);
+    const withHistory = node.history !== undefined;
+    const touch = redis.pipeline();
+    if (withHistory) touch.zscore(seenKey, id);
+    touch.zadd(seenKey, 'XX', Date.now(), id);
+    const claim = [CLAIM, 2, node.key('session', id), node.key('subs', id), node.nodeId, node.key('node', '')] as const;
+    const results = node.sharded
+      ? [...((await touch.exec()) ?? []), [null, await redis.eval(...claim)]]
+      : await touch.eval(...claim).exec();
+    for (const [err] of results ?? []) if (err) throw err;
+    const value = (i: number): unknown => results?.[i]?.[1];
+    const seen = withHistory ? value(0) : null;
+    const claimed = value(withHistory ? 2 : 1);
+    return {
+      seen: typeof seen === 'string' ? seen : null,
+      claimed: Array.isArray(claimed) ? (claimed as [string, number, string[]]) : null,
+    };
   }
 
   /**

@@ -34,14 +34,21 @@ return fields
 `;
 
 /**
- * Makes a node the owner. KEYS: session hash. ARGV: node id.
- * Returns the previous owner, or false when the session is gone.
+ * Makes a node the owner and reads what a move needs, in one round trip.
+ * KEYS: session hash, its subscriptions set. ARGV: node id, the prefix of the
+ * nodes' heartbeat keys. Returns false when the session is gone, else the
+ * previous owner, 1 when that is another node whose heartbeat is still there
+ * (0 otherwise), and the subscriptions, read after the claim (ownership.ts).
+ * The heartbeat key is built here from the previous owner: it has the
+ * namespace's hash tag like the session's, so it is in the same slot.
  */
 export const CLAIM = `
 local previous = redis.call('HGET', KEYS[1], 'owner')
 if not previous then return false end
 redis.call('HSET', KEYS[1], 'owner', ARGV[1])
-return previous
+local alive = 0
+if previous ~= ARGV[1] then alive = redis.call('EXISTS', ARGV[2] .. previous) end
+return {previous, alive, redis.call('SMEMBERS', KEYS[2])}
 `;
 
 /**
