@@ -13,12 +13,13 @@
  * primaries shared the commands (the busiest one's share).
  * Writes bench/results/scale-out.{json,md,svg}. BENCH_NODES, BENCH_SESSIONS,
  * BENCH_PUBLISHES, BENCH_POLLS change the load; BENCH_RUNS (default 3) runs of each
- * cell, the median kept; BENCH_REDIS=one|cluster runs one
+ * cell, the median kept; BENCH_ONLY=polls measures the poll cells only and
+ * keeps the fan-out cells of the last run's scale-out.json; BENCH_REDIS=one|cluster runs one
  * topology only; BENCH_PROFILE=<dir> profiles the nodes.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
@@ -276,14 +277,20 @@ const topologies: [Target['redis'], () => Promise<Target>][] = [
   ['3-primary cluster', threePrimaries],
 ];
 const only = process.env.BENCH_REDIS;
-const cells: FanOutCell[] = [];
+const results = join(import.meta.dirname, 'results');
+/** BENCH_ONLY=polls: the fan-out cells, and when they ran, from the last full run. */
+const pollsOnly = process.env.BENCH_ONLY === 'polls';
+const kept = pollsOnly
+  ? (JSON.parse(readFileSync(join(results, 'scale-out.json'), 'utf8')) as { when: string; cells: FanOutCell[] })
+  : undefined;
+const cells: FanOutCell[] = kept?.cells ?? [];
 const pollCells: PollCell[] = [];
 try {
   for (const [name, start] of topologies) {
     if ((only === 'one' && name !== 'one Redis') || (only === 'cluster' && name === 'one Redis')) continue;
     const target = await start();
     try {
-      for (const count of NODE_COUNTS) {
+      for (const count of pollsOnly ? [] : NODE_COUNTS) {
         for (const [design, lib] of designs) {
           const runs: FanOutCell[] = [];
           for (let run = 0; run < RUNS; run++) {
@@ -307,12 +314,12 @@ try {
   baseline.cleanup();
 }
 
-const results = join(import.meta.dirname, 'results');
 mkdirSync(results, { recursive: true });
-const when = new Date().toISOString();
+const pollsWhen = new Date().toISOString();
+const when = kept?.when ?? pollsWhen;
 writeFileSync(
   join(results, 'scale-out.json'),
-  `${JSON.stringify({ when, baseline: BASELINE, sessions: SESSIONS, publishes: PUBLISHES, cells, polls: pollCells }, null, 2)}\n`,
+  `${JSON.stringify({ when, pollsWhen, baseline: BASELINE, sessions: SESSIONS, publishes: PUBLISHES, cells, polls: pollCells }, null, 2)}\n`,
 );
 const rows = cells.map(
   (c) =>
@@ -331,7 +338,7 @@ writeFileSync(
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `Long-poll /meta/connect, round-robin over 3 nodes, ${POLLS} polls:`,
+    `Long-poll /meta/connect, round-robin over 3 nodes, ${POLLS} polls (run of ${pollsWhen}):`,
     '',
     '| Redis | design | Redis commands per poll | pub/sub messages to the nodes per poll | ms per poll (median) |',
     '|---|---|---|---|---|',
