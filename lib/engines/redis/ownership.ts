@@ -300,7 +300,9 @@ export class Ownership<User> {
     for (const copy of claiming.copies) this.routeCopy(session, copy.pattern, copy.seq, copy.frame);
     claiming.activated();
     // The cut matters only until this node received it on each pattern: nothing at or below it comes later.
-    if (at.size > 0) node.track(this.joined(session.id, at));
+    // Not a task `sync()` or `close()` waits for: on a quiet channel the number may never come, and only the
+    // bound (the handover timeout) ends the wait, while nothing waits on it.
+    if (at.size > 0) void this.joined(session.id, at);
   }
 
   private async joined(id: string, at: Map<string, number>): Promise<void> {

@@ -52,7 +52,7 @@ export class Sequences {
     else list.push(waiter);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeout);
+      timer = setTimeout(() => resolve(false), timeout).unref();
     });
     const result = await Promise.race([came, late]);
     clearTimeout(timer);
