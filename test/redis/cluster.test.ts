@@ -81,6 +81,8 @@ describe('a Redis cluster of nodes', { skip: missing }, () => {
         seen[i]?.push(String(m.data));
       }),
     );
+    // Documented: a publish from another node reaches a local subscription once Redis confirmed it (sync() waits for that).
+    await syncAll(nodes);
     await nodes[1]?.bayeux.publish('/cluster/local/a', 'from B');
     await syncAll(nodes);
     for (const off of offs) off();
