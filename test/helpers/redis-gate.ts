@@ -1,8 +1,8 @@
 /**
  * A TCP proxy in front of a Redis that a test controls command by command:
- * it forwards every connection, can hold one connection at the first command
- * matching a pattern (until `release()`), and tells when a command matching
- * a pattern passes. For races that need one Redis reply to come late.
+ * it forwards every connection, can hold one connection's replies from the
+ * first command matching a pattern on (until `release()`), and tells when a
+ * command matching a pattern passes. For races that need one Redis reply to come late.
  */
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 
@@ -13,14 +13,12 @@ interface Watch {
 
 export interface RedisGate {
   url: string;
-  /** Holds the connection whose next command matches `pattern` (that command and everything after it); resolves once held. */
-  holdAt(pattern: RegExp): Promise<void>;
   /**
    * Lets the command matching `pattern` run, and holds that connection's replies
    * from then on, its reply included (until `release()`); resolves once the command went to Redis.
    */
   holdReplyTo(pattern: RegExp): Promise<void>;
-  /** Lets the held connection go on. */
+  /** Lets the held replies go on. */
   release(): void;
   /** Resolves when a command matching `pattern` goes to Redis on any connection. */
   sees(pattern: RegExp): Promise<void>;
@@ -29,15 +27,12 @@ export interface RedisGate {
 
 export async function redisGate(target: URL): Promise<RedisGate> {
   const sockets = new Set<Socket>();
-  let hold: Watch | undefined;
-  let held: { upstream: Socket; chunks: Buffer[] } | undefined;
   let holdReply: Watch | undefined;
   /** The connection whose replies are held, and the replies kept. */
   let heldReplies: { client: Socket; chunks: Buffer[] } | undefined;
   const watches: Watch[] = [];
   const server = createServer((client) => {
     const upstream = connect(Number(target.port || 6379), target.hostname);
-    let mine: { upstream: Socket; chunks: Buffer[] } | undefined;
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
@@ -56,12 +51,6 @@ export async function redisGate(target: URL): Promise<RedisGate> {
         if (watch.pattern.test(text)) watch.seen();
         else watches.push(watch);
       }
-      if (mine === undefined && hold !== undefined && hold.pattern.test(text)) {
-        mine = { upstream, chunks: [] };
-        held = mine;
-        hold.seen();
-        hold = undefined;
-      }
       // From here on the connection's replies wait (any to earlier commands still on their way too).
       if (replies === undefined && holdReply !== undefined && holdReply.pattern.test(text)) {
         replies = { client, chunks: [] };
@@ -69,27 +58,18 @@ export async function redisGate(target: URL): Promise<RedisGate> {
         holdReply.seen();
         holdReply = undefined;
       }
-      if (mine !== undefined && held === mine) mine.chunks.push(chunk);
-      else upstream.write(chunk);
+      upstream.write(chunk);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    holdAt(pattern) {
-      return new Promise((resolve) => {
-        hold = { pattern, seen: resolve };
-      });
-    },
     holdReplyTo(pattern) {
       return new Promise((resolve) => {
         holdReply = { pattern, seen: resolve };
       });
     },
     release() {
-      const was = held;
-      held = undefined;
-      if (was !== undefined) for (const chunk of was.chunks.splice(0)) was.upstream.write(chunk);
       const replies = heldReplies;
       heldReplies = undefined;
       if (replies !== undefined) for (const chunk of replies.chunks.splice(0)) replies.client.write(chunk);
