@@ -6,8 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { engineContract } from '../../lib/engine.js';
+import { encode } from '../../lib/engines/redis/frames.js';
+import { SEQUENCED } from '../../lib/engines/redis/scripts.js';
 import { type RedisEngine, redisEngine } from '../../lib/index.js';
 import type { Message } from '../../lib/protocol/message.js';
 import { deliveries, RawClient } from '../helpers/raw-client.js';
@@ -235,6 +237,140 @@ if (missing !== undefined) {
           [...order].sort((x, y) => x - y),
           `order on ${channel}`,
         );
+      }
+    });
+
+    /** A node for the overlap tests: a long command timeout, so the patterns' settling window (twice it) outlasts the test. */
+    async function overlapNode(namespace: string): Promise<TestServer> {
+      const server = await startServer({
+        timeout: 2000,
+        engine: redisEngine({ cluster: cluster.addresses, namespace, commandTimeout: 30_000 }),
+      });
+      servers.push(server);
+      return server;
+    }
+
+    /**
+     * Sends one numbered copy of a broadcast on /room/1 on `pattern`'s channel, as a publishing node sends each
+     * copy: the tests send a broadcast's two copies apart, with a change in between.
+     */
+    function copiesOf(namespace: string): { copy(pattern: string, id: string, data: string): Promise<unknown>; publisher: Cluster } {
+      const publisher = new Cluster(cluster.addresses);
+      const copy = (pattern: string, id: string, data: string) =>
+        publisher.eval(
+          SEQUENCED,
+          1,
+          `{${namespace}:${pattern}}:n`,
+          `{${namespace}:${pattern}}:c`,
+          encode({ kind: 'broadcast', id, channel: '/room/1', publisher: '', json: JSON.stringify({ channel: '/room/1', data }) }),
+          60_000,
+        );
+      return { copy, publisher };
+    }
+
+    it('gives a session holding /room/1 and /room/* each broadcast once when its two copies straddle a subscribe or an unsubscribe', async () => {
+      const namespace = testNamespace('overlap');
+      const server = await overlapNode(namespace);
+      const engine = server.bayeux.engine as RedisEngine;
+      const { copy, publisher } = copiesOf(namespace);
+      try {
+        const s = new RawClient(server.url);
+        await s.handshake();
+        assert.equal((await s.subscribe('/room/*')).successful, true);
+        const both = new RawClient(server.url);
+        await both.handshake();
+        assert.equal((await both.subscribe(['/room/*', '/room/1'])).successful, true);
+        for (const client of [s, both]) await client.connect(0);
+        await copy('/room/*', 'test.2', 'two');
+        await copy('/room/1', 'test.1', 'one');
+        await engine.sync();
+        // The subscribe comes between the copies of each: "two" came on /room/*, "one" on /room/1 only.
+        assert.equal((await s.subscribe('/room/1')).successful, true);
+        await copy('/room/1', 'test.2', 'two');
+        await copy('/room/*', 'test.1', 'one');
+        await engine.sync();
+        // The unsubscribe comes between the copies of "three": /room/* first, then /room/1.
+        await copy('/room/*', 'test.3', 'three');
+        await engine.sync();
+        assert.equal((await both.unsubscribe('/room/1')).successful, true);
+        await copy('/room/1', 'test.3', 'three');
+        await engine.sync();
+        // "four" on /room/1 first, then s unsubscribes /room/*, then its copy on /room/*.
+        await copy('/room/1', 'test.4', 'four');
+        await engine.sync();
+        assert.equal((await s.unsubscribe('/room/*')).successful, true);
+        await copy('/room/*', 'test.4', 'four');
+        await server.bayeux.publish('/room/1', 'five');
+        await engine.sync();
+        const got = async (client: RawClient) => deliveries(await client.connect(0)).map((m) => m.data);
+        assert.deepEqual(await got(s), ['two', 'one', 'three', 'four', 'five']);
+        assert.deepEqual(await got(both), ['two', 'one', 'three', 'four', 'five']);
+      } finally {
+        publisher.disconnect();
+      }
+    });
+
+    it('gives a server.subscribe callback on /room/* each broadcast once while the node starts and stops receiving /room/1', async () => {
+      const namespace = testNamespace('overlap-local');
+      const server = await overlapNode(namespace);
+      const engine = server.bayeux.engine as RedisEngine;
+      const { copy, publisher } = copiesOf(namespace);
+      try {
+        const local: unknown[] = [];
+        server.bayeux.subscribe('/room/*', (message) => {
+          local.push(message.data);
+        });
+        await engine.sync();
+        // "one" reaches the node on /room/*, then a session makes the node receive /room/1, then its copy there comes.
+        await copy('/room/*', 'local.1', 'one');
+        await engine.sync();
+        const client = new RawClient(server.url);
+        await client.handshake();
+        assert.equal((await client.subscribe('/room/1')).successful, true);
+        await copy('/room/1', 'local.1', 'one');
+        // "two" on /room/1 first, "three" on /room/* first; then the node stops receiving /room/1.
+        await copy('/room/1', 'local.2', 'two');
+        await copy('/room/*', 'local.3', 'three');
+        await engine.sync();
+        assert.equal((await client.unsubscribe('/room/1')).successful, true);
+        await copy('/room/*', 'local.2', 'two');
+        await copy('/room/1', 'local.3', 'three');
+        await engine.sync();
+        assert.deepEqual(local, ['one', 'three', 'two']);
+      } finally {
+        publisher.disconnect();
+      }
+    });
+
+    it('moves a session holding /room/1 and /room/* with what it was given: a copy that comes after the move on the other pattern is not given again', async () => {
+      const namespace = testNamespace('overlap-move');
+      const a = await overlapNode(namespace);
+      const b = await overlapNode(namespace);
+      const { copy, publisher } = copiesOf(namespace);
+      try {
+        const onA = new RawClient(a.url);
+        await onA.handshake();
+        assert.equal((await onA.subscribe(['/room/*', '/room/1'])).successful, true);
+        await onA.connect(0);
+        await copy('/room/*', 'move.1', 'one');
+        await (a.bayeux.engine as RedisEngine).sync();
+        const onB = new RawClient(b.url);
+        onB.clientId = onA.clientId;
+        assert.deepEqual(
+          deliveries(await onB.connect(0)).map((m) => m.data),
+          ['one'],
+          'handed over',
+        );
+        await copy('/room/1', 'move.1', 'one');
+        await copy('/room/1', 'move.2', 'two');
+        await copy('/room/*', 'move.2', 'two');
+        await (b.bayeux.engine as RedisEngine).sync();
+        assert.deepEqual(
+          deliveries(await onB.connect(0)).map((m) => m.data),
+          ['two'],
+        );
+      } finally {
+        publisher.disconnect();
       }
     });
 

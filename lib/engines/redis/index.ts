@@ -49,6 +49,7 @@ import { GuardedEngine } from './guarded.js';
 import { RedisHealth } from './health.js';
 import { RedisHistory } from './history.js';
 import { RedisNode } from './node.js';
+import { Overlaps } from './overlaps.js';
 import { Ownership } from './ownership.js';
 import { savePositions } from './positions.js';
 import { takeTokens } from './rate-limit.js';
@@ -72,6 +73,10 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
   private housekeepingWrites = 0;
   /** The id of the last broadcast routed: the copies of one broadcast (one per wanted pattern) come one after the other. */
   private lastBroadcast = '';
+  /** On a Redis Cluster: the patterns the node's local subscribers (`server.subscribe`) watch, one holder of them all. */
+  private readonly watcher = { id: '', channels: new Set<string>() };
+  /** On a Redis Cluster: how the watcher takes one copy of each broadcast (overlaps.ts). */
+  private readonly watching: Overlaps<{ id: string; channels: Set<string> }> | undefined;
   /** Broadcasts received from Redis (each once, whatever the number of copies), and extra copies dropped. */
   private readonly traffic = { broadcasts: 0, copies: 0, frames: 0 };
   private readonly deliverTo = (session: Session<User>, json: string): void => this.local.deliver(session, json);
@@ -93,6 +98,7 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
     const { interest } = this.node;
     this.local.onPattern = (pattern, wanted) => (wanted ? interest.add(pattern) : interest.remove(pattern));
     this.ownership.routeCopy = (session, pattern, seq, frame) => this.deliverCopy(session, pattern, seq, frame);
+    this.watching = this.node.sharded ? new Overlaps(this.node.timeout * 2, interest) : undefined;
   }
 
   get nodeId(): string {
@@ -116,7 +122,8 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
         owned: (id) => this.local.get(id),
         change: (session, channels, change) => this.subscriptions.change(session, channels, change),
         attach: async (session, channel) => {
-          this.local.change(session, [channel], 'subscribe');
+          const added = this.local.change(session, [channel], 'subscribe');
+          node.overlaps?.joined(session, added);
           await node.interest.ready([channel], node.timeout);
         },
       });
@@ -157,8 +164,17 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
   }
 
   watch(pattern: string, wanted: boolean): void {
-    if (wanted) this.node.interest.add(pattern);
-    else this.node.interest.remove(pattern);
+    const { interest } = this.node;
+    const { watcher, watching } = this;
+    if (wanted) {
+      interest.add(pattern);
+      watcher.channels.add(pattern);
+      watching?.joined(watcher, [pattern]);
+    } else {
+      watching?.leaving(watcher, [pattern]);
+      watcher.channels.delete(pattern);
+      interest.remove(pattern);
+    }
   }
 
   stats(): RedisEngineStats {
@@ -281,9 +297,9 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
    * On a Redis Cluster: one numbered copy of a broadcast, on the channel of
    * `pattern` (its own channel, or a wildcard's). A node receives a copy for
    * each pattern it wants that matches the channel, from different shards in
-   * no particular order, so each session takes the message from one of them
-   * only: the first of its patterns, in `expand` order, whose messages reach
-   * this node; the node's local subscribers likewise.
+   * no particular order. A session holding one of them takes it from that
+   * one; a session holding several takes the first copy (overlaps.ts); the
+   * node's local subscribers likewise, as one holder of the patterns they watch.
    */
   private copy(channel: string, payload: string): void {
     const pattern = this.node.patternOf(channel);
@@ -298,16 +314,30 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
     const earlier = patternsBefore(frame.channel, pattern);
     if (earlier === undefined) return;
     for (const session of this.local.subscribersOf(pattern)) this.deliverCopy(session, pattern, seq, frame, earlier);
+    for (const session of this.node.overlaps?.retiringOf(pattern) ?? []) this.deliverCopy(session, pattern, seq, frame, earlier);
     if (this.ownership.claimingAny) this.ownership.offer(pattern, seq, frame);
-    if (earlier.some((q) => interest.receives(q))) {
-      this.traffic.copies++;
-      return;
+    const first = !earlier.some((q) => interest.receives(q));
+    if (first) this.traffic.broadcasts++;
+    else this.traffic.copies++;
+    if (this.watched(frame.channel) ? this.takenLocally(pattern, frame) : first) {
+      this.local.host.broadcastArrived(envelopeOf(frame.channel, frame.json, frame.publisher));
     }
-    this.traffic.broadcasts++;
-    this.local.host.broadcastArrived(envelopeOf(frame.channel, frame.json, frame.publisher));
   }
 
-  /** Delivers a copy that came on `pattern` to a session holding it, unless it takes it from an earlier pattern or another node does. */
+  /** True when a pattern the node's local subscribers watch (or one retiring) matches `channel`. */
+  private watched(channel: string): boolean {
+    const { watcher, watching } = this;
+    if (watching === undefined || (watcher.channels.size === 0 && watching.size === 0)) return false;
+    return expand(channel).some((q) => watching.takes(watcher, q));
+  }
+
+  /** The local subscribers take a copy that came on a pattern they watch, the first of a broadcast (overlaps.ts). */
+  private takenLocally(pattern: string, frame: BroadcastFrame): boolean {
+    const { watcher, watching } = this;
+    return watching?.takes(watcher, pattern) === true && watching.admits(watcher, pattern, frame.channel, frame.id);
+  }
+
+  /** Delivers a copy that came on `pattern` to a session holding it, unless another node does or it took another copy. */
   private deliverCopy(
     session: Session<User>,
     pattern: string,
@@ -316,9 +346,8 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
     earlier = patternsBefore(frame.channel, pattern),
   ): void {
     if (earlier === undefined) return;
-    const { interest } = this.node;
-    for (const q of earlier) if (session.channels.has(q) && interest.receives(q)) return;
     if (this.ownership.cutting && !this.ownership.admits(session.id, pattern, seq)) return;
+    if (this.node.overlaps?.admits(session, pattern, frame.channel, frame.id) === false) return;
     if (frame.offset !== undefined) this.deliverKept(session, frame);
     else this.local.deliver(session, frame.json);
   }
@@ -366,6 +395,8 @@ class RedisEngineImpl<User> implements RedisEngine<User> {
     if (this.ticking) return;
     this.ticking = true;
     try {
+      this.node.overlaps?.sweep((id) => this.local.get(id));
+      this.watching?.sweep(() => this.watcher);
       await this.housekeep(every);
       this.state.answered();
       const observer = this.local.host.observer;

@@ -7,12 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { EngineUnavailableError } from '../engine.js';
 import type { LocalSessions } from '../local-sessions.js';
+import type { Session } from '../session.js';
 import { backoff, checkTopology, createClients, type RedisClient } from './connection.js';
 import { type BroadcastFrame, encode, type Frame } from './frames.js';
 import type { RedisHealth } from './health.js';
 import type { RedisHistory } from './history.js';
 import { Interest } from './interest.js';
 import { seenBucket, seenBucketKeys } from './last-seen.js';
+import { Overlaps } from './overlaps.js';
 import { BROADCAST, SEQUENCE_TTL, SEQUENCED } from './scripts.js';
 import { Sequences } from './sequences.js';
 import type { RedisEngineOptions } from './types.js';
@@ -34,6 +36,8 @@ export class RedisNode<User> {
   readonly sequences = new Sequences();
   /** On a Redis Cluster: the wildcard patterns some node wants, so a publish is sent to them (wildcards.ts). */
   readonly wildcards: Wildcards | undefined;
+  /** On a Redis Cluster: sessions holding two patterns that match one channel, which take the first copy (overlaps.ts). */
+  readonly overlaps: Overlaps<Session<User>> | undefined;
   /** Broadcasts published by this node, for their unique ids. */
   private published = 0;
   /** Key prefix: on a Redis Cluster `{ns}`, a hash tag that puts the namespace's own keys and channels in one slot. */
@@ -72,6 +76,7 @@ export class RedisNode<User> {
       this.wildcards === undefined ? undefined : { wildcards: this.wildcards, sequences: this.sequences },
       (err) => this.state.failed(err),
     );
+    this.overlaps = this.sharded ? new Overlaps<Session<User>>(this.timeout * 2, this.interest) : undefined;
   }
 
   /** The namespace's own keys and channels go through here (on a Redis Cluster, all in the namespace's slot). */

@@ -33,7 +33,10 @@
  * handover timeout), and nothing above. It hands its queue over with the
  * cut. B delivers what it kept and what comes numbered above the cut. Every
  * message of a pattern is on exactly one side of the cut, A's side before
- * B's: none is lost or doubled.
+ * B's: none is lost or doubled. A session holding two patterns that match one
+ * channel gets a broadcast's two copies numbered apart, one per pattern, and
+ * each node could take a different one: A hands over the ids of what it gave
+ * the session lately (overlaps.ts), so B skips the twin of anything A gave.
  *
  * A node that died hands nothing over: history re-sends what its client had
  * not confirmed (positions.ts), or by time where no position was kept.
@@ -56,6 +59,7 @@ import {
   type SubscriptionsFrame,
 } from './frames.js';
 import { delay, type RedisNode } from './node.js';
+import type { OverlapHandover } from './overlaps.js';
 import { loadPositions } from './positions.js';
 import { CLAIM } from './scripts.js';
 import { STORED_LAG } from './sessions.js';
@@ -72,6 +76,8 @@ interface Handover {
   lost?: boolean;
   /** On a Redis Cluster: per pattern, the last number the old owner delivered (see the top). */
   cut?: [string, number][];
+  /** On a Redis Cluster, for a session holding patterns that match one channel: what it was given lately (overlaps.ts). */
+  overlap?: OverlapHandover;
 }
 
 function noHandover(id: string, lost = false): Handover {
@@ -284,19 +290,23 @@ export class Ownership<User> {
     const { node } = this;
     const { session } = claiming;
     let at = new Map<string, number>();
+    let overlap: OverlapHandover | undefined;
     if (previous !== undefined) {
       const patterns = [...claiming.channels];
       const numbers = await Promise.all(patterns.map((pattern) => node.redis().get(node.channelKey(pattern, 'n'))));
       const start: [string, number][] = patterns.map((pattern, i) => [pattern, Number(numbers[i] ?? 0)]);
       await node.sendTo(previous, { kind: 'session-moved', id: session.id, owner: node.nodeId, cut: JSON.stringify(start) });
       // An old owner that does not answer died: what it had not delivered is lost, as with a dead node.
-      at = new Map((await handed).cut ?? start);
+      const handover = await handed;
+      at = new Map(handover.cut ?? start);
+      overlap = handover.overlap;
     }
     if (!this.claiming.has(session.id)) return; // ended meanwhile
     this.claiming.delete(session.id);
     if (at.size > 0) this.cuts.set(session.id, { leaving: false, at });
     node.local.add(session);
     node.local.change(session, [...claiming.channels], 'subscribe');
+    node.overlaps?.arrived(session, overlap);
     for (const copy of claiming.copies) this.routeCopy(session, copy.pattern, copy.seq, copy.frame);
     claiming.activated();
     // The cut matters only until this node received it on each pattern: nothing at or below it comes later.
@@ -415,6 +425,8 @@ export class Ownership<User> {
     };
     if (session.delivered !== undefined) handover.delivered = session.delivered.state();
     if (cut !== undefined) handover.cut = cut;
+    const overlap = node.overlaps?.handover(session);
+    if (overlap !== undefined) handover.overlap = overlap;
     node.track(node.sendTo(owner, { kind: 'handover', json: JSON.stringify(handover) }));
     node.local.host.sessionMovedAway(session);
   }
@@ -427,7 +439,12 @@ export class Ownership<User> {
   async apply(id: string, channels: readonly string[], change: SubscriptionChange): Promise<void> {
     const { node } = this;
     const session = node.local.get(id);
-    if (session !== undefined) node.local.change(session, channels, change);
+    if (session !== undefined) {
+      // On a cluster, a pattern unsubscribed may go on delivering for a while, one subscribed may wait (overlaps.ts).
+      if (change === 'unsubscribe') node.overlaps?.leaving(session, channels);
+      const changed = node.local.change(session, channels, change);
+      if (change === 'subscribe') node.overlaps?.joined(session, changed);
+    }
     const claiming = this.claiming.get(id);
     if (claiming !== undefined) {
       for (const channel of channels) {
