@@ -53,11 +53,14 @@ if (missing !== undefined) {
 } else {
   const engines: RedisEngine[] = [];
   const admins: Redis[] = [];
+  /** The overlap tests' stand-in publishers. */
+  const publishers: Cluster[] = [];
   const servers: TestServer[] = [];
   const cluster: OwnCluster = await startCluster(3);
   after(async () => {
     for (const server of servers) await server.close();
     for (const admin of admins) admin.disconnect();
+    for (const publisher of publishers) publisher.disconnect();
     await cluster.kill();
   });
   for (const node of cluster.nodes) admins.push(new Redis(node.port, '127.0.0.1'));
@@ -254,8 +257,9 @@ if (missing !== undefined) {
      * Sends one numbered copy of a broadcast on /room/1 on `pattern`'s channel, as a publishing node sends each
      * copy: the tests send a broadcast's two copies apart, with a change in between.
      */
-    function copiesOf(namespace: string): { copy(pattern: string, id: string, data: string): Promise<unknown>; publisher: Cluster } {
+    function copiesOf(namespace: string): (pattern: string, id: string, data: string) => Promise<unknown> {
       const publisher = new Cluster(cluster.addresses);
+      publishers.push(publisher);
       const copy = (pattern: string, id: string, data: string) =>
         publisher.eval(
           SEQUENCED,
@@ -265,113 +269,102 @@ if (missing !== undefined) {
           encode({ kind: 'broadcast', id, channel: '/room/1', publisher: '', json: JSON.stringify({ channel: '/room/1', data }) }),
           60_000,
         );
-      return { copy, publisher };
+      return copy;
+    }
+
+    /** A long-polling client of `server`, handshaken and subscribed, its first connect answered. */
+    async function subscribedTo(server: TestServer, subscription: string | string[]): Promise<RawClient> {
+      const client = new RawClient(server.url);
+      await client.handshake();
+      assert.equal((await client.subscribe(subscription)).successful, true);
+      await client.connect(0);
+      return client;
     }
 
     it('gives a session holding /room/1 and /room/* each broadcast once when its two copies straddle a subscribe or an unsubscribe', async () => {
       const namespace = testNamespace('overlap');
       const server = await overlapNode(namespace);
       const engine = server.bayeux.engine as RedisEngine;
-      const { copy, publisher } = copiesOf(namespace);
-      try {
-        const s = new RawClient(server.url);
-        await s.handshake();
-        assert.equal((await s.subscribe('/room/*')).successful, true);
-        const both = new RawClient(server.url);
-        await both.handshake();
-        assert.equal((await both.subscribe(['/room/*', '/room/1'])).successful, true);
-        for (const client of [s, both]) await client.connect(0);
-        await copy('/room/*', 'test.2', 'two');
-        await copy('/room/1', 'test.1', 'one');
-        await engine.sync();
-        // The subscribe comes between the copies of each: "two" came on /room/*, "one" on /room/1 only.
-        assert.equal((await s.subscribe('/room/1')).successful, true);
-        await copy('/room/1', 'test.2', 'two');
-        await copy('/room/*', 'test.1', 'one');
-        await engine.sync();
-        // The unsubscribe comes between the copies of "three": /room/* first, then /room/1.
-        await copy('/room/*', 'test.3', 'three');
-        await engine.sync();
-        assert.equal((await both.unsubscribe('/room/1')).successful, true);
-        await copy('/room/1', 'test.3', 'three');
-        await engine.sync();
-        // "four" on /room/1 first, then s unsubscribes /room/*, then its copy on /room/*.
-        await copy('/room/1', 'test.4', 'four');
-        await engine.sync();
-        assert.equal((await s.unsubscribe('/room/*')).successful, true);
-        await copy('/room/*', 'test.4', 'four');
-        await server.bayeux.publish('/room/1', 'five');
-        await engine.sync();
-        const got = async (client: RawClient) => deliveries(await client.connect(0)).map((m) => m.data);
-        assert.deepEqual(await got(s), ['two', 'one', 'three', 'four', 'five']);
-        assert.deepEqual(await got(both), ['two', 'one', 'three', 'four', 'five']);
-      } finally {
-        publisher.disconnect();
-      }
+      const copy = copiesOf(namespace);
+      const s = await subscribedTo(server, '/room/*');
+      const both = await subscribedTo(server, ['/room/*', '/room/1']);
+      await copy('/room/*', 'test.2', 'two');
+      await copy('/room/1', 'test.1', 'one');
+      await engine.sync();
+      // The subscribe comes between the copies of each: "two" came on /room/*, "one" on /room/1 only.
+      assert.equal((await s.subscribe('/room/1')).successful, true);
+      await copy('/room/1', 'test.2', 'two');
+      await copy('/room/*', 'test.1', 'one');
+      await engine.sync();
+      // The unsubscribe comes between the copies of "three": /room/* first, then /room/1.
+      await copy('/room/*', 'test.3', 'three');
+      await engine.sync();
+      assert.equal((await both.unsubscribe('/room/1')).successful, true);
+      await copy('/room/1', 'test.3', 'three');
+      await engine.sync();
+      // "four" on /room/1 first, then s unsubscribes /room/*, then its copy on /room/*.
+      await copy('/room/1', 'test.4', 'four');
+      await engine.sync();
+      assert.equal((await s.unsubscribe('/room/*')).successful, true);
+      await copy('/room/*', 'test.4', 'four');
+      await server.bayeux.publish('/room/1', 'five');
+      await engine.sync();
+      const got = async (client: RawClient) => deliveries(await client.connect(0)).map((m) => m.data);
+      assert.deepEqual(await got(s), ['two', 'one', 'three', 'four', 'five']);
+      assert.deepEqual(await got(both), ['two', 'one', 'three', 'four', 'five']);
     });
 
     it('gives a server.subscribe callback on /room/* each broadcast once while the node starts and stops receiving /room/1', async () => {
       const namespace = testNamespace('overlap-local');
       const server = await overlapNode(namespace);
       const engine = server.bayeux.engine as RedisEngine;
-      const { copy, publisher } = copiesOf(namespace);
-      try {
-        const local: unknown[] = [];
-        server.bayeux.subscribe('/room/*', (message) => {
-          local.push(message.data);
-        });
-        await engine.sync();
-        // "one" reaches the node on /room/*, then a session makes the node receive /room/1, then its copy there comes.
-        await copy('/room/*', 'local.1', 'one');
-        await engine.sync();
-        const client = new RawClient(server.url);
-        await client.handshake();
-        assert.equal((await client.subscribe('/room/1')).successful, true);
-        await copy('/room/1', 'local.1', 'one');
-        // "two" on /room/1 first, "three" on /room/* first; then the node stops receiving /room/1.
-        await copy('/room/1', 'local.2', 'two');
-        await copy('/room/*', 'local.3', 'three');
-        await engine.sync();
-        assert.equal((await client.unsubscribe('/room/1')).successful, true);
-        await copy('/room/*', 'local.2', 'two');
-        await copy('/room/1', 'local.3', 'three');
-        await engine.sync();
-        assert.deepEqual(local, ['one', 'three', 'two']);
-      } finally {
-        publisher.disconnect();
-      }
+      const copy = copiesOf(namespace);
+      const local: unknown[] = [];
+      server.bayeux.subscribe('/room/*', (message) => {
+        local.push(message.data);
+      });
+      await engine.sync();
+      // "one" reaches the node on /room/*, then a session makes the node receive /room/1, then its copy there comes.
+      await copy('/room/*', 'local.1', 'one');
+      await engine.sync();
+      const client = new RawClient(server.url);
+      await client.handshake();
+      assert.equal((await client.subscribe('/room/1')).successful, true);
+      await copy('/room/1', 'local.1', 'one');
+      // "two" on /room/1 first, "three" on /room/* first; then the node stops receiving /room/1.
+      await copy('/room/1', 'local.2', 'two');
+      await copy('/room/*', 'local.3', 'three');
+      await engine.sync();
+      assert.equal((await client.unsubscribe('/room/1')).successful, true);
+      await copy('/room/*', 'local.2', 'two');
+      await copy('/room/1', 'local.3', 'three');
+      await engine.sync();
+      assert.deepEqual(local, ['one', 'three', 'two']);
     });
 
     it('moves a session holding /room/1 and /room/* with what it was given: a copy that comes after the move on the other pattern is not given again', async () => {
       const namespace = testNamespace('overlap-move');
       const a = await overlapNode(namespace);
       const b = await overlapNode(namespace);
-      const { copy, publisher } = copiesOf(namespace);
-      try {
-        const onA = new RawClient(a.url);
-        await onA.handshake();
-        assert.equal((await onA.subscribe(['/room/*', '/room/1'])).successful, true);
-        await onA.connect(0);
-        await copy('/room/*', 'move.1', 'one');
-        await (a.bayeux.engine as RedisEngine).sync();
-        const onB = new RawClient(b.url);
-        onB.clientId = onA.clientId;
-        assert.deepEqual(
-          deliveries(await onB.connect(0)).map((m) => m.data),
-          ['one'],
-          'handed over',
-        );
-        await copy('/room/1', 'move.1', 'one');
-        await copy('/room/1', 'move.2', 'two');
-        await copy('/room/*', 'move.2', 'two');
-        await (b.bayeux.engine as RedisEngine).sync();
-        assert.deepEqual(
-          deliveries(await onB.connect(0)).map((m) => m.data),
-          ['two'],
-        );
-      } finally {
-        publisher.disconnect();
-      }
+      const copy = copiesOf(namespace);
+      const onA = await subscribedTo(a, ['/room/*', '/room/1']);
+      await copy('/room/*', 'move.1', 'one');
+      await (a.bayeux.engine as RedisEngine).sync();
+      const onB = new RawClient(b.url);
+      onB.clientId = onA.clientId;
+      assert.deepEqual(
+        deliveries(await onB.connect(0)).map((m) => m.data),
+        ['one'],
+        'handed over',
+      );
+      await copy('/room/1', 'move.1', 'one');
+      await copy('/room/1', 'move.2', 'two');
+      await copy('/room/*', 'move.2', 'two');
+      await (b.bayeux.engine as RedisEngine).sync();
+      assert.deepEqual(
+        deliveries(await onB.connect(0)).map((m) => m.data),
+        ['two'],
+      );
     });
 
     it("spreads the sessions' last seen over the primaries: housekeeping writes do not all land on the namespace's slot", async (t) => {
