@@ -44,7 +44,7 @@ function unsubscribe(overlaps: Overlaps<Session>, s: Session, now: number, ...pa
 
 describe('patterns that match one channel (Redis Cluster)', () => {
   it('knows which patterns share a channel', () => {
-    for (const [a, b] of [
+    const shared = [
       ['/room/1', '/room/*'],
       ['/room/1', '/room/**'],
       ['/room/a/b', '/room/**'],
@@ -52,11 +52,8 @@ describe('patterns that match one channel (Redis Cluster)', () => {
       ['/room/a/*', '/room/**'],
       ['/a/b', '/**'],
       ['/**', '/room/*'],
-    ] as const) {
-      assert.equal(overlap(a, b), true, `${a} ${b}`);
-      assert.equal(overlap(b, a), true, `${b} ${a}`);
-    }
-    for (const [a, b] of [
+    ] as const;
+    const apart = [
       ['/room/1', '/room/2'],
       ['/room/1', '/room/1'],
       ['/room/a/b', '/room/*'],
@@ -65,9 +62,15 @@ describe('patterns that match one channel (Redis Cluster)', () => {
       ['/room/*', '/hall/*'],
       ['/room/**', '/hall/**'],
       ['/room', '/room/*'],
+    ] as const;
+    for (const [pairs, expected] of [
+      [shared, true],
+      [apart, false],
     ] as const) {
-      assert.equal(overlap(a, b), false, `${a} ${b}`);
-      assert.equal(overlap(b, a), false, `${b} ${a}`);
+      for (const [a, b] of pairs) {
+        assert.equal(overlap(a, b), expected, `${a} ${b}`);
+        assert.equal(overlap(b, a), expected, `${b} ${a}`);
+      }
     }
   });
 

@@ -272,6 +272,13 @@ if (missing !== undefined) {
       return copy;
     }
 
+    /** A node on a fresh namespace, its engine, and a stand-in publisher of copies into that namespace. */
+    async function overlapSetUp(name: string) {
+      const namespace = testNamespace(name);
+      const server = await overlapNode(namespace);
+      return { server, engine: server.bayeux.engine as RedisEngine, copy: copiesOf(namespace) };
+    }
+
     /** A long-polling client of `server`, handshaken and subscribed, its first connect answered. */
     async function subscribedTo(server: TestServer, subscription: string | string[]): Promise<RawClient> {
       const client = new RawClient(server.url);
@@ -282,10 +289,7 @@ if (missing !== undefined) {
     }
 
     it('gives a session holding /room/1 and /room/* each broadcast once when its two copies straddle a subscribe or an unsubscribe', async () => {
-      const namespace = testNamespace('overlap');
-      const server = await overlapNode(namespace);
-      const engine = server.bayeux.engine as RedisEngine;
-      const copy = copiesOf(namespace);
+      const { server, engine, copy } = await overlapSetUp('overlap');
       const s = await subscribedTo(server, '/room/*');
       const both = await subscribedTo(server, ['/room/*', '/room/1']);
       await copy('/room/*', 'test.2', 'two');
@@ -315,10 +319,7 @@ if (missing !== undefined) {
     });
 
     it('gives a server.subscribe callback on /room/* each broadcast once while the node starts and stops receiving /room/1', async () => {
-      const namespace = testNamespace('overlap-local');
-      const server = await overlapNode(namespace);
-      const engine = server.bayeux.engine as RedisEngine;
-      const copy = copiesOf(namespace);
+      const { server, engine, copy } = await overlapSetUp('overlap-local');
       const local: unknown[] = [];
       server.bayeux.subscribe('/room/*', (message) => {
         local.push(message.data);
